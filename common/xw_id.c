@@ -1,0 +1,88 @@
+#include "xw_id.h"
+
+#include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+
+int xw_random_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+
+    while (n) {
+        ssize_t got = getrandom(p, n, 0);
+
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+void xw_hex(const void *src, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *s = src;
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[s[i] >> 4];
+        out[2 * i + 1] = digits[s[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int xw_uuid_v4(char out[XW_UUID_LEN + 1])
+{
+    unsigned char b[16];
+    char hex[33];
+    int o = 0;
+
+    if (xw_random_bytes(b, sizeof b) < 0)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    xw_hex(b, sizeof b, hex);
+    for (int i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            out[o++] = '-';
+        out[o++] = hex[i];
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int xw_id_valid(const char *s, size_t len, size_t max)
+{
+    if (!s || len == 0 || len > max)
+        return 0;
+    if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'
+              || c == ':' || c == '@'))
+            return 0;
+    }
+    return 1;
+}
+
+int64_t xw_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t xw_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,32 @@
+/*
+ * xw_id - identifiers: random UUIDs (v4) for event ids, and the checks
+ * every id that comes from outside must pass.
+ */
+#ifndef XW_ID_H
+#define XW_ID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XW_UUID_LEN 36
+
+/* Writes a lower-case v4 UUID and a NUL into out[37]. Uses getrandom();
+ * returns 0, or -1 if the kernel gives no randomness. */
+int xw_uuid_v4(char out[XW_UUID_LEN + 1]);
+
+/* Fills buf with n random bytes; 0 or -1. */
+int xw_random_bytes(void *buf, size_t n);
+
+/* Writes 2*n lower-case hex digits of src and a NUL into out. */
+void xw_hex(const void *src, size_t n, char *out);
+
+/* An id from outside (workspace, package, object, user, environment name)
+ * is 1..max bytes of [A-Za-z0-9._:@-], not "." or "..", so it is safe in a
+ * URL path, a Redis key and a log line. Returns 1 if valid. */
+int xw_id_valid(const char *s, size_t len, size_t max);
+
+/* Milliseconds since the epoch (CLOCK_REALTIME) and a monotonic clock. */
+int64_t xw_now_ms(void);
+int64_t xw_mono_ms(void);
+
+#endif

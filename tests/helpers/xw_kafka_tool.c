@@ -1,0 +1,122 @@
+/*
+ * xw_kafka_tool - drives the common Kafka module from integration tests.
+ *
+ *   xw_kafka_tool produce N            N messages "m-<i>" to the commands topic
+ *   xw_kafka_tool consume GROUP N S    consume until N distinct messages were
+ *                                      seen or S seconds passed; prints the
+ *                                      count of distinct and of total seen
+ *   xw_kafka_tool flaky GROUP N S K    like consume, but the handler asks
+ *                                      for a retry on every K-th message once
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xw_config.h"
+#include "xw_id.h"
+#include "xw_kafka.h"
+#include "xw_log.h"
+
+static const char *env_get(const char *name) { return getenv(name); }
+
+struct seen {
+    unsigned char *bits;
+    long n, distinct, total, fail_every, failed_once_upto;
+};
+
+static enum xw_handle_result handle(void *ctx, const rd_kafka_message_t *m,
+                                    struct xw_handle_error *err)
+{
+    struct seen *s = ctx;
+    char buf[32];
+    long i;
+
+    if (m->len < 3 || m->len >= sizeof buf) {
+        snprintf(err->code, sizeof err->code, "bad_length");
+        snprintf(err->reason, sizeof err->reason, "message of %zu bytes",
+                 m->len);
+        return XW_HANDLE_POISON;
+    }
+    memcpy(buf, m->payload, m->len);
+    buf[m->len] = '\0';
+    i = strtol(buf + 2, NULL, 10);
+    if (i < 0 || i >= s->n)
+        return XW_HANDLE_OK;
+    if (s->fail_every && i % s->fail_every == 0 && i >= s->failed_once_upto) {
+        s->failed_once_upto = i + 1;
+        snprintf(err->code, sizeof err->code, "injected");
+        return XW_HANDLE_RETRY;
+    }
+    s->total++;
+    if (!(s->bits[i / 8] & (1u << (i % 8)))) {
+        s->bits[i / 8] |= (unsigned char)(1u << (i % 8));
+        s->distinct++;
+    }
+    return XW_HANDLE_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const struct xw_config_def *tables[] = { xw_config_common };
+    size_t counts[] = { xw_config_common_count };
+    struct xw_config cfg;
+    char err[512];
+    int rc = 1;
+
+    xw_log_init("xw_kafka_tool", XW_WARN);
+    if (argc < 3 || xw_config_load(&cfg, tables, counts, 1, env_get, err,
+                                   sizeof err) < 0) {
+        fprintf(stderr, "usage: xw_kafka_tool produce N | consume GROUP N S\n%s\n",
+                argc < 3 ? "" : err);
+        return 2;
+    }
+    if (strcmp(argv[1], "produce") == 0) {
+        xw_kafka_producer *p = xw_kafka_producer_new(&cfg, "tool", err, sizeof err);
+        long n = atol(argv[2]);
+        char msg[32];
+
+        if (!p)
+            goto fail;
+        for (long i = 0; i < n; i++) {
+            int len = snprintf(msg, sizeof msg, "m-%ld", i);
+
+            if (xw_kafka_produce(p, XW_TOPIC_COMMANDS, msg, (size_t)len, msg,
+                                 (size_t)len, err, sizeof err) < 0)
+                goto fail;
+        }
+        if (xw_kafka_flush(p, 30000, err, sizeof err) < 0)
+            goto fail;
+        xw_kafka_producer_free(p);
+        printf("produced %ld\n", n);
+        return 0;
+    }
+    if ((strcmp(argv[1], "consume") == 0 && argc == 5)
+        || (strcmp(argv[1], "flaky") == 0 && argc == 6)) {
+        enum xw_topic topics[] = { XW_TOPIC_COMMANDS };
+        struct seen s = { 0 };
+        struct xw_kafka_handler h = { .handle = handle, .ctx = &s };
+        xw_kafka_consumer *c;
+        int64_t deadline = xw_mono_ms() + atol(argv[4]) * 1000;
+
+        s.n = atol(argv[3]);
+        s.bits = calloc((size_t)s.n / 8 + 1, 1);
+        s.fail_every = argc == 6 ? atol(argv[5]) : 0;
+        c = xw_kafka_consumer_new(&cfg, argv[2], topics, 1, NULL, err, sizeof err);
+        if (!c || !s.bits)
+            goto fail;
+        xw_kafka_install_signals();
+        while (s.distinct < s.n && xw_mono_ms() < deadline && !xw_kafka_stop)
+            if (xw_kafka_consumer_run_once(c, &h, 100) < 0)
+                break;
+        xw_kafka_consumer_free(c);
+        printf("distinct %ld total %ld\n", s.distinct, s.total);
+        rc = s.distinct == s.n ? 0 : 1;
+        free(s.bits);
+        return rc;
+    }
+    fprintf(stderr, "unknown mode %s\n", argv[1]);
+    return 2;
+fail:
+    fprintf(stderr, "xw_kafka_tool: %s\n", err);
+    return 1;
+}
