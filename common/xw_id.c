@@ -1,6 +1,11 @@
 #include "xw_id.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -34,24 +39,61 @@ void xw_hex(const void *src, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-int xw_uuid_v4(char out[XW_UUID_LEN + 1])
+static void uuid_format(unsigned char b[16], int version,
+                        char out[XW_UUID_LEN + 1])
 {
-    unsigned char b[16];
     char hex[33];
     int o = 0;
 
-    if (xw_random_bytes(b, sizeof b) < 0)
-        return -1;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[6] = (unsigned char)((b[6] & 0x0f) | (version << 4));
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    xw_hex(b, sizeof b, hex);
+    xw_hex(b, 16, hex);
     for (int i = 0; i < 32; i++) {
         if (i == 8 || i == 12 || i == 16 || i == 20)
             out[o++] = '-';
         out[o++] = hex[i];
     }
     out[o] = '\0';
+}
+
+int xw_uuid_v4(char out[XW_UUID_LEN + 1])
+{
+    unsigned char b[16];
+
+    if (xw_random_bytes(b, sizeof b) < 0)
+        return -1;
+    uuid_format(b, 4, out);
     return 0;
+}
+
+void xw_uuid_derive(const char *scope, const char *name, long index,
+                    char out[XW_UUID_LEN + 1])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char small[512];
+    size_t ls = strlen(scope) + 1, ln = strlen(name) + 1;
+    int li;
+
+    li = snprintf(small, sizeof small, "%ld", index);
+    if (ls + ln + (size_t)li + 1 <= sizeof small) {
+        /* The common case: one contiguous buffer, no allocation. */
+        memmove(small + ls + ln, small, (size_t)li + 1);
+        memcpy(small, scope, ls);
+        memcpy(small + ls, name, ln);
+        SHA256((unsigned char *)small, ls + ln + (size_t)li, md);
+    } else {
+        char idx[24];
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+        snprintf(idx, sizeof idx, "%ld", index);
+        memset(md, 0, sizeof md);
+        if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL)
+            && EVP_DigestUpdate(c, scope, ls) && EVP_DigestUpdate(c, name, ln)
+            && EVP_DigestUpdate(c, idx, strlen(idx)))
+            EVP_DigestFinal_ex(c, md, NULL);
+        EVP_MD_CTX_free(c);
+    }
+    uuid_format(md, 8, out);
 }
 
 int xw_id_valid(const char *s, size_t len, size_t max)

@@ -14,6 +14,13 @@
  * returns 0, or -1 if the kernel gives no randomness. */
 int xw_uuid_v4(char out[XW_UUID_LEN + 1]);
 
+/* A UUID derived from a name: the same (scope, name, index) always gives
+ * the same id (SHA-256, formatted as a version-8 UUID). Used for event ids
+ * of follow-up events, so that redoing a batch re-emits events with the
+ * ids they had the first time and every consumer's dedupe catches them. */
+void xw_uuid_derive(const char *scope, const char *name, long index,
+                    char out[XW_UUID_LEN + 1]);
+
 /* Fills buf with n random bytes; 0 or -1. */
 int xw_random_bytes(void *buf, size_t n);
 

@@ -1,7 +1,7 @@
 /*
  * xw_kafka_tool - drives the common Kafka module from integration tests.
  *
- *   xw_kafka_tool produce N            N messages "m-<i>" to the commands topic
+ *   xw_kafka_tool produce N [FIRST]    N messages "m-<i>" to the commands topic
  *   xw_kafka_tool consume GROUP N S    consume until N distinct messages were
  *                                      seen or S seconds passed; prints the
  *                                      count of distinct and of total seen
@@ -72,12 +72,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "produce") == 0) {
         xw_kafka_producer *p = xw_kafka_producer_new(&cfg, "tool", err, sizeof err);
-        long n = atol(argv[2]);
+        long n = atol(argv[2]), first = argc > 3 ? atol(argv[3]) : 0;
         char msg[32];
 
         if (!p)
             goto fail;
-        for (long i = 0; i < n; i++) {
+        for (long i = first; i < first + n; i++) {
             int len = snprintf(msg, sizeof msg, "m-%ld", i);
 
             if (xw_kafka_produce(p, XW_TOPIC_COMMANDS, msg, (size_t)len, msg,

@@ -1,0 +1,116 @@
+/* xw_buf invariants and caps; ids: UUID shape, derivation, validation. */
+#include <stdlib.h>
+#include "xw_buf.h"
+#include "xw_id.h"
+#include "xw_test.h"
+
+static void test_buf_grows_and_terminates(void)
+{
+    xw_buf b = XW_BUF_INIT;
+
+    ASSERT_EQ(b.len, 0);
+    ASSERT_STR_EQ(b.data, "");
+    for (int i = 0; i < 1000; i++)
+        ASSERT_EQ(xw_buf_addf(&b, "%03d,", i), 0);
+    ASSERT_EQ(b.len, 4000);
+    ASSERT_EQ(b.data[b.len], '\0');
+    ASSERT(strncmp(b.data + 3996, "999,", 4) == 0);
+    xw_buf_reset(&b);
+    ASSERT_EQ(b.len, 0);
+    ASSERT_STR_EQ(b.data, "");
+    xw_buf_release(&b);
+}
+
+static void test_buf_cap_leaves_buffer_unchanged(void)
+{
+    xw_buf b;
+
+    xw_buf_init(&b, 8);
+    ASSERT_EQ(xw_buf_adds(&b, "12345678"), 0);
+    ASSERT_EQ(xw_buf_addch(&b, '9'), -1);
+    ASSERT_EQ(b.len, 8);
+    ASSERT_STR_EQ(b.data, "12345678");
+    xw_buf_reset(&b);
+    ASSERT_EQ(xw_buf_addf(&b, "%s", "abcdefghij"), -1);
+    ASSERT_EQ(b.len, 0);
+    ASSERT_STR_EQ(b.data, "");
+    ASSERT_EQ(xw_buf_addf(&b, "%d", 1234), 0);
+    ASSERT_EQ(xw_buf_addf(&b, "%d", 56789), -1);
+    ASSERT_STR_EQ(b.data, "1234");
+    xw_buf_release(&b);
+}
+
+static void test_buf_detach(void)
+{
+    xw_buf b = XW_BUF_INIT;
+    size_t len;
+    char *p;
+
+    xw_buf_add(&b, "a\0b", 3);
+    p = xw_buf_detach(&b, &len);
+    ASSERT_EQ(len, 3);
+    ASSERT(memcmp(p, "a\0b", 3) == 0);
+    ASSERT_EQ(b.len, 0);
+    free(p);
+}
+
+static void test_uuid(void)
+{
+    char a[XW_UUID_LEN + 1], b[XW_UUID_LEN + 1];
+
+    ASSERT_EQ(xw_uuid_v4(a), 0);
+    ASSERT_EQ(strlen(a), 36);
+    ASSERT_EQ(a[14], '4');
+    ASSERT(strchr("89ab", a[19]) != NULL);
+    ASSERT_EQ(xw_uuid_v4(b), 0);
+    ASSERT(strcmp(a, b) != 0);
+}
+
+static void test_uuid_derive(void)
+{
+    char a[XW_UUID_LEN + 1], b[XW_UUID_LEN + 1], c[XW_UUID_LEN + 1];
+    char longname[2000];
+
+    xw_uuid_derive("mapper", "evt-1", 0, a);
+    xw_uuid_derive("mapper", "evt-1", 0, b);
+    ASSERT_STR_EQ(a, b);
+    ASSERT_EQ(a[14], '8');
+    xw_uuid_derive("mapper", "evt-1", 1, c);
+    ASSERT(strcmp(a, c) != 0);
+    xw_uuid_derive("deployer", "evt-1", 0, c);
+    ASSERT(strcmp(a, c) != 0);
+    /* Boundaries between the parts matter: ("ab","c") != ("a","bc"). */
+    xw_uuid_derive("ab", "c", 0, b);
+    xw_uuid_derive("a", "bc", 0, c);
+    ASSERT(strcmp(b, c) != 0);
+    /* Long inputs take the other code path and stay deterministic. */
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    xw_uuid_derive("s", longname, 7, b);
+    xw_uuid_derive("s", longname, 7, c);
+    ASSERT_STR_EQ(b, c);
+}
+
+static void test_id_valid(void)
+{
+    ASSERT_EQ(xw_id_valid("ws-dev_1.a:b@c", 14, 64), 1);
+    ASSERT_EQ(xw_id_valid("", 0, 64), 0);
+    ASSERT_EQ(xw_id_valid(".", 1, 64), 0);
+    ASSERT_EQ(xw_id_valid("..", 2, 64), 0);
+    ASSERT_EQ(xw_id_valid("../etc", 6, 64), 0);
+    ASSERT_EQ(xw_id_valid("a b", 3, 64), 0);
+    ASSERT_EQ(xw_id_valid("a%2f", 4, 64), 0);
+    ASSERT_EQ(xw_id_valid("abcd", 4, 3), 0);
+    ASSERT_EQ(xw_id_valid("\xc3\xa9", 2, 64), 0);
+}
+
+int main(void)
+{
+    XW_RUN(test_buf_grows_and_terminates);
+    XW_RUN(test_buf_cap_leaves_buffer_unchanged);
+    XW_RUN(test_buf_detach);
+    XW_RUN(test_uuid);
+    XW_RUN(test_uuid_derive);
+    XW_RUN(test_id_valid);
+    return XW_REPORT();
+}
