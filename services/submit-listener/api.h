@@ -1,0 +1,84 @@
+/*
+ * The submit-listener's shared types: the service context, one request,
+ * and the per-thread worker (Redis connection, reusable Avro values).
+ *
+ * Threading: libmicrohttpd runs one thread per connection. Everything a
+ * handler needs that is not thread-safe (a Redis connection, Avro values
+ * being built, scratch buffers) lives in the calling thread's worker,
+ * created on first use and freed when the thread ends. The Kafka producer
+ * and the Avro registry are shared (both are thread-safe to use).
+ */
+#ifndef SL_API_H
+#define SL_API_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "xw_avro.h"
+#include "xw_buf.h"
+#include "xw_config.h"
+#include "xw_json.h"
+#include "xw_kafka.h"
+#include "xw_redis.h"
+#include "xw_rules.h"
+
+#define SL_ID_MAX 64
+#define SL_MAX_PARAMS 3
+
+struct sl_auth;
+
+struct sl_service {
+    struct xw_config cfg;
+    xw_kafka_producer *producer;
+    xw_avro_registry *avro;
+    struct sl_auth *auth;
+    const char *redis_url;
+    size_t max_body;
+    int allow_fixed_deploy_time;   /* tests only: honour "deploy_at" */
+};
+
+struct sl_worker {
+    xw_redis *redis;
+    xw_buf enc;                    /* encoded event */
+    xw_buf scratch;
+};
+
+struct sl_request {
+    struct sl_service *svc;
+    struct sl_worker *w;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    xw_buf body;
+    int body_too_large;
+
+    /* set by routing */
+    const char *user;              /* borrowed from the auth table */
+    int is_system_admin;
+    char params[SL_MAX_PARAMS][SL_ID_MAX + 1];
+    char request_id[40];
+    const char *idem_key;          /* borrowed header value or NULL */
+
+    /* the answer */
+    unsigned status;
+    xw_buf out;
+    json_t *reply;                 /* owned; rendered into out at the end */
+};
+
+/* Answers: each sets r->status and r->reply (stealing `body`). */
+void sl_reply(struct sl_request *r, unsigned status, json_t *body);
+void sl_reply_error(struct sl_request *r, unsigned status, const char *field,
+                    const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void sl_reply_json_err(struct sl_request *r, const xw_json_err *e);
+/* 403 naming the operation, the workspace and who may do it. */
+void sl_reply_forbidden(struct sl_request *r, const struct xw_rules_finding *f);
+void sl_reply_unavailable(struct sl_request *r, const char *what);
+
+/* Query-string value (borrowed) or NULL. */
+const char *sl_query(struct sl_request *r, const char *name);
+
+/* The thread's worker; NULL with a 503 answered if Redis is unreachable. */
+struct sl_worker *sl_worker_get(struct sl_request *r);
+
+#endif
