@@ -1,6 +1,7 @@
 #include "xw_kafka.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,12 +115,24 @@ struct xw_kafka_producer {
     char last_error[256];
 };
 
+/* A synchronous produce waits on one of these (msg_opaque). */
+struct delivery {
+    _Atomic int done;
+    rd_kafka_resp_err_t err;
+};
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
                         void *opaque)
 {
     xw_kafka_producer *p = opaque;
+    struct delivery *d = m->_private;
 
     (void)rk;
+    if (d) {
+        d->err = m->err;
+        atomic_store(&d->done, 1);
+        return;
+    }
     if (m->err) {
         atomic_fetch_add(&p->failures, 1);
         snprintf(p->last_error, sizeof p->last_error, "%s: %s",
@@ -154,6 +167,7 @@ xw_kafka_producer *xw_kafka_producer_new(const struct xw_config *cfg,
         { "enable.idempotence", "true" },
         { "linger.ms", "5" },
         { "message.max.bytes", "4000000" },
+        { "message.timeout.ms", "30000" },
     };
 
     if (!p) {
@@ -206,13 +220,13 @@ void xw_kafka_producer_free(xw_kafka_producer *p)
 
 static int produce_rkt(xw_kafka_producer *p, rd_kafka_topic_t *rkt,
                        const void *key, size_t keylen, const void *value,
-                       size_t len, char *err, size_t errlen)
+                       size_t len, void *opaque, char *err, size_t errlen)
 {
     for (;;) {
         rd_kafka_resp_err_t e;
 
         if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                             (void *)value, len, key, keylen, NULL) == 0) {
+                             (void *)value, len, key, keylen, opaque) == 0) {
             atomic_fetch_add(&p->produced, 1);
             return 0;
         }
@@ -227,30 +241,65 @@ static int produce_rkt(xw_kafka_producer *p, rd_kafka_topic_t *rkt,
     }
 }
 
+static pthread_mutex_t topics_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The cached handle of an xw topic (created once, shared by threads). */
+static rd_kafka_topic_t *topic_handle(xw_kafka_producer *p,
+                                      enum xw_topic topic, char *err,
+                                      size_t errlen)
+{
+    rd_kafka_topic_t *rkt;
+
+    if ((unsigned)topic >= XW_TOPIC_COUNT) {
+        snprintf(err, errlen, "unknown topic %d", (int)topic);
+        return NULL;
+    }
+    pthread_mutex_lock(&topics_lock);
+    if (!p->topics[topic]) {
+        char name[128];
+
+        if (xw_topic_name(p->prefix, topic, name, sizeof name) < 0)
+            snprintf(err, errlen, "topic name too long");
+        else if (!(p->topics[topic] = rd_kafka_topic_new(p->rk, name, NULL)))
+            snprintf(err, errlen, "topic %s: %s", name,
+                     rd_kafka_err2str(rd_kafka_last_error()));
+    }
+    rkt = p->topics[topic];
+    pthread_mutex_unlock(&topics_lock);
+    return rkt;
+}
+
 int xw_kafka_produce(xw_kafka_producer *p, enum xw_topic topic,
                      const void *key, size_t keylen, const void *value,
                      size_t len, char *err, size_t errlen)
 {
-    if ((unsigned)topic >= XW_TOPIC_COUNT) {
-        snprintf(err, errlen, "unknown topic %d", (int)topic);
+    rd_kafka_topic_t *rkt = topic_handle(p, topic, err, errlen);
+
+    if (!rkt)
+        return -1;
+    return produce_rkt(p, rkt, key, keylen, value, len, NULL, err, errlen);
+}
+
+int xw_kafka_produce_wait(xw_kafka_producer *p, enum xw_topic topic,
+                          const void *key, size_t keylen, const void *value,
+                          size_t len, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = topic_handle(p, topic, err, errlen);
+    struct delivery d = { 0, RD_KAFKA_RESP_ERR_NO_ERROR };
+
+    if (!rkt)
+        return -1;
+    if (produce_rkt(p, rkt, key, keylen, value, len, &d, err, errlen) < 0)
+        return -1;
+    /* librdkafka reports every message within message.timeout.ms, so this
+     * loop ends; whichever thread polls runs the callback for us. */
+    while (!atomic_load(&d.done))
+        rd_kafka_poll(p->rk, 10);
+    if (d.err) {
+        snprintf(err, errlen, "not acknowledged: %s", rd_kafka_err2str(d.err));
         return -1;
     }
-    if (!p->topics[topic]) {
-        char name[128];
-
-        if (xw_topic_name(p->prefix, topic, name, sizeof name) < 0) {
-            snprintf(err, errlen, "topic name too long");
-            return -1;
-        }
-        p->topics[topic] = rd_kafka_topic_new(p->rk, name, NULL);
-        if (!p->topics[topic]) {
-            snprintf(err, errlen, "topic %s: %s", name,
-                     rd_kafka_err2str(rd_kafka_last_error()));
-            return -1;
-        }
-    }
-    return produce_rkt(p, p->topics[topic], key, keylen, value, len, err,
-                       errlen);
+    return 0;
 }
 
 int xw_kafka_produce_to(xw_kafka_producer *p, const char *topic,
@@ -265,7 +314,7 @@ int xw_kafka_produce_to(xw_kafka_producer *p, const char *topic,
                  rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
-    rc = produce_rkt(p, rkt, key, keylen, value, len, err, errlen);
+    rc = produce_rkt(p, rkt, key, keylen, value, len, NULL, err, errlen);
     rd_kafka_topic_destroy(rkt);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "xw_config.h"
 #include "xw_json.h"
 #include "xw_kafka.h"
+#include "xw_model.h"
 #include "xw_redis.h"
 #include "xw_rules.h"
 
@@ -37,8 +38,11 @@ struct sl_service {
     int allow_fixed_deploy_time;   /* tests only: honour "deploy_at" */
 };
 
+#define SL_EVENT_TYPES 32
+
 struct sl_worker {
     xw_redis *redis;
+    xw_avro_value values[SL_EVENT_TYPES];  /* by registry index, lazily */
     xw_buf enc;                    /* encoded event */
     xw_buf scratch;
 };
@@ -71,8 +75,11 @@ void sl_reply_error(struct sl_request *r, unsigned status, const char *field,
                     const char *rule, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void sl_reply_json_err(struct sl_request *r, const xw_json_err *e);
-/* 403 naming the operation, the workspace and who may do it. */
-void sl_reply_forbidden(struct sl_request *r, const struct xw_rules_finding *f);
+/* 403 / 422: the first error finding in "error", all of them in
+ * "error.findings". */
+void sl_reply_forbidden(struct sl_request *r, const struct xw_findings *why);
+void sl_reply_findings(struct sl_request *r, unsigned status,
+                       const char *rule, const struct xw_findings *f);
 void sl_reply_unavailable(struct sl_request *r, const char *what);
 
 /* Query-string value (borrowed) or NULL. */

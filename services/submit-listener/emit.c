@@ -1,0 +1,243 @@
+#include "emit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "xw_id.h"
+#include "xw_log.h"
+#include "xw_metrics.h"
+
+XW_COUNTER(m_accepted, "xw_api_commands_accepted_total",
+           "commands acknowledged by the broker and answered 202");
+XW_COUNTER(m_replayed, "xw_api_idempotent_replays_total",
+           "writes answered from the Idempotency-Key store");
+
+#define IDEM_TTL_S 86400
+#define REQ_TTL_S (7 * 86400)
+#define IDEM_KEY_MAX 128
+
+void sl_emit_register_metrics(void);
+void sl_emit_register_metrics(void)
+{
+    xw_metrics_register(&m_accepted);
+    xw_metrics_register(&m_replayed);
+}
+
+json_t *sl_body_object(struct sl_request *r)
+{
+    xw_json_err e;
+    json_t *j;
+
+    if (r->body.len == 0) {
+        sl_reply_error(r, 400, "body", "required", "a JSON object is required");
+        return NULL;
+    }
+    j = xw_json_parse(r->body.data, r->body.len, r->svc->max_body, &e);
+    if (!j) {
+        sl_reply_json_err(r, &e);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        sl_reply_error(r, 400, "body", "type", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+int sl_request_begin(struct sl_request *r)
+{
+    const char *k = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                "Idempotency-Key");
+    redisReply *rep;
+    json_error_t je;
+    json_t *stored;
+
+    if (!r->w && !sl_worker_get(r))
+        return -1;
+    if (!k) {
+        if (xw_uuid_v4(r->request_id) < 0) {
+            sl_reply_unavailable(r, "randomness");
+            return -1;
+        }
+        return 0;
+    }
+    if (!*k || strlen(k) > IDEM_KEY_MAX) {
+        sl_reply_error(r, 400, "Idempotency-Key", "max_length",
+                       "must be 1..%d characters", IDEM_KEY_MAX);
+        return -1;
+    }
+    r->idem_key = k;
+    /* Same user, same key: same request id, so even two racing requests
+     * produce one event id and the packager applies it once. */
+    xw_uuid_derive(r->user, k, 0, r->request_id);
+    rep = xw_redis_command_idem(r->w->redis, "GET xw:idem:%s:%s", r->user,
+                                r->request_id);
+    if (!rep) {
+        sl_reply_unavailable(r, "state store");
+        return -1;
+    }
+    if (rep->type != REDIS_REPLY_STRING)
+        return 0;
+    stored = json_loadb(rep->str, rep->len, 0, &je);
+    if (!stored)
+        return 0;
+    xw_metrics_add(&m_replayed, 1);
+    sl_reply(r, (unsigned)json_integer_value(json_object_get(stored, "status")),
+             json_incref(json_object_get(stored, "body")));
+    json_decref(stored);
+    return 1;
+}
+
+static int type_index(const xw_avro_registry *reg, const char *name)
+{
+    size_t n = xw_avro_registry_count(reg);
+
+    for (size_t i = 0; i < n && i < SL_EVENT_TYPES; i++)
+        if (strcmp(xw_avro_registry_type(reg, i)->short_name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+avro_value_t *sl_event(struct sl_request *r, const char *name)
+{
+    int i = type_index(r->svc->avro, name);
+    xw_avro_value *v;
+    const char *corr;
+
+    if (i < 0 || (!r->w && !sl_worker_get(r))) {
+        if (i < 0)
+            sl_reply_error(r, 500, "", "internal", "no schema for %s", name);
+        return NULL;
+    }
+    v = &r->w->values[i];
+    if (!v->type) {
+        if (xw_avro_value_init(v, xw_avro_registry_type(r->svc->avro,
+                                                        (size_t)i)) < 0) {
+            sl_reply_unavailable(r, "memory");
+            return NULL;
+        }
+    } else {
+        xw_avro_value_reset(v);
+    }
+    corr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                       "X-Correlation-Id");
+    if (!corr || !xw_id_valid(corr, strlen(corr), SL_ID_MAX))
+        corr = r->request_id;
+    if (xw_avro_set_string(&v->value, "event_id", r->request_id) < 0
+        || xw_avro_set_long(&v->value, "occurred_at", xw_now_ms()) < 0
+        || xw_avro_set_string(&v->value, "actor", r->user) < 0
+        || xw_avro_set_string(&v->value, "correlation_id", corr) < 0) {
+        sl_reply_error(r, 500, "", "internal", "envelope of %s", name);
+        return NULL;
+    }
+    return &v->value;
+}
+
+int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
+            const json_t *src)
+{
+    struct xw_avro_json_limits lim = { 1024, 10000, 8 };
+    xw_avro_json_err e;
+    avro_value_t sub;
+    int rc;
+
+    if (field) {
+        if (avro_value_get_by_name(dst, field, &sub, NULL) != 0) {
+            sl_reply_error(r, 500, field, "internal", "no such field");
+            return -1;
+        }
+        dst = &sub;
+    }
+    rc = xw_avro_from_json(dst, src, &lim, &e);
+    if (rc < 0) {
+        char path[160];
+
+        if (field && e.field[0])
+            snprintf(path, sizeof path, "%s%s%s", field,
+                     e.field[0] == '[' ? "" : ".", e.field);
+        else
+            snprintf(path, sizeof path, "%s", field && !e.field[0] ? field
+                                                                  : e.field);
+        sl_reply_error(r, 400, path, e.rule, "%s", e.message);
+        return -1;
+    }
+    return 0;
+}
+
+int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
+               const char *key)
+{
+    char err[256];
+    xw_avro_err ae;
+
+    if (xw_avro_encode(event, &r->w->enc, &ae) < 0) {
+        sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae.msg);
+        return -1;
+    }
+    if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
+                              r->w->enc.data, r->w->enc.len, err,
+                              sizeof err) < 0) {
+        xw_warn("EMIT", "request %s: %s", r->request_id, err);
+        sl_reply_unavailable(r, "the event log (Kafka)");
+        return -1;
+    }
+    return 0;
+}
+
+int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
+              const char *key, json_t *extra)
+{
+    char err[256], status_url[96];
+    xw_avro_err ae;
+    json_t *body = NULL, *stored = NULL;
+    int rc = -1;
+
+    if (xw_avro_encode(event, &r->w->enc, &ae) < 0) {
+        sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae.msg);
+        goto out;
+    }
+    /* Pending before it is on the log, so a status poll right after the
+     * 202 never sees "unknown". */
+    if (!xw_redis_command(r->w->redis,
+                          "HSET xw:req:%s status pending actor %s "
+                          "created_at %lld", r->request_id, r->user,
+                          (long long)xw_now_ms())
+        || !xw_redis_command(r->w->redis, "EXPIRE xw:req:%s %d",
+                             r->request_id, REQ_TTL_S)) {
+        sl_reply_unavailable(r, "state store");
+        goto out;
+    }
+    if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
+                              r->w->enc.data, r->w->enc.len, err,
+                              sizeof err) < 0) {
+        xw_warn("EMIT", "request %s: %s", r->request_id, err);
+        xw_redis_command(r->w->redis, "DEL xw:req:%s", r->request_id);
+        sl_reply_unavailable(r, "the event log (Kafka)");
+        goto out;
+    }
+    xw_metrics_add(&m_accepted, 1);
+    snprintf(status_url, sizeof status_url, "/v1/requests/%s", r->request_id);
+    body = json_pack("{s:s, s:s}", "request_id", r->request_id, "status_url",
+                     status_url);
+    if (!body)
+        goto out;
+    if (extra)
+        json_object_update(body, extra);
+    if (r->idem_key) {
+        stored = json_pack("{s:i, s:O}", "status", 202, "body", body);
+        xw_buf_reset(&r->w->scratch);
+        if (stored && xw_json_dump(stored, &r->w->scratch) == 0)
+            xw_redis_command(r->w->redis, "SET xw:idem:%s:%s %b EX %d",
+                             r->user, r->request_id, r->w->scratch.data,
+                             r->w->scratch.len, IDEM_TTL_S);
+    }
+    sl_reply(r, 202, body);
+    body = NULL;
+    rc = 0;
+out:
+    json_decref(extra);
+    json_decref(body);
+    json_decref(stored);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * Turning an accepted request into an event: request ids, idempotency,
+ * the event envelope, and the produce-and-wait that makes "202 Accepted"
+ * mean "on the log".
+ */
+#ifndef SL_EMIT_H
+#define SL_EMIT_H
+
+#include "api.h"
+#include "xw_topics.h"
+
+/* The calling thread's reusable value for event type `name`, reset, with
+ * the envelope filled (event_id = r->request_id, occurred_at = now, actor,
+ * correlation_id). NULL with a 500 answered on failure. Call after
+ * sl_request_begin(). */
+avro_value_t *sl_event(struct sl_request *r, const char *name);
+
+/* Fills the record `dst` (or a field of it when field != NULL) from JSON,
+ * by schema: unknown fields, wrong types, missing required fields, bad enum
+ * symbols and oversized strings/arrays are refused with a 400 naming the
+ * field. 0, or -1 with the answer set. */
+int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
+            const json_t *src);
+
+/* Starts a write: derives the request id from (user, Idempotency-Key) or
+ * makes a random one. If the same user already sent this key, answers
+ * with the stored answer and returns 1 (the caller stops). 0 to go on,
+ * -1 with the answer set. */
+int sl_request_begin(struct sl_request *r);
+
+/* Encodes `event`, marks the request pending, produces it to `topic`
+ * keyed by `key`, waits for the broker's acknowledgement, then answers
+ * 202 with {"request_id","status_url"} plus the fields of `extra` (stolen;
+ * may be NULL) and stores that answer under the Idempotency-Key. 0, or -1
+ * with the answer set (503 when the broker did not take it: nothing was
+ * accepted). */
+int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
+              const char *key, json_t *extra);
+
+/* Encodes `event` and produces it, waiting for the broker's
+ * acknowledgement, without answering (for a request that emits more than
+ * one event: all but the last). 0, or -1 with 500/503 answered. */
+int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
+               const char *key);
+
+/* Parses and bounds the request body as a JSON object. NULL with the
+ * answer set. New reference. */
+json_t *sl_body_object(struct sl_request *r);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * The HTTP front: libmicrohttpd glue, body accumulation with a cap,
+ * authentication, routing, and rendering of answers. Handlers live in
+ * files named for the step they serve; they get a request with the caller
+ * authenticated and the path parameters validated.
+ */
+#include "http.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "routes.h"
+#include "xw_id.h"
+#include "xw_log.h"
+#include "xw_metrics.h"
+
+XW_COUNTER(m_requests, "xw_api_requests_total", "HTTP requests answered");
+XW_COUNTER(m_errors_4xx, "xw_api_client_errors_total", "answers with a 4xx status");
+XW_COUNTER(m_errors_5xx, "xw_api_server_errors_total", "answers with a 5xx status");
+
+static pthread_key_t worker_key;
+static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
+
+static void worker_free(void *p)
+{
+    struct sl_worker *w = p;
+
+    if (!w)
+        return;
+    xw_redis_free(w->redis);
+    for (int i = 0; i < SL_EVENT_TYPES; i++)
+        xw_avro_value_release(&w->values[i]);
+    xw_buf_release(&w->enc);
+    xw_buf_release(&w->scratch);
+    free(w);
+}
+
+static void worker_key_init(void)
+{
+    pthread_key_create(&worker_key, worker_free);
+}
+
+struct sl_worker *sl_worker_get(struct sl_request *r)
+{
+    struct sl_worker *w;
+    char err[256];
+
+    pthread_once(&worker_once, worker_key_init);
+    w = pthread_getspecific(worker_key);
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w) {
+            sl_reply_unavailable(r, "out of memory");
+            return NULL;
+        }
+        xw_buf_init(&w->enc, 0);
+        xw_buf_init(&w->scratch, 0);
+        pthread_setspecific(worker_key, w);
+    }
+    if (!w->redis) {
+        xw_redis_opts o = XW_REDIS_OPTS_INIT;
+
+        o.reconnect_attempts = 2;
+        w->redis = xw_redis_connect(r->svc->redis_url, &o, err, sizeof err);
+        if (!w->redis) {
+            xw_warn("HTTP", "redis: %s", err);
+            sl_reply_unavailable(r, "state store");
+            return NULL;
+        }
+    }
+    r->w = w;
+    return w;
+}
+
+void sl_reply(struct sl_request *r, unsigned status, json_t *body)
+{
+    json_decref(r->reply);
+    r->status = status;
+    r->reply = body;
+}
+
+static void reply_error_v(struct sl_request *r, unsigned status,
+                          const char *field, const char *rule,
+                          const char *fmt, va_list ap)
+{
+    xw_json_err e;
+    char msg[256];
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    xw_json_err_set(&e, (int)status, field, rule, "%s", msg);
+    sl_reply(r, status, xw_json_err_to_json(&e));
+}
+
+void sl_reply_error(struct sl_request *r, unsigned status, const char *field,
+                    const char *rule, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_error_v(r, status, field, rule, fmt, ap);
+    va_end(ap);
+}
+
+void sl_reply_json_err(struct sl_request *r, const xw_json_err *e)
+{
+    sl_reply(r, (unsigned)(e->http_status ? e->http_status : 400),
+             xw_json_err_to_json(e));
+}
+
+void sl_reply_findings(struct sl_request *r, unsigned status,
+                       const char *rule, const struct xw_findings *f)
+{
+    const struct xw_finding *first = NULL;
+    json_t *body, *err;
+
+    for (size_t i = 0; i < f->count && !first; i++)
+        if (f->items[i].severity == XW_SEV_ERROR)
+            first = &f->items[i];
+    if (!first && f->count)
+        first = &f->items[0];
+    sl_reply_error(r, status, first ? first->path : "", rule, "%s",
+                   first ? first->message : "refused");
+    body = r->reply;
+    err = body ? json_object_get(body, "error") : NULL;
+    if (err) {
+        if (first)
+            json_object_set_new(err, "code", json_string(first->code));
+        json_object_set_new(err, "findings", xw_model_findings_json(f));
+    }
+}
+
+void sl_reply_forbidden(struct sl_request *r, const struct xw_findings *why)
+{
+    sl_reply_findings(r, 403, "permission", why);
+}
+
+void sl_reply_unavailable(struct sl_request *r, const char *what)
+{
+    sl_reply_error(r, 503, "", "unavailable",
+                   "%s is unavailable; nothing was accepted, retry with the "
+                   "same Idempotency-Key", what);
+}
+
+const char *sl_query(struct sl_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_reply(struct sl_request *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    size_t len;
+    char *data;
+
+    if (!r->reply)
+        sl_reply_error(r, 500, "", "internal", "no answer");
+    xw_buf_reset(&r->out);
+    if (xw_json_dump(r->reply, &r->out) < 0 || xw_buf_addch(&r->out, '\n') < 0)
+        return MHD_NO;
+    data = xw_buf_detach(&r->out, &len);
+    resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (r->request_id[0])
+        MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (r->status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    xw_metrics_add(&m_requests, 1);
+    if (r->status >= 500)
+        xw_metrics_add(&m_errors_5xx, 1);
+    else if (r->status >= 400)
+        xw_metrics_add(&m_errors_4xx, 1);
+    xw_debug("HTTP", "%s %s -> %u user=%s", r->method, r->path, r->status,
+             r->user ? r->user : "-");
+    return ret;
+}
+
+static void request_free(struct sl_request *r)
+{
+    if (!r)
+        return;
+    xw_buf_release(&r->body);
+    xw_buf_release(&r->out);
+    json_decref(r->reply);
+    free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode code)
+{
+    (void)cls; (void)conn; (void)code;
+    request_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static void handle(struct sl_request *r)
+{
+    const char *ct;
+
+    if (r->body_too_large) {
+        sl_reply_error(r, 413, "body", "max_length",
+                       "request body is larger than %zu bytes",
+                       r->svc->max_body);
+        return;
+    }
+    if (strcmp(r->path, "/health") == 0 && strcmp(r->method, "GET") == 0) {
+        sl_reply(r, 200, json_pack("{s:s, s:s}", "service", "submit-listener",
+                                   "status", "ok"));
+        return;
+    }
+    if (sl_auth_check(r->svc->auth, r) < 0)
+        return; /* 401 answered */
+    if (r->body.len) {
+        ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                         "Content-Type");
+        if (ct && strncmp(ct, "application/json", 16) != 0) {
+            sl_reply_error(r, 415, "Content-Type", "media_type",
+                           "send application/json");
+            return;
+        }
+    }
+    sl_route(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct sl_service *svc = cls;
+    struct sl_request *r = *con_cls;
+
+    (void)version;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->svc = svc;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        xw_buf_init(&r->body, svc->max_body);
+        xw_buf_init(&r->out, 0);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* Keep reading past the cap (so the client gets an answer rather
+         * than a reset) but keep nothing more. */
+        if (!r->body_too_large
+            && xw_buf_add(&r->body, upload, *upload_size) < 0) {
+            r->body_too_large = 1;
+            xw_buf_release(&r->body);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    handle(r);
+    return send_reply(r);
+}
+
+struct MHD_Daemon *sl_http_start(struct sl_service *svc, const char *addr,
+                                 int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    struct MHD_Daemon *d;
+
+    xw_metrics_register(&m_requests);
+    xw_metrics_register(&m_errors_4xx);
+    xw_metrics_register(&m_errors_5xx);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "XW_API_ADDR: '%s' is not an IPv4 address", addr);
+        return NULL;
+    }
+    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION
+                             | MHD_USE_INTERNAL_POLLING_THREAD
+                             | MHD_USE_ERROR_LOG,
+                         (uint16_t)port, NULL, NULL, on_request, svc,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_LIMIT, 512u,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+                         MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "cannot listen on %s:%d", addr, port);
+    return d;
+}

@@ -1,0 +1,12 @@
+/* The HTTP front of the submit-listener (libmicrohttpd). */
+#ifndef SL_HTTP_H
+#define SL_HTTP_H
+
+#include "api.h"
+
+/* Starts serving on addr:port, one thread per connection. Returns the
+ * daemon (stop with MHD_stop_daemon) or NULL with err set. */
+struct MHD_Daemon *sl_http_start(struct sl_service *svc, const char *addr,
+                                 int port, char *err, size_t errlen);
+
+#endif

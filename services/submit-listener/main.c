@@ -1,0 +1,85 @@
+/*
+ * xw-submit-listener - the HTTP front door of xwdeploy.
+ *
+ * Authenticates callers, checks roles with the rule module, validates, and
+ * turns every write of the five steps into an Avro event on Kafka; serves
+ * reads from the Redis projections. See docs/api.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "http.h"
+#include "xw_log.h"
+#include "xw_service.h"
+
+static const struct xw_config_def settings[] = {
+    { "XW_API_ADDR", XW_CFG_STR, "127.0.0.1", 7, 15, 0,
+      "IPv4 address the API listens on" },
+    { "XW_API_PORT", XW_CFG_INT, "8080", 1, 65535, 0, "API port" },
+    { "XW_API_MAX_BODY", XW_CFG_INT, "8388608", 1024, 268435456, 0,
+      "largest request body in bytes" },
+    { "XW_TOKENS", XW_CFG_STR, NULL, 0, 1048576, XW_CFG_SECRET,
+      "API tokens: user:token[,user:token...]" },
+    { "XW_TOKENS_FILE", XW_CFG_STR, NULL, 0, 4096, 0,
+      "file of 'user token' lines" },
+    { "XW_SYSTEM_ADMINS", XW_CFG_STR, "", 0, 4096, 0,
+      "users who may register workspaces (comma-separated)" },
+    { "XW_ALLOW_FIXED_DEPLOY_TIME", XW_CFG_BOOL, "false", 0, 1, 0,
+      "tests only: accept deploy_at to fix the deploy instant" },
+};
+
+void sl_emit_register_metrics(void);
+
+int main(void)
+{
+    struct xw_service svc;
+    struct sl_service sl = { 0 };
+    struct MHD_Daemon *d = NULL;
+    char err[512];
+    int rc = 1;
+
+    if (xw_service_init(&svc, "submit-listener", settings,
+                        sizeof settings / sizeof settings[0]) < 0)
+        return 1;
+    sl.cfg = svc.cfg;
+    sl.producer = svc.producer;
+    sl.avro = svc.avro;
+    sl.redis_url = xw_config_str(&svc.cfg, "XW_REDIS_URL");
+    sl.max_body = (size_t)xw_config_int(&svc.cfg, "XW_API_MAX_BODY");
+    sl.allow_fixed_deploy_time = xw_config_bool(&svc.cfg,
+                                                "XW_ALLOW_FIXED_DEPLOY_TIME");
+    if (sl.allow_fixed_deploy_time)
+        xw_warn("INIT", "XW_ALLOW_FIXED_DEPLOY_TIME is on: for tests only");
+    sl.auth = sl_auth_load(xw_config_str(&svc.cfg, "XW_TOKENS"),
+                           xw_config_str(&svc.cfg, "XW_TOKENS_FILE"),
+                           xw_config_str(&svc.cfg, "XW_SYSTEM_ADMINS"), err,
+                           sizeof err);
+    if (!sl.auth) {
+        xw_error("INIT", "tokens: %s", err);
+        goto out;
+    }
+    sl_emit_register_metrics();
+    d = sl_http_start(&sl, xw_config_str(&svc.cfg, "XW_API_ADDR"),
+                      (int)xw_config_int(&svc.cfg, "XW_API_PORT"), err,
+                      sizeof err);
+    if (!d) {
+        xw_error("INIT", "%s", err);
+        goto out;
+    }
+    xw_info("INIT", "API on %s:%lld, %zu user token(s)",
+            xw_config_str(&svc.cfg, "XW_API_ADDR"),
+            xw_config_int(&svc.cfg, "XW_API_PORT"), sl_auth_count(sl.auth));
+    /* The HTTP threads do the work; this one serves delivery reports. */
+    while (!xw_kafka_stop)
+        rd_kafka_poll(xw_kafka_producer_handle(svc.producer), 200);
+    xw_info("INIT", "stopping");
+    rc = 0;
+out:
+    if (d)
+        MHD_stop_daemon(d);
+    sl_auth_free(sl.auth);
+    xw_service_release(&svc);
+    return rc;
+}
