@@ -598,7 +598,9 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
             xw_warn("DLQ", "%s [%d] @%lld: %s: %s", rd_kafka_topic_name(m->rkt),
                     (int)m->partition, (long long)m->offset, herr.code,
                     herr.reason);
-            if (!h->dead_letter || h->dead_letter(h->ctx, m, &herr) < 0)
+            if (!h->dead_letter
+                || h->dead_letter(h->dead_letter_ctx ? h->dead_letter_ctx
+                                                     : h->ctx, m, &herr) < 0)
                 r = XW_HANDLE_RETRY;
         }
         if (r == XW_HANDLE_RETRY) {

@@ -122,6 +122,9 @@ struct xw_kafka_handler {
     int (*dead_letter)(void *ctx, const rd_kafka_message_t *m,
                        const struct xw_handle_error *err);
     void *ctx;
+    /* ctx for dead_letter (e.g. the struct xw_service of
+     * xw_service_dead_letter); NULL = ctx. */
+    void *dead_letter_ctx;
 };
 
 typedef struct xw_kafka_consumer xw_kafka_consumer;

@@ -635,3 +635,31 @@ json_t *xw_model_findings_json(const struct xw_findings *f)
     }
     return arr;
 }
+
+int xw_model_validate_env(const json_t *env, const char *source_ws,
+                          const json_t *src_ws, const json_t *dst_ws,
+                          const char *const *names, size_t n_names,
+                          struct xw_findings *f, xw_json_err *e)
+{
+    struct xw_model_env me = { 0 };
+    struct xw_model_ws src = { 0 }, dst = { 0 };
+    int have_dst = 0, rc = -2;
+
+    if (xw_model_env_from_json(&me, env, source_ws, e) < 0)
+        goto out;
+    if (!src_ws || xw_model_ws_from_json(&src, src_ws, e) < 0) {
+        if (!src_ws)
+            xw_json_err_set(e, 404, "source_workspace", "not_found",
+                            "workspace '%s' is not registered", source_ws);
+        goto out;
+    }
+    if (dst_ws && xw_model_ws_from_json(&dst, dst_ws, e) == 0)
+        have_dst = 1;
+    rc = xw_rules_validate_env(&me.env, &src.ws, have_dst ? &dst.ws : NULL,
+                               names, n_names, f) < 0 ? -1 : 0;
+out:
+    xw_model_env_release(&me);
+    xw_model_ws_release(&src);
+    xw_model_ws_release(&dst);
+    return rc;
+}

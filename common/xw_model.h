@@ -60,6 +60,18 @@ int xw_model_parse_hms(const char *s, int *h, int *m, int *sec);
  * XW_AVRO_E* code. */
 int xw_model_mapped_to_avro(const struct xw_mapped *m, avro_value_t *dst);
 
+/* Validates an environment given as JSON against its source and
+ * destination workspaces (JSON as stored; dst_ws may be NULL when the
+ * destination is not registered) and the names of the source's other
+ * environments: the shape first (-2, e set), then every rule of
+ * xw_rules_validate_env (-1, findings in f). 0 when valid (warnings may be
+ * in f). Both the submit-listener (early answer) and the packager (the
+ * authoritative check) call this. */
+int xw_model_validate_env(const json_t *env, const char *source_ws,
+                          const json_t *src_ws, const json_t *dst_ws,
+                          const char *const *names, size_t n_names,
+                          struct xw_findings *f, xw_json_err *e);
+
 /* Findings as a NEW JSON array [{"code","severity","field","message"}]. */
 json_t *xw_model_findings_json(const struct xw_findings *f);
 

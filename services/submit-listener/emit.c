@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xw_avro_json.h"
 #include "xw_id.h"
 #include "xw_log.h"
 #include "xw_metrics.h"
@@ -134,33 +135,77 @@ avro_value_t *sl_event(struct sl_request *r, const char *name)
     return &v->value;
 }
 
+/* Prefixes a bridge error's path with the event field (and index). */
+static void fill_error(struct sl_request *r, const char *field, long index,
+                       const xw_avro_json_error *e)
+{
+    char path[320];
+
+    if (index >= 0)
+        snprintf(path, sizeof path, "%s[%ld]%s%s", field, index,
+                 e->field[0] ? "." : "", e->field);
+    else if (field)
+        snprintf(path, sizeof path, "%s%s%s", field, e->field[0] ? "." : "",
+                 e->field);
+    else
+        snprintf(path, sizeof path, "%s", e->field);
+    sl_reply_error(r, 400, path, e->rule, "%s", e->message);
+}
+
 int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
             const json_t *src)
 {
-    struct xw_avro_json_limits lim = { 1024, 10000, 8 };
-    xw_avro_json_err e;
+    const xw_avro_json_limits lim = { 1024, 10000 };
+    xw_avro_json_error e = { "", "internal", "out of memory" };
     avro_value_t sub;
-    int rc;
+    size_t i;
+    json_t *item;
 
-    if (field) {
-        if (avro_value_get_by_name(dst, field, &sub, NULL) != 0) {
-            sl_reply_error(r, 500, field, "internal", "no such field");
+    if (!field) {
+        if (xw_avro_from_json(dst, src, &lim, &e) < 0) {
+            fill_error(r, NULL, -1, &e);
             return -1;
         }
-        dst = &sub;
+        return 0;
     }
-    rc = xw_avro_from_json(dst, src, &lim, &e);
-    if (rc < 0) {
-        char path[160];
-
-        if (field && e.field[0])
-            snprintf(path, sizeof path, "%s%s%s", field,
-                     e.field[0] == '[' ? "" : ".", e.field);
-        else
-            snprintf(path, sizeof path, "%s", field && !e.field[0] ? field
-                                                                  : e.field);
-        sl_reply_error(r, 400, path, e.rule, "%s", e.message);
+    if (!json_is_array(src)) {
+        if (xw_avro_set_record(dst, field, &sub) < 0) {
+            sl_reply_error(r, 500, field, "internal", "no such record field");
+            return -1;
+        }
+        if (!json_is_object(src)) {
+            sl_reply_error(r, 400, field, "type", "must be an object");
+            return -1;
+        }
+        if (xw_avro_from_json(&sub, src, &lim, &e) < 0) {
+            fill_error(r, field, -1, &e);
+            return -1;
+        }
+        return 0;
+    }
+    /* An array of records: one element at a time, so errors name it. */
+    if (json_array_size(src) > lim.max_items) {
+        sl_reply_error(r, 400, field, "max_items", "more than %zu items",
+                       lim.max_items);
         return -1;
+    }
+    if (xw_avro_array_clear(dst, field) < 0) {
+        sl_reply_error(r, 500, field, "internal", "no such array field");
+        return -1;
+    }
+    json_array_foreach(src, i, item) {
+        if (!json_is_object(item)) {
+            char path[96];
+
+            snprintf(path, sizeof path, "%s[%zu]", field, i);
+            sl_reply_error(r, 400, path, "type", "must be an object");
+            return -1;
+        }
+        if (xw_avro_array_append(dst, field, &sub) < 0
+            || xw_avro_from_json(&sub, item, &lim, &e) < 0) {
+            fill_error(r, field, (long)i, &e);
+            return -1;
+        }
     }
     return 0;
 }

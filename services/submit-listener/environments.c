@@ -68,21 +68,17 @@ static void free_names(char **names, size_t n)
 static int validate(struct sl_request *r, const char *ws, json_t *body,
                     const char *editing, json_t **warnings)
 {
-    struct xw_model_env env = { 0 };
-    struct xw_model_ws src = { 0 }, dst = { 0 };
     struct xw_findings f = XW_FINDINGS_INIT;
     json_t *jsrc = NULL, *jdst = NULL;
+    const char *dest, *name;
     char **names = NULL;
     size_t nnames = 0;
     xw_json_err e;
-    int failed = 0, rc = -1, have_dst = 0;
+    int failed = 0, rc = -1, v;
 
     *warnings = NULL;
-    if (xw_model_env_from_json(&env, body, ws, &e) < 0) {
-        sl_reply_json_err(r, &e);
-        goto out;
-    }
-    if (!xw_id_valid(env.env.name, strlen(env.env.name), SL_ID_MAX)) {
+    name = json_string_value(json_object_get(body, "name"));
+    if (name && !xw_id_valid(name, strlen(name), SL_ID_MAX)) {
         sl_reply_error(r, 400, "name", "id",
                        "an environment name is 1..%d characters of "
                        "[A-Za-z0-9._:@-] (it appears in URLs)", SL_ID_MAX);
@@ -91,20 +87,21 @@ static int validate(struct sl_request *r, const char *ws, json_t *body,
     jsrc = load_optional_ws(r, ws, &failed);
     if (failed)
         goto out;
-    if (!jsrc || xw_model_ws_from_json(&src, jsrc, &e) < 0) {
-        sl_reply_error(r, 404, "source_workspace", "not_found",
-                       "workspace '%s' is not registered", ws);
-        goto out;
+    dest = json_string_value(json_object_get(body, "destination_workspace"));
+    if (dest && xw_id_valid(dest, strlen(dest), SL_ID_MAX)) {
+        jdst = load_optional_ws(r, dest, &failed);
+        if (failed)
+            goto out;
     }
-    jdst = load_optional_ws(r, env.env.dest_ws, &failed);
-    if (failed)
-        goto out;
-    if (jdst && xw_model_ws_from_json(&dst, jdst, &e) == 0)
-        have_dst = 1;
     if (existing_names(r, ws, editing, &names, &nnames) < 0)
         goto out;
-    if (xw_rules_validate_env(&env.env, &src.ws, have_dst ? &dst.ws : NULL,
-                              (const char *const *)names, nnames, &f) < 0) {
+    v = xw_model_validate_env(body, ws, jsrc, jdst, (const char *const *)names,
+                              nnames, &f, &e);
+    if (v == -2) {
+        sl_reply_json_err(r, &e);
+        goto out;
+    }
+    if (v == -1) {
         sl_reply_findings(r, 422, "validation", &f);
         goto out;
     }
@@ -113,9 +110,6 @@ static int validate(struct sl_request *r, const char *ws, json_t *body,
 out:
     free_names(names, nnames);
     xw_findings_release(&f);
-    xw_model_env_release(&env);
-    xw_model_ws_release(&src);
-    xw_model_ws_release(&dst);
     json_decref(jsrc);
     json_decref(jdst);
     return rc;

@@ -1,0 +1,356 @@
+/* Dispatch of xw.commands, and the simple commands: workspaces,
+ * environments, nodes to deploy, terminate, basket. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "packager.h"
+#include "xw_avro_json.h"
+#include "xw_json.h"
+#include "xw_log.h"
+#include "xw_metrics.h"
+#include "xw_model.h"
+
+XW_COUNTER(m_applied, "xw_packager_commands_applied_total",
+           "commands applied to the workspace state");
+XW_COUNTER(m_redelivered, "xw_packager_commands_redelivered_total",
+           "commands seen before (effects not repeated, follow-ups re-sent)");
+
+void pkg_register_metrics(void);
+void pkg_register_metrics(void)
+{
+    xw_metrics_register(&m_applied);
+    xw_metrics_register(&m_redelivered);
+}
+
+static const struct {
+    const char *type;
+    enum xw_handle_result (*apply)(struct packager *, struct command *,
+                                   struct xw_handle_error *);
+} appliers[] = {
+    { "WorkspaceUpserted", apply_workspace },
+    { "EnvironmentUpserted", apply_environment },
+    { "EnvironmentDeleted", apply_environment_deleted },
+    { "ObjectsSubmitted", apply_objects },
+    { "ObjectTerminated", apply_terminate },
+    { "BasketChanged", apply_basket },
+    { "PackageRequested", apply_package },
+    { "DeployRequested", apply_deploy },
+};
+
+enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
+                                 struct xw_handle_error *err)
+{
+    struct packager *p = ctx;
+    const xw_avro_type *type;
+    avro_value_t *v;
+    struct command c;
+    redisReply *rep;
+    xw_avro_err ae;
+    int64_t at = 0;
+
+    if (xw_avro_decode(p->dec, m->payload, m->len, &type, &v, &ae) < 0) {
+        snprintf(err->code, sizeof err->code, "undecodable");
+        snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
+        return XW_HANDLE_POISON;
+    }
+    memset(&c, 0, sizeof c);
+    c.v = v;
+    c.event_id = pkg_str(v, "event_id");
+    c.actor = pkg_str(v, "actor");
+    c.correlation_id = pkg_str(v, "correlation_id");
+    xw_avro_get_long(v, "occurred_at", &at);
+    c.occurred_at = at;
+    if (!*c.event_id) {
+        snprintf(err->code, sizeof err->code, "no_event_id");
+        snprintf(err->reason, sizeof err->reason, "%s without an event id",
+                 type->short_name);
+        return XW_HANDLE_POISON;
+    }
+    rep = xw_redis_command_idem(p->redis, "EXISTS xw:seen:packager:%s",
+                                c.event_id);
+    if (!rep)
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    c.seen = rep->integer == 1;
+    if (c.seen)
+        xw_metrics_add(&m_redelivered, 1);
+    for (size_t i = 0; i < sizeof appliers / sizeof appliers[0]; i++) {
+        if (strcmp(appliers[i].type, type->short_name) == 0) {
+            enum xw_handle_result r = appliers[i].apply(p, &c, err);
+
+            if (r == XW_HANDLE_OK && !c.seen)
+                xw_metrics_add(&m_applied, 1);
+            return r;
+        }
+    }
+    snprintf(err->code, sizeof err->code, "unexpected_event");
+    snprintf(err->reason, sizeof err->reason,
+             "%s does not belong on the commands topic", type->short_name);
+    return XW_HANDLE_POISON;
+}
+
+/* Runs one transaction whose commands `queue` adds; marks the event.
+ * The common tail of every simple command. */
+#define COMMIT_OR_RETRY(p, c, err)                                        \
+    do {                                                                  \
+        if (tx_commit((p), (c)) < 0)                                      \
+            return RETRY((err), "redis: %s", (p)->redis->errstr);         \
+    } while (0)
+
+enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
+                                      struct xw_handle_error *err)
+{
+    avro_value_t ws;
+    json_t *j = NULL, *members, *mem;
+    xw_buf json = XW_BUF_INIT, roles = XW_BUF_INIT;
+    const char *id;
+    size_t i;
+    enum xw_handle_result r = XW_HANDLE_OK;
+
+    if (c->seen)
+        return XW_HANDLE_OK; /* no follow-up events */
+    if (xw_avro_get_record(c->v, "workspace", &ws) < 0
+        || !(j = xw_avro_to_json(&ws)) || xw_json_dump(j, &json) < 0) {
+        r = RETRY(err, "workspace to JSON");
+        goto out;
+    }
+    id = pkg_str(&ws, "id");
+    if (tx_begin(p) < 0
+        || TX(p, "SET xw:ws:%s %b", id, json.data, json.len) < 0
+        || TX(p, "DEL xw:ws:%s:roles", id) < 0
+        || TX(p, "SADD xw:wss %s", id) < 0)
+        goto redis;
+    members = json_object_get(j, "members");
+    json_array_foreach(members, i, mem) {
+        json_t *rl = json_object_get(mem, "roles"), *x;
+        size_t k;
+
+        xw_buf_reset(&roles);
+        json_array_foreach(rl, k, x)
+            xw_buf_addf(&roles, "%s%s", k ? "," : "", json_string_value(x));
+        if (TX(p, "HSET xw:ws:%s:roles %s %s", id,
+               json_string_value(json_object_get(mem, "user")), roles.data) < 0)
+            goto redis;
+    }
+    if (tx_request_status(p, c, "done", json_pack("{s:s}", "workspace", id),
+                          NULL) < 0
+        || tx_commit(p, c) < 0)
+        goto redis;
+    xw_info("WS", "workspace %s registered by %s", id, c->actor);
+    goto out;
+redis:
+    xw_redis_pipeline_discard(p->redis);
+    r = RETRY(err, "redis: %s", p->redis->errstr);
+out:
+    xw_buf_release(&json);
+    xw_buf_release(&roles);
+    json_decref(j);
+    return r;
+}
+
+enum xw_handle_result apply_environment(struct packager *p, struct command *c,
+                                        struct xw_handle_error *err)
+{
+    struct xw_findings f = XW_FINDINGS_INIT;
+    const char *ws = pkg_str(c->v, "source_workspace"), *name, *dest;
+    json_t *env = NULL, *src = NULL, *dst = NULL, *old = NULL;
+    xw_buf json = XW_BUF_INIT;
+    avro_value_t ev;
+    redisReply *names;
+    const char **list = NULL;
+    size_t n = 0;
+    int failed = 0, v;
+    xw_json_err e;
+    json_int_t version = 1;
+    enum xw_handle_result r = XW_HANDLE_OK;
+
+    if (c->seen)
+        return XW_HANDLE_OK;
+    if (xw_avro_get_record(c->v, "environment", &ev) < 0
+        || !(env = xw_avro_to_json(&ev))) {
+        r = RETRY(err, "environment to JSON");
+        goto out;
+    }
+    json_object_del(env, "version");
+    name = json_string_value(json_object_get(env, "name"));
+    dest = json_string_value(json_object_get(env, "destination_workspace"));
+    src = pkg_load_json(p, "GET xw:ws:%s", ws, NULL, &failed);
+    if (!failed)
+        dst = pkg_load_json(p, "GET xw:ws:%s", dest, NULL, &failed);
+    if (!failed)
+        old = pkg_load_json(p, "HGET xw:env:%s %s", ws, name, &failed);
+    if (failed)
+        goto redis;
+    names = xw_redis_command_idem(p->redis, "HKEYS xw:env:%s", ws);
+    if (!names)
+        goto redis;
+    names = xw_redis_reply_take(p->redis);
+    list = calloc(names->elements + 1, sizeof *list);
+    for (size_t i = 0; list && i < names->elements; i++)
+        if (strcmp(names->element[i]->str, name) != 0)
+            list[n++] = names->element[i]->str;
+    /* The authoritative check: the submit-listener checked early, but
+     * another command may have changed a workspace since. */
+    v = xw_model_validate_env(env, ws, src, dst, list, n, &f, &e);
+    free(list);
+    freeReplyObject(names);
+    if (v < 0) {
+        json_t *error = v == -2
+            ? json_pack("{s:i, s:s, s:s, s:s}", "status", e.http_status,
+                        "field", e.field, "rule", e.rule, "message", e.message)
+            : json_pack("{s:i, s:s, s:o}", "status", 422, "rule",
+                        "validation", "findings", xw_model_findings_json(&f));
+
+        if (tx_begin(p) < 0
+            || tx_request_status(p, c, "rejected", NULL, error) < 0
+            || tx_commit(p, c) < 0)
+            goto redis;
+        goto out;
+    }
+    if (old)
+        version = json_integer_value(json_object_get(old, "version")) + 1;
+    json_object_set_new(env, "version", json_integer(version));
+    json_object_set_new(env, "source_workspace", json_string(ws));
+    json_object_set_new(env, "updated_at", json_integer(c->occurred_at));
+    json_object_set_new(env, "updated_by", json_string(c->actor));
+    if (xw_json_dump(env, &json) < 0)
+        goto redis;
+    if (tx_begin(p) < 0
+        || TX(p, "HSET xw:env:%s %s %b", ws, name, json.data, json.len) < 0
+        || tx_request_status(p, c, "done",
+                             json_pack("{s:s, s:I, s:o}", "environment", name,
+                                       "version", version, "findings",
+                                       xw_model_findings_json(&f)), NULL) < 0
+        || tx_commit(p, c) < 0)
+        goto redis;
+    xw_info("ENV", "environment %s/%s v%lld saved by %s", ws, name,
+            (long long)version, c->actor);
+    goto out;
+redis:
+    xw_redis_pipeline_discard(p->redis);
+    r = RETRY(err, "redis: %s", p->redis->errstr);
+out:
+    xw_findings_release(&f);
+    xw_buf_release(&json);
+    json_decref(env);
+    json_decref(src);
+    json_decref(dst);
+    json_decref(old);
+    return r;
+}
+
+enum xw_handle_result apply_environment_deleted(struct packager *p,
+                                                struct command *c,
+                                                struct xw_handle_error *err)
+{
+    if (c->seen)
+        return XW_HANDLE_OK;
+    if (tx_begin(p) < 0
+        || TX(p, "HDEL xw:env:%s %s", pkg_str(c->v, "source_workspace"),
+              pkg_str(c->v, "name")) < 0
+        || tx_request_status(p, c, "done", NULL, NULL) < 0) {
+        xw_redis_pipeline_discard(p->redis);
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    }
+    COMMIT_OR_RETRY(p, c, err);
+    return XW_HANDLE_OK;
+}
+
+enum xw_handle_result apply_objects(struct packager *p, struct command *c,
+                                    struct xw_handle_error *err)
+{
+    const char *ws = pkg_str(c->v, "workspace_id");
+    xw_buf json = XW_BUF_INIT;
+    size_t n = 0;
+    enum xw_handle_result r = XW_HANDLE_OK;
+
+    if (c->seen)
+        return XW_HANDLE_OK;
+    xw_avro_array_size(c->v, "objects", &n);
+    if (tx_begin(p) < 0)
+        goto redis;
+    for (size_t i = 0; i < n; i++) {
+        avro_value_t o;
+        json_t *j;
+        int rc;
+
+        if (xw_avro_array_get(c->v, "objects", i, &o) < 0
+            || !(j = xw_avro_to_json(&o)))
+            goto redis;
+        /* The list shows when and by whom each version was submitted. */
+        json_object_set_new(j, "submitted_at", json_integer(c->occurred_at));
+        json_object_set_new(j, "submitted_by", json_string(c->actor));
+        xw_buf_reset(&json);
+        rc = xw_json_dump(j, &json);
+        json_decref(j);
+        if (rc < 0 || TX(p, "HSET xw:ntd:%s %s %b", ws, pkg_str(&o, "id"),
+                         json.data, json.len) < 0)
+            goto redis;
+    }
+    if (tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
+                                                  (json_int_t)n), NULL) < 0
+        || tx_commit(p, c) < 0)
+        goto redis;
+    goto out;
+redis:
+    xw_redis_pipeline_discard(p->redis);
+    r = RETRY(err, "redis: %s", p->redis->errstr);
+out:
+    xw_buf_release(&json);
+    return r;
+}
+
+enum xw_handle_result apply_terminate(struct packager *p, struct command *c,
+                                      struct xw_handle_error *err)
+{
+    if (c->seen)
+        return XW_HANDLE_OK;
+    if (tx_begin(p) < 0
+        || TX(p, "HDEL xw:ntd:%s %s", pkg_str(c->v, "workspace_id"),
+              pkg_str(c->v, "object_id")) < 0
+        || tx_request_status(p, c, "done", NULL, NULL) < 0) {
+        xw_redis_pipeline_discard(p->redis);
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    }
+    COMMIT_OR_RETRY(p, c, err);
+    return XW_HANDLE_OK;
+}
+
+enum xw_handle_result apply_basket(struct packager *p, struct command *c,
+                                   struct xw_handle_error *err)
+{
+    const char *ws = pkg_str(c->v, "workspace_id"), *user = pkg_str(c->v, "user");
+    const char *op = "add";
+    size_t n = 0;
+
+    if (c->seen)
+        return XW_HANDLE_OK;
+    xw_avro_get_enum(c->v, "op", &op);
+    xw_avro_array_size(c->v, "object_ids", &n);
+    if (tx_begin(p) < 0)
+        goto redis;
+    if (strcmp(op, "clear") == 0) {
+        if (TX(p, "DEL xw:basket:%s:%s", ws, user) < 0)
+            goto redis;
+    }
+    for (size_t i = 0; strcmp(op, "clear") != 0 && i < n; i++) {
+        const char *id;
+
+        if (xw_avro_array_get_string(c->v, "object_ids", i, &id, NULL) < 0)
+            goto redis;
+        if (strcmp(op, "add") == 0
+            ? TX(p, "ZADD xw:basket:%s:%s NX %lld %s", ws, user,
+                 (long long)c->occurred_at, id) < 0
+            : TX(p, "ZREM xw:basket:%s:%s %s", ws, user, id) < 0)
+            goto redis;
+    }
+    if (tx_request_status(p, c, "done", json_pack("{s:s, s:I}", "op", op,
+                                                  "objects", (json_int_t)n),
+                          NULL) < 0
+        || tx_commit(p, c) < 0)
+        goto redis;
+    return XW_HANDLE_OK;
+redis:
+    xw_redis_pipeline_discard(p->redis);
+    return RETRY(err, "redis: %s", p->redis->errstr);
+}

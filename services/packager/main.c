@@ -1,0 +1,63 @@
+/*
+ * xw-packager - keeps each source workspace's state (workspaces,
+ * environments, nodes to deploy, baskets) and freezes and starts
+ * packages. Consumes xw.commands; emits xw.packages and xw.deploy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "packager.h"
+#include "xw_log.h"
+
+void pkg_register_metrics(void);
+
+int main(void)
+{
+    static const enum xw_topic topics[] = { XW_TOPIC_COMMANDS };
+    struct xw_service svc;
+    struct packager p = { 0 };
+    struct xw_kafka_handler h = { 0 };
+    xw_kafka_consumer *consumer = NULL;
+    char err[512];
+    int rc = 1;
+
+    if (xw_service_init(&svc, "packager", NULL, 0) < 0)
+        return 1;
+    pkg_register_metrics();
+    p.svc = &svc;
+    p.dedupe_ttl_s = xw_config_int(&svc.cfg, "XW_DEDUPE_TTL_S");
+    xw_buf_init(&p.enc, 0);
+    p.redis = xw_redis_connect(xw_config_str(&svc.cfg, "XW_REDIS_URL"), NULL,
+                               err, sizeof err);
+    if (!p.redis) {
+        xw_error("INIT", "redis: %s", err);
+        goto out;
+    }
+    if (xw_avro_decoder_new(&p.dec, svc.avro) < 0
+        || xw_avro_value_init(&p.created,
+                              xw_avro_type_find(svc.avro, "PackageCreated")) < 0
+        || xw_avro_value_init(&p.started,
+                              xw_avro_type_find(svc.avro, "DeployStarted")) < 0) {
+        xw_error("INIT", "avro values");
+        goto out;
+    }
+    consumer = xw_service_consumer(&svc, topics, 1);
+    if (!consumer)
+        goto out;
+    h.handle = pkg_handle;
+    h.dead_letter = xw_service_dead_letter;
+    h.ctx = &p;
+    h.dead_letter_ctx = &svc;
+    xw_info("INIT", "packager running");
+    rc = xw_kafka_consumer_run(consumer, &h) < 0 ? 1 : 0;
+    xw_info("INIT", "stopping");
+out:
+    xw_kafka_consumer_free(consumer);
+    xw_avro_value_release(&p.created);
+    xw_avro_value_release(&p.started);
+    xw_avro_decoder_free(p.dec);
+    xw_redis_free(p.redis);
+    xw_buf_release(&p.enc);
+    xw_service_release(&svc);
+    return rc;
+}

@@ -1,0 +1,105 @@
+/*
+ * The packager: the single writer of a source workspace's state. It
+ * applies the commands of xw.commands (keyed by source workspace, so one
+ * instance applies a workspace's commands in order) and emits
+ * PackageCreated and DeployStarted.
+ *
+ * Idempotency (docs/design.md): each command's Redis effects and its
+ * marker xw:seen:packager:{event_id} are written in one MULTI/EXEC. A
+ * redelivered command whose marker exists is not applied again, but its
+ * follow-up events are emitted again from the stored state, with the same
+ * derived ids, so a crash between the write and the delivery loses
+ * nothing and duplicates nothing downstream.
+ */
+#ifndef PKG_PACKAGER_H
+#define PKG_PACKAGER_H
+
+#include <jansson.h>
+
+#include "xw_avro.h"
+#include "xw_kafka.h"
+#include "xw_redis.h"
+#include "xw_service.h"
+
+#define PKG_CHUNK 500   /* objects per PackageCreated / DeployStarted */
+
+struct packager {
+    struct xw_service *svc;
+    xw_redis *redis;
+    xw_avro_decoder *dec;
+    xw_avro_value created;     /* PackageCreated being built */
+    xw_avro_value started;     /* DeployStarted being built */
+    xw_buf enc;
+    long long dedupe_ttl_s;
+    int ntx;                   /* commands queued in the open MULTI */
+};
+
+/* The event being applied, with its envelope read once. */
+struct command {
+    const avro_value_t *v;
+    const char *event_id;
+    const char *actor;
+    const char *correlation_id;
+    int64_t occurred_at;
+    int seen;                  /* applied before: only re-emit */
+};
+
+enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
+                                 struct xw_handle_error *err);
+
+/* Transactions: tx_begin, then TX(p, fmt, ...) per command, then
+ * tx_commit marks the event applied and runs it all in one round trip. */
+int tx_begin(struct packager *p);
+#define TX(p, ...) ((p)->ntx++, xw_redis_append((p)->redis, __VA_ARGS__))
+int tx_commit(struct packager *p, const struct command *c);
+/* Queues the request's final status ("done" with result, or "rejected"
+ * with an error) into the open transaction. Steals result / error. */
+int tx_request_status(struct packager *p, const struct command *c,
+                      const char *status, json_t *result, json_t *error);
+
+/* Records a rejected command: request status + marker. */
+int pkg_reject(struct packager *p, const struct command *c, int http_status,
+               const char *field, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Handlers, one per command type (commands.c, freeze.c, deploy.c). */
+enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
+                                      struct xw_handle_error *err);
+enum xw_handle_result apply_environment(struct packager *p, struct command *c,
+                                        struct xw_handle_error *err);
+enum xw_handle_result apply_environment_deleted(struct packager *p,
+                                                struct command *c,
+                                                struct xw_handle_error *err);
+enum xw_handle_result apply_objects(struct packager *p, struct command *c,
+                                    struct xw_handle_error *err);
+enum xw_handle_result apply_terminate(struct packager *p, struct command *c,
+                                      struct xw_handle_error *err);
+enum xw_handle_result apply_basket(struct packager *p, struct command *c,
+                                   struct xw_handle_error *err);
+enum xw_handle_result apply_package(struct packager *p, struct command *c,
+                                    struct xw_handle_error *err);
+enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
+                                   struct xw_handle_error *err);
+
+/* Small shared helpers. */
+json_t *pkg_load_json(struct packager *p, const char *fmt, const char *a,
+                      const char *b, int *failed);
+/* A string field of the command (borrowed; "" if absent). */
+const char *pkg_str(const avro_value_t *v, const char *field);
+/* Sets the envelope of an emitted event: derived id, now, actor, corr. */
+int pkg_envelope(struct packager *p, avro_value_t *v, const struct command *c,
+                 const char *scope, long index);
+/* Fills the ObjectSpec array `field` of v from stored spec JSON strings. */
+int pkg_fill_specs(avro_value_t *v, const char *field, redisReply **specs,
+                   size_t n, struct xw_handle_error *err);
+/* Encodes v and queues it to topic, keyed by key. */
+enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
+                               enum xw_topic topic, const char *key,
+                               struct xw_handle_error *err);
+
+#define RETRY(err, ...)                                                   \
+    (snprintf((err)->code, sizeof (err)->code, "state_store"),            \
+     snprintf((err)->reason, sizeof (err)->reason, __VA_ARGS__),          \
+     XW_HANDLE_RETRY)
+
+#endif
