@@ -1,0 +1,1204 @@
+#include "xw_redis.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "xw_log.h"
+
+#define TAG "REDIS"
+
+/* ---- Lua scripts ------------------------------------------------------ */
+
+enum { SCRIPT_ACQUIRE, SCRIPT_EXTEND, SCRIPT_RELEASE, SCRIPT_FENCED,
+       SCRIPT_N };
+
+/* KEYS[1] lock, KEYS[2] fence counter; ARGV[1] token, ARGV[2] ttl ms.
+ * Re-running with the same token (a retry after a lost reply) returns the
+ * fence already handed out instead of taking a new one. */
+static const char script_acquire[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+    "  return redis.call('INCR', KEYS[2])\n"
+    "end\n"
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  local f = redis.call('GET', KEYS[2])\n"
+    "  if not f then return redis.call('INCR', KEYS[2]) end\n"
+    "  return tonumber(f)\n"
+    "end\n"
+    "return 0\n";
+
+/* KEYS[1] lock; ARGV[1] token, ARGV[2] ttl ms. */
+static const char script_extend[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "return 0\n";
+
+/* KEYS[1] lock; ARGV[1] token. */
+static const char script_release[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return 0\n";
+
+/* KEYS[1] fence key, KEYS[2] once key (optional);
+ * ARGV[1] fence, ARGV[2] once ttl s, ARGV[3] command count, then for each
+ * command its argument count followed by its arguments. */
+static const char script_fenced[] =
+    "local fence = tonumber(ARGV[1])\n"
+    "local raw = redis.call('GET', KEYS[1]) or '0'\n"
+    "local cur = tonumber(raw)\n"
+    "if not fence or not cur then\n"
+    "  return redis.error_reply('ERR fence or fence key is not a number')\n"
+    "end\n"
+    "if fence < cur then\n"
+    "  return redis.error_reply('STALEFENCE fence ' .. ARGV[1] ..\n"
+    "    ' is older than ' .. raw)\n"
+    "end\n"
+    "if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
+    "local i = 4\n"
+    "for _ = 1, tonumber(ARGV[3]) do\n"
+    "  local n = tonumber(ARGV[i])\n"
+    "  redis.call(unpack(ARGV, i + 1, i + n))\n"
+    "  i = i + 1 + n\n"
+    "end\n"
+    "if fence > cur then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+    "if #KEYS > 1 then\n"
+    "  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])\n"
+    "end\n"
+    "return 1\n";
+
+static const char *const script_src[SCRIPT_N] = {
+    script_acquire, script_extend, script_release, script_fenced,
+};
+static char script_sha[SCRIPT_N][41];
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
+
+static void hex_encode(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* SHA-1 of each script, as EVALSHA wants it. If the digest is unavailable
+ * (a FIPS-only provider) the sha stays empty and EVAL is used directly. */
+static void script_init(void)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen;
+    int i;
+
+    for (i = 0; i < SCRIPT_N; i++) {
+        mdlen = 0;
+        if (EVP_Digest(script_src[i], strlen(script_src[i]), md, &mdlen,
+                       EVP_sha1(), NULL) == 1 && mdlen == 20)
+            hex_encode(script_sha[i], md, 20);
+        else
+            script_sha[i][0] = '\0';
+    }
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+static void set_err(xw_redis *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(xw_redis *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    r->err = code;
+    va_start(ap, fmt);
+    vsnprintf(r->errstr, sizeof r->errstr, fmt, ap);
+    va_end(ap);
+}
+
+static void clear_err(xw_redis *r)
+{
+    r->err = XW_REDIS_OK;
+    r->errstr[0] = '\0';
+}
+
+static void drop_conn(xw_redis *r)
+{
+    if (r->c)
+        redisFree(r->c);
+    r->c = NULL;
+    r->pending = 0;
+}
+
+/* Records a connection-level failure of r->c and drops the connection.
+ * Call right after the failing hiredis call (errno is read). */
+static void io_failed(xw_redis *r)
+{
+    int saved = errno;
+
+    if (r->c && r->c->err == REDIS_ERR_OOM)
+        set_err(r, XW_REDIS_ENOMEM, "%s: out of memory", r->desc);
+    else if (r->c && r->c->err == REDIS_ERR_IO &&
+             (saved == EAGAIN || saved == EWOULDBLOCK))
+        set_err(r, XW_REDIS_EIO, "%s: no reply within %d ms", r->desc,
+                r->opts.command_timeout_ms);
+    else
+        set_err(r, XW_REDIS_EIO, "%s: %s", r->desc,
+                r->c && r->c->errstr[0] ? r->c->errstr : "connection lost");
+    drop_conn(r);
+}
+
+/* ---- URL -------------------------------------------------------------- */
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..n) into dst (NUL-terminated). -1 on a bad escape,
+ * an encoded NUL or when it does not fit. */
+static int pct_decode(char *dst, size_t dstlen, const char *src, size_t n)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        int ch = (unsigned char)src[i];
+
+        if (ch == '%') {
+            int hi, lo;
+
+            if (i + 2 >= n)
+                return -1;
+            hi = hexval((unsigned char)src[i + 1]);
+            lo = hexval((unsigned char)src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (o + 1 >= dstlen)
+            return -1;
+        dst[o++] = (char)ch;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+static int parse_uint(const char *s, size_t n, long max, long *out)
+{
+    long v = 0;
+    size_t i;
+
+    if (n == 0 || n > 10)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fills the connection fields of r from url. Messages never quote the URL
+ * (it may hold a password). */
+static int parse_url(xw_redis *r, const char *url, char *err, size_t errlen)
+{
+    const char *p, *slash, *at, *host, *host_end, *port_s = NULL;
+    size_t alen;
+    long v;
+    int rc = -1;
+
+    if (strncmp(url, "redis://", 8) == 0) {
+        p = url + 8;
+        r->is_unix = 0;
+    } else if (strncmp(url, "unix://", 7) == 0) {
+        p = url + 7;
+        r->is_unix = 1;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        snprintf(err, errlen, "redis URL: TLS (rediss://) is not supported "
+                 "by this build");
+        goto out;
+    } else {
+        snprintf(err, errlen, "redis URL: want redis://host:port/db or "
+                 "unix:///path");
+        goto out;
+    }
+
+    /* Credentials: before the last '@' ahead of the first '/'. */
+    slash = strchr(p, '/');
+    alen = slash ? (size_t)(slash - p) : strlen(p);
+    at = NULL;
+    for (host = p; host < p + alen; host++)
+        if (*host == '@')
+            at = host;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+
+        if (!colon) {
+            snprintf(err, errlen, "redis URL: credentials must be "
+                     "user:password@ or :password@");
+            goto out;
+        }
+        if (pct_decode(r->user, sizeof r->user, p, (size_t)(colon - p)) < 0 ||
+            pct_decode(r->pass, sizeof r->pass, colon + 1,
+                       (size_t)(at - colon - 1)) < 0) {
+            snprintf(err, errlen, "redis URL: bad or too long credentials");
+            goto out;
+        }
+        if (!r->pass[0]) {
+            snprintf(err, errlen, "redis URL: empty password");
+            goto out;
+        }
+        p = at + 1;
+        alen = slash ? (size_t)(slash - p) : strlen(p);
+    }
+
+    if (r->is_unix) {
+        const char *q;
+        size_t plen;
+
+        if (alen != 0 || !slash) {
+            snprintf(err, errlen, "redis URL: unix:// needs an absolute "
+                     "path (unix:///path)");
+            goto out;
+        }
+        q = strchr(slash, '?');
+        plen = q ? (size_t)(q - slash) : strlen(slash);
+        if (plen < 2 || plen >= sizeof r->path) {
+            snprintf(err, errlen, "redis URL: socket path empty or longer "
+                     "than %zu bytes", sizeof r->path - 1);
+            goto out;
+        }
+        memcpy(r->path, slash, plen);
+        r->path[plen] = '\0';
+        if (q) {
+            if (strncmp(q, "?db=", 4) != 0 ||
+                parse_uint(q + 4, strlen(q + 4), INT_MAX, &v) < 0) {
+                snprintf(err, errlen, "redis URL: the only query "
+                         "parameter is ?db=N");
+                goto out;
+            }
+            r->db = (int)v;
+        }
+    } else {
+        host = p;
+        if (*host == '[') {
+            host_end = memchr(host, ']', alen);
+            if (!host_end) {
+                snprintf(err, errlen, "redis URL: unterminated [IPv6]");
+                goto out;
+            }
+            host++;
+            if (host_end + 1 < p + alen) {
+                if (host_end[1] != ':') {
+                    snprintf(err, errlen, "redis URL: junk after [IPv6]");
+                    goto out;
+                }
+                port_s = host_end + 2;
+            }
+        } else {
+            host_end = memchr(host, ':', alen);
+            if (host_end)
+                port_s = host_end + 1;
+            else
+                host_end = p + alen;
+        }
+        if (host_end == host || (size_t)(host_end - host) >= sizeof r->host) {
+            snprintf(err, errlen, "redis URL: host empty or too long");
+            goto out;
+        }
+        memcpy(r->host, host, (size_t)(host_end - host));
+        r->host[host_end - host] = '\0';
+        r->port = 6379;
+        if (port_s) {
+            if (parse_uint(port_s, (size_t)(p + alen - port_s), 65535, &v) < 0
+                || v == 0) {
+                snprintf(err, errlen, "redis URL: port must be 1..65535");
+                goto out;
+            }
+            r->port = (int)v;
+        }
+        if (slash && slash[1]) {
+            if (parse_uint(slash + 1, strlen(slash + 1), INT_MAX, &v) < 0) {
+                snprintf(err, errlen, "redis URL: the path must be a "
+                         "database number");
+                goto out;
+            }
+            r->db = (int)v;
+        }
+    }
+
+    if (r->is_unix)
+        snprintf(r->desc, sizeof r->desc, "unix://%s%s%s?db=%d", r->user,
+                 r->user[0] ? "@" : "", r->path, r->db);
+    else
+        snprintf(r->desc, sizeof r->desc, "redis://%s%s%s%s%s:%d/%d",
+                 r->user, r->user[0] ? "@" : "",
+                 strchr(r->host, ':') ? "[" : "", r->host,
+                 strchr(r->host, ':') ? "]" : "", r->port, r->db);
+    rc = 0;
+out:
+    return rc;
+}
+
+/* ---- connecting ------------------------------------------------------- */
+
+static struct timeval ms_tv(int ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return tv;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int fill_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+
+    while (n) {
+        ssize_t got = getrandom(p, n, 0);
+
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* One connection attempt: connect, timeouts, keep-alive, AUTH, SELECT (or
+ * PING). On success r->c is the new context. */
+static int connect_once(xw_redis *r)
+{
+    redisContext *c;
+    redisReply *rep = NULL;
+    int rc = -1;
+
+    c = r->is_unix
+        ? redisConnectUnixWithTimeout(r->path, ms_tv(r->opts.connect_timeout_ms))
+        : redisConnectWithTimeout(r->host, r->port,
+                                  ms_tv(r->opts.connect_timeout_ms));
+    if (!c) {
+        set_err(r, XW_REDIS_ENOMEM, "%s: out of memory", r->desc);
+        goto out;
+    }
+    if (c->err) {
+        set_err(r, XW_REDIS_EIO, "connect %s: %s", r->desc, c->errstr);
+        goto out;
+    }
+    if (redisSetTimeout(c, ms_tv(r->opts.command_timeout_ms)) != REDIS_OK) {
+        set_err(r, XW_REDIS_EIO, "%s: cannot set timeout: %s", r->desc,
+                c->errstr);
+        goto out;
+    }
+    if (!r->is_unix)
+        (void)redisEnableKeepAlive(c);
+
+    if (r->pass[0]) {
+        rep = r->user[0] ? redisCommand(c, "AUTH %s %s", r->user, r->pass)
+                         : redisCommand(c, "AUTH %s", r->pass);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            set_err(r, rep ? XW_REDIS_EREPLY : XW_REDIS_EIO,
+                    "%s: AUTH failed: %s", r->desc,
+                    rep ? rep->str : c->errstr);
+            goto out;
+        }
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    rep = r->db ? redisCommand(c, "SELECT %d", r->db)
+                : redisCommand(c, "PING");
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        set_err(r, rep ? XW_REDIS_EREPLY : XW_REDIS_EIO, "%s: %s %s",
+                r->desc, r->db ? "SELECT failed:" : "PING failed:",
+                rep ? rep->str : c->errstr);
+        goto out;
+    }
+    r->c = c;
+    c = NULL;
+    rc = 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    if (c)
+        redisFree(c);
+    return rc;
+}
+
+/* A reconnect episode: up to reconnect_attempts tries with exponential
+ * backoff (each sleep uniform in [d/2, d], d doubling up to the cap). */
+static int reconnect(xw_redis *r)
+{
+    long delay = r->opts.reconnect_min_ms;
+    int attempt;
+
+    drop_conn(r);
+    for (attempt = 1;; attempt++) {
+        uint32_t rnd = 0;
+        long sleep_for;
+
+        if (connect_once(r) == 0)
+            return 0;
+        /* Authentication and SELECT errors will not fix themselves. */
+        if (r->err == XW_REDIS_EREPLY || attempt >= r->opts.reconnect_attempts)
+            break;
+        xw_debug(TAG, "connect attempt %d/%d: %s", attempt,
+                 r->opts.reconnect_attempts, r->errstr);
+        (void)fill_random(&rnd, sizeof rnd);
+        sleep_for = delay / 2 + (long)(rnd % (uint32_t)(delay / 2 + 1));
+        sleep_ms(sleep_for);
+        delay = delay * 2 > r->opts.reconnect_max_ms
+                ? r->opts.reconnect_max_ms : delay * 2;
+    }
+    return -1;
+}
+
+/* Is the idle connection still usable? A readable socket with no reply
+ * outstanding means EOF, reset or garbage: replace it before writing. */
+static int conn_idle_ok(xw_redis *r)
+{
+    struct pollfd pfd;
+
+    pfd.fd = r->c->fd;
+    pfd.events = POLLIN | POLLRDHUP;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) < 0)
+        return errno == EINTR;
+    return pfd.revents == 0;
+}
+
+static int ensure_conn(xw_redis *r)
+{
+    int was_connected = r->c != NULL;
+
+    if (r->c && !r->c->err && conn_idle_ok(r))
+        return 0;
+    if (was_connected)
+        xw_warn(TAG, "%s: connection lost, reconnecting", r->desc);
+    if (reconnect(r) < 0) {
+        xw_warn(TAG, "%s", r->errstr);
+        return -1;
+    }
+    r->reconnects++;
+    xw_info(TAG, "%s: connected again", r->desc);
+    return 0;
+}
+
+static void default_opts(xw_redis_opts *o, const xw_redis_opts *in)
+{
+    static const xw_redis_opts def = XW_REDIS_OPTS_INIT;
+
+    *o = def;
+    if (!in)
+        return;
+    if (in->connect_timeout_ms > 0)
+        o->connect_timeout_ms = in->connect_timeout_ms;
+    if (in->command_timeout_ms > 0)
+        o->command_timeout_ms = in->command_timeout_ms;
+    if (in->reconnect_attempts > 0)
+        o->reconnect_attempts = in->reconnect_attempts;
+    if (in->reconnect_min_ms > 0)
+        o->reconnect_min_ms = in->reconnect_min_ms;
+    if (in->reconnect_max_ms > 0)
+        o->reconnect_max_ms = in->reconnect_max_ms;
+    if (o->reconnect_max_ms < o->reconnect_min_ms)
+        o->reconnect_max_ms = o->reconnect_min_ms;
+}
+
+xw_redis *xw_redis_connect(const char *url, const xw_redis_opts *opts,
+                           char *errbuf, size_t errlen)
+{
+    xw_redis *r = NULL, *ret = NULL;
+    unsigned char rnd[8];
+    struct sigaction sa;
+    char dummy[1];
+
+    if (!errbuf) {
+        errbuf = dummy;
+        errlen = sizeof dummy;
+    }
+    if (errlen)
+        errbuf[0] = '\0';
+    if (!url) {
+        snprintf(errbuf, errlen, "redis URL: missing");
+        goto out;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(errbuf, errlen, "redis: out of memory");
+        goto out;
+    }
+    default_opts(&r->opts, opts);
+    if (parse_url(r, url, errbuf, errlen) < 0)
+        goto out;
+    if (fill_random(rnd, sizeof rnd) < 0) {
+        snprintf(errbuf, errlen, "redis: getrandom: %s", strerror(errno));
+        goto out;
+    }
+    hex_encode(r->mark_prefix, rnd, sizeof rnd);
+    (void)pthread_once(&script_once, script_init);
+
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sa.sa_flags = 0;
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGPIPE, &sa, NULL);
+    }
+
+    if (reconnect(r) < 0) {
+        snprintf(errbuf, errlen, "%s", r->errstr);
+        goto out;
+    }
+    ret = r;
+    r = NULL;
+out:
+    xw_redis_free(r);
+    return ret;
+}
+
+void xw_redis_free(xw_redis *r)
+{
+    if (!r)
+        return;
+    drop_conn(r);
+    if (r->last)
+        freeReplyObject(r->last);
+    OPENSSL_cleanse(r->pass, sizeof r->pass);
+    free(r);
+}
+
+const char *xw_redis_describe(const xw_redis *r)
+{
+    return r->desc;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* Start of every public call: clear the error, free the last borrowed
+ * reply, refuse while a builder batch is queued. */
+static int begin(xw_redis *r)
+{
+    clear_err(r);
+    if (r->last) {
+        freeReplyObject(r->last);
+        r->last = NULL;
+    }
+    if (r->pending) {
+        set_err(r, XW_REDIS_EARG, "a pipeline batch is queued: exec or "
+                "discard it first");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads n replies. out may be NULL (replies are checked, then freed). An
+ * error reply is kept in out but recorded (first one only) as EREPLY; an
+ * I/O failure frees everything read, drops the connection and returns -1. */
+static int read_replies(xw_redis *r, size_t n, redisReply **out)
+{
+    size_t i, j;
+    int seen_err = 0;
+
+    for (i = 0; i < n; i++) {
+        void *p = NULL;
+        redisReply *rep;
+
+        if (redisGetReply(r->c, &p) != REDIS_OK || !p) {
+            io_failed(r);
+            for (j = 0; out && j < i; j++) {
+                freeReplyObject(out[j]);
+                out[j] = NULL;
+            }
+            return -1;
+        }
+        rep = p;
+        if (rep->type == REDIS_REPLY_ERROR && !seen_err) {
+            seen_err = 1;
+            if (n == 1)
+                set_err(r, XW_REDIS_EREPLY, "%s", rep->str);
+            else
+                set_err(r, XW_REDIS_EREPLY, "command %zu of %zu: %s", i + 1,
+                        n, rep->str);
+        }
+        if (out)
+            out[i] = rep;
+        else
+            freeReplyObject(rep);
+    }
+    r->pending = 0;
+    return 0;
+}
+
+/* Writes the commands (either cmds[0..n) or one preformatted command) and
+ * reads their n replies: one round trip. If `idem` and the connection
+ * failed, does it once more on a new connection. 0 = replies read (some may
+ * be error replies, see r->err), -1 = failure (out all NULL). */
+static int roundtrip(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
+                     const char *fcmd, size_t flen, redisReply **out,
+                     int idem)
+{
+    size_t i;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        int appended = 0;
+
+        if (attempt)
+            xw_warn(TAG, "%s; re-sending %zu idempotent command(s)",
+                    r->errstr, n);
+        clear_err(r);
+        if (ensure_conn(r) < 0)
+            return -1;
+        if (fcmd) {
+            appended = redisAppendFormattedCommand(r->c, fcmd, flen)
+                       == REDIS_OK;
+        } else {
+            appended = 1;
+            for (i = 0; i < n && appended; i++)
+                appended = redisAppendCommandArgv(r->c, cmds[i].argc,
+                                                  cmds[i].argv,
+                                                  cmds[i].argvlen)
+                           == REDIS_OK;
+        }
+        if (!appended)
+            io_failed(r);
+        else if (read_replies(r, n, out) == 0)
+            return 0;
+        if (r->err != XW_REDIS_EIO || !idem)
+            break;
+    }
+    return -1;
+}
+
+/* One argv command; returns an OWNED reply, error replies included (r->err
+ * is EREPLY then), or NULL. */
+static redisReply *cmd_argv_raw(xw_redis *r, int argc, const char **argv,
+                                const size_t *argvlen, int idem)
+{
+    xw_redis_cmd one;
+    redisReply *rep = NULL;
+
+    one.argc = argc;
+    one.argv = argv;
+    one.argvlen = argvlen;
+    if (roundtrip(r, &one, 1, NULL, 0, &rep, idem) < 0)
+        return NULL;
+    return rep;
+}
+
+/* Same, error replies turned into NULL. */
+static redisReply *cmd_argv(xw_redis *r, int argc, const char **argv,
+                            const size_t *argvlen, int idem)
+{
+    redisReply *rep = cmd_argv_raw(r, argc, argv, argvlen, idem);
+
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    return rep;
+}
+
+static redisReply *vcommand(xw_redis *r, int idem, const char *fmt,
+                            va_list ap)
+{
+    char *cmd = NULL;
+    redisReply *rep = NULL;
+    int len;
+
+    if (begin(r) < 0)
+        goto out;
+    len = redisvFormatCommand(&cmd, fmt, ap);
+    if (len < 0) {
+        cmd = NULL;
+        set_err(r, len == -2 ? XW_REDIS_EARG : XW_REDIS_ENOMEM,
+                len == -2 ? "invalid command format" : "out of memory");
+        goto out;
+    }
+    if (roundtrip(r, NULL, 1, cmd, (size_t)len, &rep, idem) < 0)
+        goto out;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+out:
+    if (cmd)
+        redisFreeCommand(cmd);
+    r->last = rep;
+    return rep;
+}
+
+redisReply *xw_redis_command(xw_redis *r, const char *fmt, ...)
+{
+    redisReply *rep;
+    va_list ap;
+
+    va_start(ap, fmt);
+    rep = vcommand(r, 0, fmt, ap);
+    va_end(ap);
+    return rep;
+}
+
+redisReply *xw_redis_command_idem(xw_redis *r, const char *fmt, ...)
+{
+    redisReply *rep;
+    va_list ap;
+
+    va_start(ap, fmt);
+    rep = vcommand(r, 1, fmt, ap);
+    va_end(ap);
+    return rep;
+}
+
+redisReply *xw_redis_command_argv(xw_redis *r, int argc, const char **argv,
+                                  const size_t *argvlen, int idempotent)
+{
+    if (begin(r) < 0)
+        return NULL;
+    if (argc <= 0 || !argv) {
+        set_err(r, XW_REDIS_EARG, "empty command");
+        return NULL;
+    }
+    r->last = cmd_argv(r, argc, argv, argvlen, idempotent);
+    return r->last;
+}
+
+redisReply *xw_redis_reply_take(xw_redis *r)
+{
+    redisReply *rep = r->last;
+
+    r->last = NULL;
+    return rep;
+}
+
+/* ---- pipelines -------------------------------------------------------- */
+
+void xw_redis_replies_free(redisReply **replies, size_t n)
+{
+    size_t i;
+
+    for (i = 0; replies && i < n; i++) {
+        if (replies[i])
+            freeReplyObject(replies[i]);
+        replies[i] = NULL;
+    }
+}
+
+/* After read_replies() returned 0: turn an error reply into failure. */
+static int finish_pipeline(xw_redis *r, redisReply **replies, size_t n)
+{
+    if (r->err == XW_REDIS_OK)
+        return 0;
+    xw_redis_replies_free(replies, n);
+    return -1;
+}
+
+int xw_redis_pipeline(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
+                      redisReply **replies, int flags)
+{
+    size_t i;
+
+    for (i = 0; replies && i < n; i++)
+        replies[i] = NULL;
+    if (begin(r) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (cmds[i].argc <= 0 || !cmds[i].argv) {
+            set_err(r, XW_REDIS_EARG, "command %zu of %zu is empty", i + 1,
+                    n);
+            return -1;
+        }
+    }
+    if (n == 0)
+        return 0;
+    if (roundtrip(r, cmds, n, NULL, 0, replies,
+                  (flags & XW_REDIS_IDEMPOTENT) != 0) < 0)
+        return -1;
+    return finish_pipeline(r, replies, n);
+}
+
+int xw_redis_append(xw_redis *r, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (r->pending == 0) {
+        if (begin(r) < 0 || ensure_conn(r) < 0)
+            return -1;
+    }
+    va_start(ap, fmt);
+    rc = redisvAppendCommand(r->c, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        set_err(r, r->c->err == REDIS_ERR_OOM ? XW_REDIS_ENOMEM
+                                              : XW_REDIS_EARG,
+                "append: %s; batch discarded", r->c->errstr);
+        drop_conn(r);
+        return -1;
+    }
+    r->pending++;
+    return 0;
+}
+
+void xw_redis_pipeline_discard(xw_redis *r)
+{
+    /* hiredis cannot unqueue written-to-buffer commands: drop the
+     * connection; the next call reconnects. */
+    if (r->pending)
+        drop_conn(r);
+}
+
+int xw_redis_pipeline_exec(xw_redis *r, redisReply **replies, size_t n)
+{
+    size_t i;
+
+    for (i = 0; replies && i < n; i++)
+        replies[i] = NULL;
+    clear_err(r);
+    if (n != r->pending) {
+        set_err(r, XW_REDIS_EARG, "exec of %zu replies but %zu commands "
+                "queued; batch discarded", n, r->pending);
+        xw_redis_pipeline_discard(r);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    if (read_replies(r, n, replies) < 0)
+        return -1;
+    return finish_pipeline(r, replies, n);
+}
+
+/* ---- marker ----------------------------------------------------------- */
+
+int xw_redis_mark_once(xw_redis *r, const char *key, int ttl_s)
+{
+    char val[64], ttl[24];
+    const char *argv[6] = { "SET", key, val, "NX", "EX", ttl };
+    const char *get[2] = { "GET", key };
+    redisReply *rep = NULL;
+    int rc = -1, attempt;
+
+    if (begin(r) < 0)
+        goto out;
+    if (!key || ttl_s <= 0) {
+        set_err(r, XW_REDIS_EARG, "mark_once: key and ttl > 0 required");
+        goto out;
+    }
+    snprintf(val, sizeof val, "%s-%llu", r->mark_prefix, ++r->mark_seq);
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    for (attempt = 0; attempt < 2; attempt++) {
+        rep = cmd_argv(r, 6, argv, NULL, 0);
+        if (rep || r->err != XW_REDIS_EIO)
+            break;
+    }
+    if (!rep)
+        goto out;
+    if (rep->type == REDIS_REPLY_STATUS) {
+        rc = 1;
+    } else if (rep->type == REDIS_REPLY_NIL && attempt == 0) {
+        rc = 0;
+    } else if (rep->type == REDIS_REPLY_NIL) {
+        /* The first SET may have landed before its reply was lost. */
+        freeReplyObject(rep);
+        rep = cmd_argv(r, 2, get, NULL, 1);
+        if (!rep)
+            goto out;
+        rc = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, val) == 0;
+    } else {
+        set_err(r, XW_REDIS_EPROTO, "mark_once: unexpected reply type %d",
+                rep->type);
+    }
+out:
+    if (rep)
+        freeReplyObject(rep);
+    return rc;
+}
+
+int xw_redis_unmark(xw_redis *r, const char *key)
+{
+    const char *argv[2] = { "DEL", key };
+    redisReply *rep;
+
+    if (begin(r) < 0)
+        return -1;
+    rep = cmd_argv(r, 2, argv, NULL, 1);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* ---- scripts, locks, fences ------------------------------------------ */
+
+/* Runs script `id` with argv[2..argc) = numkeys, keys..., args... (argv[0]
+ * and argv[1] are filled here). EVALSHA first, EVAL on NOSCRIPT. Returns an
+ * OWNED non-error reply or NULL (STALEFENCE errors become XW_REDIS_ESTALE). */
+static redisReply *run_script(xw_redis *r, int id, int argc,
+                              const char **argv, size_t *lens, int idem)
+{
+    redisReply *rep = NULL;
+
+    if (script_sha[id][0]) {
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = script_sha[id];
+        lens[1] = 40;
+        rep = cmd_argv_raw(r, argc, argv, lens, idem);
+        if (!rep)
+            goto out;
+        if (rep->type != REDIS_REPLY_ERROR ||
+            strncmp(rep->str, "NOSCRIPT", 8) != 0)
+            goto check;
+        freeReplyObject(rep);
+        clear_err(r);
+    }
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = script_src[id];
+    lens[1] = strlen(script_src[id]);
+    rep = cmd_argv_raw(r, argc, argv, lens, idem);
+    if (!rep)
+        goto out;
+check:
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (strncmp(rep->str, "STALEFENCE", 10) == 0)
+            set_err(r, XW_REDIS_ESTALE, "%s", rep->str);
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+out:
+    return rep;
+}
+
+static int lock_key_ok(xw_redis *r, const char *key)
+{
+    if (!key || !key[0] || strlen(key) > XW_REDIS_KEY_MAX) {
+        set_err(r, XW_REDIS_EARG, "lock key empty or longer than %d bytes",
+                XW_REDIS_KEY_MAX);
+        return 0;
+    }
+    return 1;
+}
+
+int xw_redis_lock_acquire(xw_redis *r, const char *key, int ttl_ms,
+                          xw_redis_lock *lk)
+{
+    xw_redis_lock tmp;
+    unsigned char rnd[16];
+    char ttl[24];
+    const char *argv[7];
+    size_t lens[7];
+    redisReply *rep = NULL;
+    int rc = -1;
+
+    memset(lk, 0, sizeof *lk);
+    memset(&tmp, 0, sizeof tmp);
+    if (begin(r) < 0 || !lock_key_ok(r, key))
+        goto out;
+    if (ttl_ms <= 0) {
+        set_err(r, XW_REDIS_EARG, "lock ttl must be > 0 ms");
+        goto out;
+    }
+    if (fill_random(rnd, sizeof rnd) < 0) {
+        set_err(r, XW_REDIS_EIO, "getrandom: %s", strerror(errno));
+        goto out;
+    }
+    hex_encode(tmp.token, rnd, sizeof rnd);
+    snprintf(tmp.key, sizeof tmp.key, "%s", key);
+    snprintf(tmp.fence_key, sizeof tmp.fence_key, "%s:fence", key);
+    tmp.ttl_ms = ttl_ms;
+    snprintf(ttl, sizeof ttl, "%d", ttl_ms);
+
+    argv[2] = "2";
+    argv[3] = tmp.key;
+    argv[4] = tmp.fence_key;
+    argv[5] = tmp.token;
+    argv[6] = ttl;
+    for (int i = 2; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    rep = run_script(r, SCRIPT_ACQUIRE, 7, argv, lens, 1);
+    if (!rep)
+        goto out;
+    if (rep->type != REDIS_REPLY_INTEGER || rep->integer < 0) {
+        set_err(r, XW_REDIS_EPROTO, "lock acquire: unexpected reply");
+        goto out;
+    }
+    if (rep->integer == 0) {
+        rc = 0;
+        goto out;
+    }
+    tmp.fence = rep->integer;
+    *lk = tmp;
+    rc = 1;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    OPENSSL_cleanse(&tmp, sizeof tmp);
+    return rc;
+}
+
+/* extend (ttl_ms > 0) or release (ttl_ms == 0) */
+static int lock_compare(xw_redis *r, const xw_redis_lock *lk, int ttl_ms,
+                        int script)
+{
+    char ttl[24];
+    const char *argv[6];
+    size_t lens[6];
+    redisReply *rep = NULL;
+    int argc = 5, rc = -1;
+
+    if (begin(r) < 0 || !lock_key_ok(r, lk->key))
+        goto out;
+    argv[2] = "1";
+    argv[3] = lk->key;
+    argv[4] = lk->token;
+    if (script == SCRIPT_EXTEND) {
+        if (ttl_ms <= 0) {
+            set_err(r, XW_REDIS_EARG, "lock ttl must be > 0 ms");
+            goto out;
+        }
+        snprintf(ttl, sizeof ttl, "%d", ttl_ms);
+        argv[argc++] = ttl;
+    }
+    for (int i = 2; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    rep = run_script(r, script, argc, argv, lens, 1);
+    if (!rep)
+        goto out;
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        set_err(r, XW_REDIS_EPROTO, "lock: unexpected reply");
+        goto out;
+    }
+    rc = rep->integer > 0;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    return rc;
+}
+
+int xw_redis_lock_extend(xw_redis *r, const xw_redis_lock *lk, int ttl_ms)
+{
+    return lock_compare(r, lk, ttl_ms, SCRIPT_EXTEND);
+}
+
+int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk)
+{
+    return lock_compare(r, lk, 0, SCRIPT_RELEASE);
+}
+
+#define FENCED_MAX_CMDS 64
+#define FENCED_MAX_ARGS 64
+
+int xw_redis_fenced_write(xw_redis *r, const char *fence_key,
+                          long long fence, const char *once_key,
+                          int once_ttl_s, const xw_redis_cmd *cmds,
+                          size_t ncmds)
+{
+    /* EVALSHA sha numkeys fence_key [once_key] fence ttl ncmds, then
+     * (argc, args...) per command. */
+    char num[FENCED_MAX_CMDS + 4][24];
+    const char **argv = NULL;
+    size_t *lens = NULL, total, i;
+    redisReply *rep = NULL;
+    int argc = 0, nn = 0, rc = -1, j;
+
+    if (begin(r) < 0)
+        goto out;
+    if (!fence_key || !fence_key[0] || fence <= 0 || ncmds > FENCED_MAX_CMDS
+        || (once_key && once_ttl_s <= 0)) {
+        set_err(r, XW_REDIS_EARG, "fenced_write: need fence_key, fence > 0, "
+                "at most %d commands, once ttl > 0", FENCED_MAX_CMDS);
+        goto out;
+    }
+    total = 8;
+    for (i = 0; i < ncmds; i++) {
+        if (cmds[i].argc <= 0 || cmds[i].argc > FENCED_MAX_ARGS) {
+            set_err(r, XW_REDIS_EARG, "fenced_write: command %zu needs 1..%d "
+                    "arguments", i + 1, FENCED_MAX_ARGS);
+            goto out;
+        }
+        total += 1 + (size_t)cmds[i].argc;
+    }
+    argv = malloc(total * sizeof *argv);
+    lens = malloc(total * sizeof *lens);
+    if (!argv || !lens) {
+        set_err(r, XW_REDIS_ENOMEM, "out of memory");
+        goto out;
+    }
+
+#define PUSH(s, l) (argv[argc] = (s), lens[argc] = (l), argc++)
+#define PUSHNUM(fmt, v)                                                    \
+    (snprintf(num[nn], sizeof num[nn], fmt, v),                            \
+     PUSH(num[nn], strlen(num[nn])), nn++)
+    argc = 2;
+    PUSHNUM("%d", once_key ? 2 : 1);
+    PUSH(fence_key, strlen(fence_key));
+    if (once_key)
+        PUSH(once_key, strlen(once_key));
+    PUSHNUM("%lld", fence);
+    PUSHNUM("%d", once_key ? once_ttl_s : 0);
+    PUSHNUM("%zu", ncmds);
+    for (i = 0; i < ncmds; i++) {
+        PUSHNUM("%d", cmds[i].argc);
+        for (j = 0; j < cmds[i].argc; j++)
+            PUSH(cmds[i].argv[j], cmds[i].argvlen ? cmds[i].argvlen[j]
+                                                  : strlen(cmds[i].argv[j]));
+    }
+#undef PUSHNUM
+#undef PUSH
+
+    rep = run_script(r, SCRIPT_FENCED, argc, argv, lens, once_key != NULL);
+    if (!rep)
+        goto out;
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        set_err(r, XW_REDIS_EPROTO, "fenced_write: unexpected reply");
+        goto out;
+    }
+    rc = rep->integer == 1;
+out:
+    if (rep)
+        freeReplyObject(rep);
+    free(argv);
+    free(lens);
+    return rc;
+}

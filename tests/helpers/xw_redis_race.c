@@ -1,0 +1,854 @@
+/*
+ * xw_redis_race - drives common/xw_redis against a real redis-server for
+ * tests/integration/redis_lock.sh.
+ *
+ *   selftest URL                    in-process checks; "N passed, N failed"
+ *   race URL KEY TTL_MS GOFILE      wait for GOFILE, try the lock once:
+ *                                   "won FENCE TOKEN" | "lost"
+ *   acquire URL KEY TTL_MS          "1 FENCE TOKEN" | "0"
+ *   release URL KEY TOKEN           "1" | "0"
+ *   fenced URL FENCEKEY FENCE ONCEKEY|- KEY VALUE
+ *                                   SET KEY VALUE + INCR KEY:writes, fenced:
+ *                                   "written" | "duplicate" | "stale"
+ *   handle URL EVENT_ID COUNTER [GOFILE]
+ *                                   handle an event once (mark, INCR):
+ *                                   "handled" | "skipped"
+ *   pipeline URL N                  N commands, one round trip: "N replies"
+ *   survive URL READYFILE GOFILE    connect, touch READYFILE, wait for
+ *                                   GOFILE (the test kills the connection or
+ *                                   restarts redis), then use the same
+ *                                   handle: "ok reconnects=N"
+ *   outage URL READY GO1 GO2        after GO1 (redis is down) a command must
+ *                                   fail within the reconnect budget
+ *                                   ("down-failed MS"); after GO2 (redis is
+ *                                   back) it must work ("up-ok")
+ *   ping URL                        connect + PING: "pong DESCRIPTION" or
+ *                                   "error MESSAGE" (exit 1)
+ * Exit status 0 unless something unexpected happened.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xw_log.h"
+#include "xw_redis.h"
+#include "xw_test.h"
+
+static const char *url;
+static char prefix[64];      /* per-run key prefix */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static void wait_file(const char *path)
+{
+    struct stat st;
+
+    while (stat(path, &st) != 0)
+        sleep_ms(1);
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f)
+        fclose(f);
+}
+
+static xw_redis *conn(const xw_redis_opts *opts)
+{
+    char err[256];
+    xw_redis *r = xw_redis_connect(url, opts, err, sizeof err);
+
+    if (!r) {
+        fprintf(stderr, "connect: %s\n", err);
+        exit(2);
+    }
+    return r;
+}
+
+static const char *k(const char *name)
+{
+    static char buf[16][160];
+    static int i;
+
+    i = (i + 1) % 16;
+    snprintf(buf[i], sizeof buf[i], "%s:%s", prefix, name);
+    return buf[i];
+}
+
+static long long get_int(xw_redis *r, const char *key)
+{
+    redisReply *rep = xw_redis_command(r, "GET %s", key);
+
+    if (!rep || rep->type != REDIS_REPLY_STRING)
+        return -1;
+    return atoll(rep->str);
+}
+
+/* ---- selftest --------------------------------------------------------- */
+
+static xw_redis *R;          /* the selftest's connection */
+
+static void test_command_binary_and_replies(void)
+{
+    static const char bin[] = { 'a', 0, 'b', '\n', (char)0xff };
+    redisReply *rep, *owned;
+
+    rep = xw_redis_command(R, "SET %s %b", k("bin"), bin, sizeof bin);
+    ASSERT(rep != NULL);
+    ASSERT_EQ(rep->type, REDIS_REPLY_STATUS);
+    rep = xw_redis_command(R, "GET %s", k("bin"));
+    ASSERT(rep != NULL);
+    ASSERT_EQ(rep->len, sizeof bin);
+    ASSERT(memcmp(rep->str, bin, sizeof bin) == 0);
+    /* taking the borrowed reply makes it ours; the next call must not
+     * free it (ASan would catch a double free) */
+    owned = xw_redis_reply_take(R);
+    ASSERT(owned == rep);
+    ASSERT(xw_redis_reply_take(R) == NULL);
+    rep = xw_redis_command(R, "PING");
+    ASSERT(rep != NULL);
+    ASSERT_STR_EQ(rep->str, "PONG");
+    ASSERT_EQ(owned->len, sizeof bin);
+    freeReplyObject(owned);
+
+    /* argv form, binary-safe */
+    {
+        const char *argv[3] = { "SET", k("bin2"), bin };
+        size_t lens[3] = { 3, strlen(argv[1]), sizeof bin };
+
+        rep = xw_redis_command_argv(R, 3, argv, lens, 1);
+        ASSERT(rep != NULL);
+        rep = xw_redis_command(R, "STRLEN %s", k("bin2"));
+        ASSERT(rep != NULL);
+        ASSERT_EQ(rep->integer, (long long)sizeof bin);
+    }
+}
+
+static void test_error_reply(void)
+{
+    redisReply *rep;
+
+    ASSERT(xw_redis_command(R, "SET %s x", k("str")) != NULL);
+    rep = xw_redis_command(R, "LPUSH %s y", k("str"));
+    ASSERT(rep == NULL);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    ASSERT(strstr(R->errstr, "WRONGTYPE") != NULL);
+    rep = xw_redis_command(R, "PING");
+    ASSERT(rep != NULL);
+    ASSERT_EQ(R->err, XW_REDIS_OK);
+    ASSERT_STR_EQ(R->errstr, "");
+}
+
+static void test_pipeline_1000(void)
+{
+    enum { N = 1000 };
+    static char keys[N][96], vals[N][16];
+    static const char *argv[N][3];
+    static xw_redis_cmd cmds[N];
+    static redisReply *replies[N];
+    size_t i;
+    int ok = 1;
+
+    for (i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "%s:p:%zu", prefix, i);
+        snprintf(vals[i], sizeof vals[i], "v%zu", i);
+        argv[i][0] = "SET";
+        argv[i][1] = keys[i];
+        argv[i][2] = vals[i];
+        cmds[i].argc = 3;
+        cmds[i].argv = argv[i];
+        cmds[i].argvlen = NULL;
+    }
+    ASSERT_EQ(xw_redis_pipeline(R, cmds, N, NULL, XW_REDIS_IDEMPOTENT), 0);
+    for (i = 0; i < N; i++) {
+        argv[i][0] = "GET";
+        cmds[i].argc = 2;
+    }
+    ASSERT_EQ(xw_redis_pipeline(R, cmds, N, replies, 0), 0);
+    for (i = 0; i < N; i++)
+        ok &= replies[i] && replies[i]->type == REDIS_REPLY_STRING &&
+              strcmp(replies[i]->str, vals[i]) == 0;
+    xw_redis_replies_free(replies, N);
+    ASSERT(ok);
+    ASSERT(replies[0] == NULL && replies[N - 1] == NULL);
+}
+
+/* An error reply in the middle: -1, every slot NULL, errstr names the
+ * command, and the other commands did run (not a transaction). */
+static void test_pipeline_error_in_middle(void)
+{
+    const char *a0[3] = { "SET", k("pm0"), "1" };
+    const char *a1[3] = { "LPUSH", k("str"), "x" };   /* WRONGTYPE */
+    const char *a2[3] = { "SET", k("pm2"), "1" };
+    xw_redis_cmd cmds[3] = { { 3, a0, NULL }, { 3, a1, NULL },
+                             { 3, a2, NULL } };
+    redisReply *replies[3] = { (void *)1, (void *)1, (void *)1 };
+
+    ASSERT(xw_redis_command(R, "SET %s x", k("str")) != NULL);
+    ASSERT_EQ(xw_redis_pipeline(R, cmds, 3, replies, 0), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    ASSERT(strstr(R->errstr, "command 2 of 3") != NULL);
+    ASSERT(replies[0] == NULL && replies[1] == NULL && replies[2] == NULL);
+    ASSERT_EQ(get_int(R, k("pm2")), 1);
+}
+
+static void test_pipeline_builder(void)
+{
+    enum { N = 1000 };
+    static redisReply *replies[N];
+    int i;
+
+    for (i = 0; i < N; i++)
+        ASSERT_EQ(xw_redis_append(R, "INCR %s", k("ctr")), 0);
+    /* a command while a batch is queued is refused, the batch survives */
+    ASSERT(xw_redis_command(R, "PING") == NULL);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+    ASSERT_EQ(xw_redis_pipeline_exec(R, replies, N), 0);
+    ASSERT_EQ(replies[N - 1]->integer, N);
+    xw_redis_replies_free(replies, N);
+
+    /* wrong count: batch discarded, handle usable again */
+    ASSERT_EQ(xw_redis_append(R, "INCR %s", k("ctr")), 0);
+    ASSERT_EQ(xw_redis_pipeline_exec(R, NULL, 2), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+    ASSERT_EQ(get_int(R, k("ctr")), N);
+    ASSERT_EQ(xw_redis_pipeline_exec(R, NULL, 0), 0);
+}
+
+static void test_mark_once(void)
+{
+    redisReply *rep;
+
+    ASSERT_EQ(xw_redis_mark_once(R, k("evt:1"), 60), 1);
+    ASSERT_EQ(xw_redis_mark_once(R, k("evt:1"), 60), 0);
+    ASSERT_EQ(xw_redis_mark_once(R, k("evt:2"), 60), 1);
+    rep = xw_redis_command(R, "TTL %s", k("evt:1"));
+    ASSERT(rep != NULL);
+    ASSERT(rep->integer > 0 && rep->integer <= 60);
+    ASSERT_EQ(xw_redis_unmark(R, k("evt:1")), 0);
+    ASSERT_EQ(xw_redis_mark_once(R, k("evt:1"), 60), 1);
+    ASSERT_EQ(xw_redis_mark_once(R, k("evt:3"), 0), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+}
+
+static void test_lock_basics(void)
+{
+    xw_redis_lock a, b, wrong;
+    redisReply *rep;
+    long long pttl;
+
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("lock"), 10000, &a), 1);
+    ASSERT_EQ(strlen(a.token), 32);
+    ASSERT(a.fence >= 1);
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("lock"), 10000, &b), 0);
+    ASSERT_EQ(b.fence, 0);
+    ASSERT_STR_EQ(b.token, "");
+
+    wrong = a;
+    memcpy(wrong.token, "00000000000000000000000000000000", 32);
+    ASSERT_EQ(xw_redis_lock_release(R, &wrong), 0);
+    ASSERT_EQ(xw_redis_lock_extend(R, &wrong, 50000), 0);
+    rep = xw_redis_command(R, "GET %s", k("lock"));
+    ASSERT(rep && rep->type == REDIS_REPLY_STRING);
+    ASSERT_STR_EQ(rep->str, a.token);
+
+    ASSERT_EQ(xw_redis_lock_extend(R, &a, 50000), 1);
+    rep = xw_redis_command(R, "PTTL %s", k("lock"));
+    ASSERT(rep != NULL);
+    pttl = rep->integer;
+    ASSERT(pttl > 10000 && pttl <= 50000);
+
+    ASSERT_EQ(xw_redis_lock_release(R, &a), 1);
+    ASSERT_EQ(xw_redis_lock_release(R, &a), 0);
+    rep = xw_redis_command(R, "EXISTS %s", k("lock"));
+    ASSERT(rep != NULL);
+    ASSERT_EQ(rep->integer, 0);
+
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("lock"), 10000, &b), 1);
+    ASSERT_GT(b.fence, a.fence);
+    ASSERT(strcmp(a.token, b.token) != 0);
+    ASSERT_EQ(xw_redis_lock_release(R, &b), 1);
+}
+
+static void test_lock_expiry(void)
+{
+    xw_redis_lock a, b;
+
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("exp"), 100, &a), 1);
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("exp"), 100, &b), 0);
+    sleep_ms(250);
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("exp"), 10000, &b), 1);
+    ASSERT_EQ(b.fence, a.fence + 1);
+    ASSERT_EQ(xw_redis_lock_extend(R, &a, 10000), 0);   /* lost it */
+    ASSERT_EQ(xw_redis_lock_release(R, &a), 0);         /* b's stays */
+    ASSERT_EQ(xw_redis_lock_release(R, &b), 1);
+}
+
+static void test_lock_bad_args(void)
+{
+    xw_redis_lock a;
+    char longkey[XW_REDIS_KEY_MAX + 2];
+
+    memset(longkey, 'x', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    ASSERT_EQ(xw_redis_lock_acquire(R, longkey, 1000, &a), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("l"), 0, &a), -1);
+    ASSERT_EQ(xw_redis_lock_acquire(R, "", 1000, &a), -1);
+}
+
+/* Fencing with the lock's own counter: an expired holder is refused as
+ * soon as someone else holds a newer fence. */
+static void test_fenced_write_with_lock_counter(void)
+{
+    xw_redis_lock a, b;
+    const char *set_a[3] = { "SET", k("dest"), "from-a" };
+    const char *set_b[3] = { "SET", k("dest"), "from-b" };
+    const char *incr[2] = { "INCR", k("dest:writes") };
+    xw_redis_cmd wa[2] = { { 3, set_a, NULL }, { 2, incr, NULL } };
+    xw_redis_cmd wb[2] = { { 3, set_b, NULL }, { 2, incr, NULL } };
+    redisReply *rep;
+
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("pkg"), 100, &a), 1);
+    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, NULL, 0, wa, 2),
+              1);
+    sleep_ms(250);                      /* a's lock expires */
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("pkg"), 10000, &b), 1);
+    ASSERT_GT(b.fence, a.fence);
+    /* a still thinks it holds the lock: its write is refused */
+    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, NULL, 0, wa, 2),
+              -1);
+    ASSERT_EQ(R->err, XW_REDIS_ESTALE);
+    ASSERT(strstr(R->errstr, "STALEFENCE") != NULL);
+    rep = xw_redis_command(R, "GET %s", k("dest"));
+    ASSERT(rep && rep->type == REDIS_REPLY_STRING);
+    ASSERT_STR_EQ(rep->str, "from-a");
+    ASSERT_EQ(xw_redis_fenced_write(R, b.fence_key, b.fence, NULL, 0, wb, 2),
+              1);
+    rep = xw_redis_command(R, "GET %s", k("dest"));
+    ASSERT(rep != NULL);
+    ASSERT_STR_EQ(rep->str, "from-b");
+    ASSERT_EQ(get_int(R, k("dest:writes")), 2);
+    ASSERT_EQ(xw_redis_lock_release(R, &b), 1);
+}
+
+/* once_key: the same write twice happens once. */
+static void test_fenced_write_once(void)
+{
+    xw_redis_lock a;
+    const char *incr[2] = { "INCR", k("once:writes") };
+    xw_redis_cmd w[1] = { { 2, incr, NULL } };
+    redisReply *rep;
+
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("pkg2"), 10000, &a), 1);
+    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, k("once:obj1"),
+                                    3600, w, 1), 1);
+    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, k("once:obj1"),
+                                    3600, w, 1), 0);
+    ASSERT_EQ(get_int(R, k("once:writes")), 1);
+    rep = xw_redis_command(R, "TTL %s", k("once:obj1"));
+    ASSERT(rep != NULL);
+    ASSERT(rep->integer > 3500);
+    ASSERT_EQ(xw_redis_lock_release(R, &a), 1);
+}
+
+/* Per-resource high-water mark: equal or newer accepted, older refused. */
+static void test_fenced_write_high_water(void)
+{
+    const char *set[3] = { "SET", k("hw:val"), "x" };
+    xw_redis_cmd w[1] = { { 3, set, NULL } };
+
+    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 5, NULL, 0, w, 1), 1);
+    ASSERT_EQ(get_int(R, k("hw")), 5);
+    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 3, NULL, 0, w, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_ESTALE);
+    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 5, NULL, 0, w, 1), 1);
+    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 7, NULL, 0, w, 1), 1);
+    ASSERT_EQ(get_int(R, k("hw")), 7);
+    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 6, NULL, 0, w, 1), -1);
+    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 0, NULL, 0, w, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+}
+
+/* A failing command aborts the script; once_key stays unset so the write
+ * can be repeated after fixing it. */
+static void test_fenced_write_failing_command(void)
+{
+    const char *bad[3] = { "LPUSH", k("str"), "x" };
+    const char *get[2] = { "EXISTS", k("fail:once") };
+    xw_redis_cmd w[1] = { { 3, bad, NULL } };
+    redisReply *rep;
+
+    ASSERT(xw_redis_command(R, "SET %s x", k("str")) != NULL);
+    ASSERT_EQ(xw_redis_fenced_write(R, k("fail:fence"), 1, k("fail:once"), 60,
+                                    w, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    rep = xw_redis_command_argv(R, 2, get, NULL, 1);
+    ASSERT(rep != NULL);
+    ASSERT_EQ(rep->integer, 0);
+}
+
+/* After SCRIPT FLUSH the EVALSHA fails with NOSCRIPT and EVAL takes over. */
+static void test_noscript_fallback(void)
+{
+    xw_redis_lock a;
+
+    ASSERT(xw_redis_command(R, "SCRIPT FLUSH") != NULL);
+    ASSERT_EQ(xw_redis_lock_acquire(R, k("ns"), 10000, &a), 1);
+    ASSERT(xw_redis_command(R, "SCRIPT FLUSH") != NULL);
+    ASSERT_EQ(xw_redis_lock_release(R, &a), 1);
+}
+
+static void test_url_errors(void)
+{
+    static const char *const bad[] = {
+        "http://127.0.0.1:6379", "rediss://127.0.0.1:6379",
+        "redis://", "redis://127.0.0.1:0", "redis://127.0.0.1:70000",
+        "redis://127.0.0.1:x", "redis://127.0.0.1:6379/db",
+        "redis://127.0.0.1:6379/0/1", "redis://s3cret@127.0.0.1:6379",
+        "redis://:@127.0.0.1:6379", "redis://:%zz@127.0.0.1:6379",
+        "unix://relative.sock", "unix:///", "unix:///tmp/r.sock?x=1",
+        "redis://[::1", NULL,
+    };
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    char err[256];
+    size_t i;
+
+    o.reconnect_attempts = 1;
+    for (i = 0; bad[i]; i++) {
+        xw_redis *r = xw_redis_connect(bad[i], &o, err, sizeof err);
+
+        if (r) {
+            fprintf(stderr, "  accepted bad URL %s\n", bad[i]);
+            xw_redis_free(r);
+            ASSERT(0);
+        }
+        ASSERT(strstr(err, "redis URL") != NULL);
+        ASSERT(strstr(err, "s3cret") == NULL);
+    }
+    ASSERT(xw_redis_connect(NULL, &o, err, sizeof err) == NULL);
+}
+
+/* Nothing listens on port 1: refused, after the bounded attempts, and the
+ * message names the server but not the password. */
+static void test_connect_refused_no_password_in_error(void)
+{
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    char err[256];
+    long long t0 = now_ms();
+    xw_redis *r;
+
+    o.reconnect_attempts = 3;
+    o.reconnect_min_ms = 20;
+    o.reconnect_max_ms = 40;
+    r = xw_redis_connect("redis://:s3cr%40t@127.0.0.1:1/3", &o, err,
+                         sizeof err);
+    ASSERT(r == NULL);
+    ASSERT(strstr(err, "127.0.0.1:1/3") != NULL);
+    ASSERT(strstr(err, "s3cr") == NULL);
+    ASSERT(now_ms() - t0 < 2000);
+}
+
+/* A reply slower than the command timeout is an I/O error; the handle
+ * reconnects on the next call. */
+static void test_command_timeout(void)
+{
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    xw_redis *r;
+    redisReply *rep;
+    long long t0;
+
+    o.command_timeout_ms = 200;
+    r = conn(&o);
+    t0 = now_ms();
+    rep = xw_redis_command(r, "BLPOP %s 2", k("never"));
+    ASSERT(rep == NULL);
+    ASSERT_EQ(r->err, XW_REDIS_EIO);
+    ASSERT(strstr(r->errstr, "no reply within 200 ms") != NULL);
+    ASSERT(now_ms() - t0 < 1500);
+    rep = xw_redis_command(r, "PING");
+    ASSERT(rep != NULL);
+    ASSERT_EQ(r->reconnects, 1);
+    xw_redis_free(r);
+}
+
+static long long client_id(xw_redis *r)
+{
+    redisReply *rep = xw_redis_command(r, "CLIENT ID");
+
+    return rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+}
+
+/* Kill connection `id` from another connection after `delay_ms`, in a
+ * child process. Returns the child's pid. */
+static pid_t kill_later(long long id, long delay_ms)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        xw_redis *killer;
+        char err[256];
+
+        sleep_ms(delay_ms);
+        killer = xw_redis_connect(url, NULL, err, sizeof err);
+        if (killer)
+            (void)xw_redis_command(killer, "CLIENT KILL ID %lld", id);
+        xw_redis_free(killer);
+        _exit(killer ? 0 : 1);
+    }
+    return pid;
+}
+
+/* The server closed an idle connection: noticed before writing, so even a
+ * non-idempotent command is sent once, on a new connection. */
+static void test_reconnect_idle_killed(void)
+{
+    xw_redis *r = conn(NULL), *killer = conn(NULL);
+    long long id = client_id(r);
+
+    ASSERT(id > 0);
+    ASSERT(xw_redis_command(killer, "CLIENT KILL ID %lld", id) != NULL);
+    ASSERT_EQ(killer->err, XW_REDIS_OK);
+    sleep_ms(50);
+    ASSERT(xw_redis_command(r, "INCR %s", k("idle:ctr")) != NULL);
+    ASSERT_EQ(r->reconnects, 1);
+    ASSERT_EQ(get_int(r, k("idle:ctr")), 1);
+    ASSERT(client_id(r) != id);
+    xw_redis_free(r);
+    xw_redis_free(killer);
+}
+
+/* The connection dies while a command is in flight: a plain command is not
+ * re-sent (-1, EIO); an idempotent one is re-sent once and succeeds. */
+static void test_reconnect_in_flight(void)
+{
+    xw_redis *r = conn(NULL);
+    redisReply *rep;
+    pid_t child;
+    int st;
+
+    child = kill_later(client_id(r), 200);
+    rep = xw_redis_command(r, "BLPOP %s 3", k("inflight"));
+    ASSERT(rep == NULL);
+    ASSERT_EQ(r->err, XW_REDIS_EIO);
+    waitpid(child, &st, 0);
+    ASSERT_EQ(r->reconnects, 0);        /* nothing re-sent */
+
+    child = kill_later(client_id(r), 200);
+    ASSERT_EQ(r->reconnects, 1);        /* CLIENT ID reconnected */
+    rep = xw_redis_command_idem(r, "BLPOP %s 1", k("inflight"));
+    waitpid(child, &st, 0);
+    ASSERT(rep != NULL);
+    ASSERT_EQ(rep->type, REDIS_REPLY_NIL);
+    ASSERT_EQ(r->reconnects, 2);
+    xw_redis_free(r);
+}
+
+static int selftest(void)
+{
+    xw_log_init("xw_redis_race", XW_ERROR);
+    R = conn(NULL);
+    XW_RUN(test_command_binary_and_replies);
+    XW_RUN(test_error_reply);
+    XW_RUN(test_pipeline_1000);
+    XW_RUN(test_pipeline_error_in_middle);
+    XW_RUN(test_pipeline_builder);
+    XW_RUN(test_mark_once);
+    XW_RUN(test_lock_basics);
+    XW_RUN(test_lock_expiry);
+    XW_RUN(test_lock_bad_args);
+    XW_RUN(test_fenced_write_with_lock_counter);
+    XW_RUN(test_fenced_write_once);
+    XW_RUN(test_fenced_write_high_water);
+    XW_RUN(test_fenced_write_failing_command);
+    XW_RUN(test_noscript_fallback);
+    XW_RUN(test_url_errors);
+    XW_RUN(test_connect_refused_no_password_in_error);
+    XW_RUN(test_command_timeout);
+    XW_RUN(test_reconnect_idle_killed);
+    XW_RUN(test_reconnect_in_flight);
+    xw_redis_free(R);
+    return XW_REPORT();
+}
+
+/* ---- multi-process subcommands ---------------------------------------- */
+
+static int cmd_race(const char *key, int ttl, const char *gofile)
+{
+    xw_redis *r = conn(NULL);
+    xw_redis_lock lk;
+    int rc;
+
+    wait_file(gofile);
+    rc = xw_redis_lock_acquire(r, key, ttl, &lk);
+    if (rc == 1)
+        printf("won %lld %s\n", lk.fence, lk.token);
+    else if (rc == 0)
+        printf("lost\n");
+    else
+        fprintf(stderr, "acquire: %s\n", r->errstr);
+    xw_redis_free(r);
+    return rc < 0;
+}
+
+static int cmd_acquire(const char *key, int ttl)
+{
+    xw_redis *r = conn(NULL);
+    xw_redis_lock lk;
+    int rc = xw_redis_lock_acquire(r, key, ttl, &lk);
+
+    if (rc == 1)
+        printf("1 %lld %s\n", lk.fence, lk.token);
+    else if (rc == 0)
+        printf("0\n");
+    else
+        fprintf(stderr, "acquire: %s\n", r->errstr);
+    xw_redis_free(r);
+    return rc < 0;
+}
+
+static int cmd_release(const char *key, const char *token)
+{
+    xw_redis *r = conn(NULL);
+    xw_redis_lock lk;
+    int rc;
+
+    memset(&lk, 0, sizeof lk);
+    snprintf(lk.key, sizeof lk.key, "%s", key);
+    snprintf(lk.token, sizeof lk.token, "%s", token);
+    rc = xw_redis_lock_release(r, &lk);
+    if (rc >= 0)
+        printf("%d\n", rc);
+    else
+        fprintf(stderr, "release: %s\n", r->errstr);
+    xw_redis_free(r);
+    return rc < 0;
+}
+
+static int cmd_fenced(const char *fence_key, long long fence,
+                      const char *once, const char *key, const char *value)
+{
+    xw_redis *r = conn(NULL);
+    char writes[300];
+    int failed;
+    const char *set[3] = { "SET", key, value };
+    const char *incr[2] = { "INCR", writes };
+    xw_redis_cmd cmds[2] = { { 3, set, NULL }, { 2, incr, NULL } };
+    int rc;
+
+    snprintf(writes, sizeof writes, "%s:writes", key);
+    rc = xw_redis_fenced_write(r, fence_key, fence,
+                               strcmp(once, "-") ? once : NULL, 3600, cmds, 2);
+    if (rc == 1)
+        printf("written\n");
+    else if (rc == 0)
+        printf("duplicate\n");
+    else if (r->err == XW_REDIS_ESTALE)
+        printf("stale\n");
+    else
+        fprintf(stderr, "fenced: %s\n", r->errstr);
+    failed = rc < 0 && r->err != XW_REDIS_ESTALE;
+    xw_redis_free(r);
+    return failed;
+}
+
+/* The shape of every consumer: dedupe by event id, then apply. */
+static int cmd_handle(const char *event_id, const char *counter,
+                      const char *gofile)
+{
+    xw_redis *r = conn(NULL);
+    char mark[300];
+    int rc;
+
+    if (gofile)
+        wait_file(gofile);
+    snprintf(mark, sizeof mark, "xw:seen:%s", event_id);
+    rc = xw_redis_mark_once(r, mark, 3600);
+    if (rc == 1) {
+        if (!xw_redis_command(r, "INCR %s", counter))
+            rc = -1;
+        else
+            printf("handled\n");
+    } else if (rc == 0) {
+        printf("skipped\n");
+    }
+    if (rc < 0)
+        fprintf(stderr, "handle: %s\n", r->errstr);
+    xw_redis_free(r);
+    return rc < 0;
+}
+
+static int cmd_pipeline(size_t n)
+{
+    xw_redis *r = conn(NULL);
+    redisReply **replies = calloc(n, sizeof *replies);
+    const char **argv = calloc(n * 3, sizeof *argv);
+    char (*keys)[32] = calloc(n, sizeof *keys);
+    xw_redis_cmd *cmds = calloc(n, sizeof *cmds);
+    size_t i, got = 0;
+    int rc = 1;
+
+    if (!replies || !argv || !keys || !cmds)
+        goto out;
+    for (i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], "xw:pipe:%zu", i);
+        argv[3 * i] = "SET";
+        argv[3 * i + 1] = keys[i];
+        argv[3 * i + 2] = keys[i];
+        cmds[i].argc = 3;
+        cmds[i].argv = &argv[3 * i];
+    }
+    if (xw_redis_pipeline(r, cmds, n, replies, 0) < 0) {
+        fprintf(stderr, "pipeline: %s\n", r->errstr);
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        got += replies[i] && replies[i]->type == REDIS_REPLY_STATUS;
+    xw_redis_replies_free(replies, n);
+    printf("%zu replies\n", got);
+    rc = 0;
+out:
+    free(replies);
+    free(argv);
+    free(keys);
+    free(cmds);
+    xw_redis_free(r);
+    return rc;
+}
+
+static int cmd_survive(const char *ready, const char *go)
+{
+    xw_redis *r = conn(NULL);
+    int ok;
+
+    ok = xw_redis_command(r, "SET xw:survive before") != NULL;
+    touch(ready);
+    wait_file(go);
+    /* non-idempotent first: the dead connection is noticed before sending */
+    ok = ok && xw_redis_command(r, "INCR xw:survive:ctr") != NULL;
+    ok = ok && xw_redis_command(r, "GET xw:survive") != NULL;
+    if (ok)
+        printf("ok reconnects=%lu\n", r->reconnects);
+    else
+        printf("error %s\n", r->errstr);
+    xw_redis_free(r);
+    return !ok;
+}
+
+static int cmd_outage(const char *ready, const char *go1, const char *go2)
+{
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    xw_redis *r;
+    long long t0;
+    int ok = 1;
+
+    o.reconnect_attempts = 4;
+    o.reconnect_min_ms = 50;
+    o.reconnect_max_ms = 200;
+    o.connect_timeout_ms = 500;
+    r = conn(&o);
+    touch(ready);
+    wait_file(go1);
+    t0 = now_ms();
+    if (xw_redis_command(r, "PING") != NULL) {
+        printf("error command worked while redis was down\n");
+        ok = 0;
+    } else {
+        printf("down-failed %lld\n", now_ms() - t0);
+    }
+    wait_file(go2);
+    if (xw_redis_command(r, "PING") != NULL) {
+        printf("up-ok\n");
+    } else {
+        printf("error %s\n", r->errstr);
+        ok = 0;
+    }
+    xw_redis_free(r);
+    return !ok;
+}
+
+static int cmd_ping(void)
+{
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    char err[256];
+    xw_redis *r;
+    redisReply *rep;
+
+    o.reconnect_attempts = 1;
+    r = xw_redis_connect(url, &o, err, sizeof err);
+    if (!r) {
+        printf("error %s\n", err);
+        return 1;
+    }
+    rep = xw_redis_command(r, "PING");
+    if (rep)
+        printf("pong %s\n", xw_redis_describe(r));
+    else
+        printf("error %s\n", r->errstr);
+    xw_redis_free(r);
+    return rep == NULL;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: xw_redis_race selftest|race|acquire|release|"
+            "fenced|handle|pipeline|survive|outage|ping URL ...\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+
+    if (argc < 3)
+        return usage();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    xw_log_init("xw_redis_race", XW_WARN);
+    cmd = argv[1];
+    url = argv[2];
+    snprintf(prefix, sizeof prefix, "xw:test:%ld:%lld", (long)getpid(),
+             now_ms());
+    if (strcmp(cmd, "selftest") == 0)
+        return selftest();
+    if (strcmp(cmd, "race") == 0 && argc == 6)
+        return cmd_race(argv[3], atoi(argv[4]), argv[5]);
+    if (strcmp(cmd, "acquire") == 0 && argc == 5)
+        return cmd_acquire(argv[3], atoi(argv[4]));
+    if (strcmp(cmd, "release") == 0 && argc == 5)
+        return cmd_release(argv[3], argv[4]);
+    if (strcmp(cmd, "fenced") == 0 && argc == 8)
+        return cmd_fenced(argv[3], atoll(argv[4]), argv[5], argv[6], argv[7]);
+    if (strcmp(cmd, "handle") == 0 && (argc == 5 || argc == 6))
+        return cmd_handle(argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+    if (strcmp(cmd, "pipeline") == 0 && argc == 4)
+        return cmd_pipeline((size_t)atol(argv[3]));
+    if (strcmp(cmd, "survive") == 0 && argc == 5)
+        return cmd_survive(argv[3], argv[4]);
+    if (strcmp(cmd, "outage") == 0 && argc == 6)
+        return cmd_outage(argv[3], argv[4], argv[5]);
+    if (strcmp(cmd, "ping") == 0)
+        return cmd_ping();
+    return usage();
+}
