@@ -1,0 +1,622 @@
+/*
+ * xw_avro_json - see xw_avro_json.h. Two walkers over the avro_value_t
+ * interface: from_json (checks every rule, names the failing field) and
+ * to_json.
+ */
+#include "xw_avro_json.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xw_avro.h"
+
+/* --- helpers --- */
+
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k, m;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, cp = c & 0x07;
+        else
+            return 0;
+        if (n - i - 1 < k)
+            return 0;
+        for (m = 1; m <= k; m++) {
+            if ((s[i + m] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + m] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* A new JSON string with the base64 of p[0..n). */
+static json_t *b64_json(const unsigned char *p, size_t n)
+{
+    size_t olen = (n + 2) / 3 * 4, i, o = 0;
+    char *out = malloc(olen + 1);
+    json_t *j;
+
+    if (!out)
+        return NULL;
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = b64chars[v >> 18];
+        out[o++] = b64chars[(v >> 12) & 63];
+        out[o++] = b64chars[(v >> 6) & 63];
+        out[o++] = b64chars[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = b64chars[v >> 18];
+        out[o++] = b64chars[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    j = json_stringn(out, o);
+    free(out);
+    return j;
+}
+
+static int b64_val(char c)
+{
+    const char *p = c ? strchr(b64chars, c) : NULL;
+
+    return p ? (int)(p - b64chars) : -1;
+}
+
+/* Strict decode (length a multiple of 4, padding only at the end) into a
+ * new buffer. -1 on bad input, -2 when out of memory. */
+static int b64_decode(const char *s, size_t n, unsigned char **out,
+                      size_t *olen)
+{
+    size_t i, o = 0, pad = 0;
+    unsigned char *buf;
+
+    *out = NULL;
+    *olen = 0;
+    if (n % 4)
+        return -1;
+    if (n && s[n - 1] == '=')
+        pad = (n >= 2 && s[n - 2] == '=') ? 2 : 1;
+    buf = malloc(n / 4 * 3 + 1);
+    if (!buf)
+        return -2;
+    for (i = 0; i < n; i += 4) {
+        int last = i + 4 == n;
+        int a = b64_val(s[i]), b = b64_val(s[i + 1]);
+        int c = (last && pad == 2) ? 0 : b64_val(s[i + 2]);
+        int d = (last && pad >= 1) ? 0 : b64_val(s[i + 3]);
+
+        if (a < 0 || b < 0 || c < 0 || d < 0) {
+            free(buf);
+            return -1;
+        }
+        buf[o++] = (unsigned char)(a << 2 | b >> 4);
+        if (!(last && pad == 2))
+            buf[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
+        if (!(last && pad >= 1))
+            buf[o++] = (unsigned char)((c & 3) << 6 | d);
+    }
+    *out = buf;
+    *olen = o;
+    return 0;
+}
+
+static avro_schema_t resolve(avro_schema_t s)
+{
+    while (s && is_avro_link(s))
+        s = avro_schema_link_target(s);
+    return s;
+}
+
+/* --- from_json --- */
+
+typedef struct fj {
+    xw_avro_json_limits lim;
+    xw_avro_json_error *err;
+    char path[256];
+    size_t plen;
+} fj;
+
+static int fj_fail(fj *c, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fj_fail(fj *c, const char *rule, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(c->err->field, sizeof c->err->field, "%s", c->path);
+    c->err->rule = rule;
+    /* Truncation is acceptable: the message is for humans and the full
+     * path is in err->field. */
+    if (snprintf(c->err->message, sizeof c->err->message, "%s%s%s",
+                 c->path, c->plen ? ": " : "", what) < 0)
+        c->err->message[0] = '\0';
+    return -1;
+}
+
+static size_t push_name(fj *c, const char *name)
+{
+    size_t old = c->plen;
+    int n = snprintf(c->path + old, sizeof c->path - old, "%s%s",
+                     old ? "." : "", name);
+
+    c->plen = n < 0 || (size_t)n >= sizeof c->path - old
+        ? strlen(c->path) : old + (size_t)n;
+    return old;
+}
+
+static size_t push_index(fj *c, size_t i)
+{
+    size_t old = c->plen;
+    int n = snprintf(c->path + old, sizeof c->path - old, "[%zu]", i);
+
+    c->plen = n < 0 || (size_t)n >= sizeof c->path - old
+        ? strlen(c->path) : old + (size_t)n;
+    return old;
+}
+
+static void pop(fj *c, size_t old)
+{
+    c->plen = old;
+    c->path[old] = '\0';
+}
+
+static const char *kind_words(avro_type_t t)
+{
+    switch (t) {
+    case AVRO_STRING: return "a string";
+    case AVRO_BYTES:
+    case AVRO_FIXED:  return "a base64 string";
+    case AVRO_INT32:
+    case AVRO_INT64:  return "an integer";
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE: return "a number";
+    case AVRO_BOOLEAN: return "true or false";
+    case AVRO_NULL:   return "null";
+    case AVRO_ENUM:   return "a string (enum symbol)";
+    case AVRO_RECORD:
+    case AVRO_MAP:    return "an object";
+    case AVRO_ARRAY:  return "an array";
+    default:          return "a value";
+    }
+}
+
+static const char *json_words(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:  return "an object";
+    case JSON_ARRAY:   return "an array";
+    case JSON_STRING:  return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL:    return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:   return "a boolean";
+    case JSON_NULL:    return "null";
+    }
+    return "something else";
+}
+
+static int fits(avro_type_t t, const json_t *j)
+{
+    switch (t) {
+    case AVRO_STRING:
+    case AVRO_BYTES:
+    case AVRO_FIXED:
+    case AVRO_ENUM:    return json_is_string(j);
+    case AVRO_INT32:
+    case AVRO_INT64:   return json_is_integer(j);
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:  return json_is_number(j);
+    case AVRO_BOOLEAN: return json_is_boolean(j);
+    case AVRO_NULL:    return json_is_null(j);
+    case AVRO_RECORD:
+    case AVRO_MAP:     return json_is_object(j);
+    case AVRO_ARRAY:   return json_is_array(j);
+    default:           return 0;
+    }
+}
+
+static int fill(fj *c, avro_value_t *dst, const json_t *src);
+
+static int fill_record(fj *c, avro_value_t *dst, const json_t *src)
+{
+    avro_schema_t schema = resolve(avro_value_get_schema(dst));
+    const char *key;
+    json_t *val;
+    size_t i, n, old;
+    int rc;
+
+    if (!json_is_object(src))
+        return fj_fail(c, "type", "expected an object, got %s",
+                       json_words(src));
+    /* Unknown members first: a misspelt field is reported as such rather
+     * than as the correct name being missing. */
+    json_object_foreach((json_t *)src, key, val) {
+        if (avro_schema_record_field_get_index(schema, key) < 0) {
+            old = push_name(c, key);
+            rc = fj_fail(c, "unknown_field", "unknown field");
+            pop(c, old);
+            return rc;
+        }
+    }
+    n = avro_schema_record_size(schema);
+    for (i = 0; i < n; i++) {
+        const char *name = avro_schema_record_field_name(schema, (int)i);
+        const json_t *v = json_object_get(src, name);
+        avro_value_t child;
+
+        if (avro_value_get_by_index(dst, i, &child, NULL) != 0)
+            return fj_fail(c, "internal", "cannot reach field %s", name);
+        old = push_name(c, name);
+        if (v) {
+            rc = fill(c, &child, v);
+        } else {
+            const json_t *d = xw_avro_field_default(dst, i);
+
+            rc = d ? fill(c, &child, d)
+                   : fj_fail(c, "required", "required field is missing");
+            if (rc < 0 && d && strcmp(c->err->rule, "required") != 0 &&
+                strcmp(c->err->rule, "internal") != 0)
+                c->err->rule = "internal";  /* the schema's default is bad */
+        }
+        pop(c, old);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int fill_union(fj *c, avro_value_t *dst, const json_t *src)
+{
+    avro_schema_t schema = resolve(avro_value_get_schema(dst));
+    size_t i, n = avro_schema_union_size(schema);
+    char expected[160];
+    size_t elen = 0;
+
+    for (i = 0; i < n; i++) {
+        avro_schema_t b = resolve(avro_schema_union_branch(schema, (int)i));
+        avro_value_t branch;
+
+        if (!fits(avro_typeof(b), src))
+            continue;
+        if (avro_value_set_branch(dst, (int)i, &branch) != 0)
+            return fj_fail(c, "internal", "cannot select union branch");
+        return fill(c, &branch, src);
+    }
+    expected[0] = '\0';
+    for (i = 0; i < n && elen < sizeof expected; i++) {
+        avro_schema_t b = resolve(avro_schema_union_branch(schema, (int)i));
+        int w = snprintf(expected + elen, sizeof expected - elen, "%s%s",
+                         i ? (i + 1 == n ? " or " : ", ") : "",
+                         kind_words(avro_typeof(b)));
+        if (w < 0)
+            break;
+        elen += (size_t)w;
+    }
+    return fj_fail(c, "type", "expected %s, got %s", expected,
+                   json_words(src));
+}
+
+static int fill_string(fj *c, avro_value_t *dst, const json_t *src,
+                       avro_type_t t)
+{
+    const char *s = json_string_value(src);
+    size_t len = json_string_length(src);
+
+    if (t == AVRO_STRING) {
+        if (c->lim.max_string && len > c->lim.max_string)
+            return fj_fail(c, "max_length", "string of %zu bytes is longer "
+                           "than the limit of %zu", len, c->lim.max_string);
+        if (memchr(s, '\0', len))
+            return fj_fail(c, "utf8", "string contains a NUL character");
+        if (!utf8_ok((const unsigned char *)s, len))
+            return fj_fail(c, "utf8", "string is not valid UTF-8");
+        if (avro_value_set_string_len(dst, s, len + 1) != 0)
+            return fj_fail(c, "internal", "cannot store the string");
+        return 0;
+    }
+    if (t == AVRO_ENUM) {
+        avro_schema_t schema = resolve(avro_value_get_schema(dst));
+        int ix = avro_schema_enum_get_by_name(schema, s);
+
+        if (ix < 0) {
+            char syms[160];
+            size_t sl = 0;
+            int i, ns = avro_schema_enum_number_of_symbols(schema);
+
+            syms[0] = '\0';
+            for (i = 0; i < ns && sl < sizeof syms; i++) {
+                int w = snprintf(syms + sl, sizeof syms - sl, "%s%s",
+                                 i ? ", " : "",
+                                 avro_schema_enum_get(schema, i));
+                if (w < 0)
+                    break;
+                sl += (size_t)w;
+            }
+            return fj_fail(c, "enum", "\"%.40s\" is not one of: %s", s, syms);
+        }
+        if (avro_value_set_enum(dst, ix) != 0)
+            return fj_fail(c, "internal", "cannot store the enum");
+        return 0;
+    }
+    /* bytes, fixed: base64 */
+    {
+        unsigned char *buf;
+        size_t n;
+        int rc = b64_decode(s, len, &buf, &n);
+
+        if (rc == -2)
+            return fj_fail(c, "internal", "out of memory");
+        if (rc < 0)
+            return fj_fail(c, "type", "expected a base64 string");
+        if (t == AVRO_BYTES && c->lim.max_string && n > c->lim.max_string)
+            rc = fj_fail(c, "max_length", "%zu bytes is longer than the "
+                         "limit of %zu", n, c->lim.max_string);
+        else if (t == AVRO_BYTES)
+            rc = avro_value_set_bytes(dst, buf, n) != 0
+                ? fj_fail(c, "internal", "cannot store the bytes") : 0;
+        else if ((int64_t)n != avro_schema_fixed_size(
+                     resolve(avro_value_get_schema(dst))))
+            rc = fj_fail(c, "type", "expected %lld bytes, got %zu",
+                         (long long)avro_schema_fixed_size(
+                             resolve(avro_value_get_schema(dst))), n);
+        else
+            rc = avro_value_set_fixed(dst, buf, n) != 0
+                ? fj_fail(c, "internal", "cannot store the bytes") : 0;
+        free(buf);
+        return rc;
+    }
+}
+
+static int fill(fj *c, avro_value_t *dst, const json_t *src)
+{
+    avro_type_t t = avro_value_get_type(dst);
+    size_t i, old;
+    int rc;
+
+    if (t == AVRO_UNION)
+        return fill_union(c, dst, src);
+    if (!fits(t, src))
+        return fj_fail(c, "type", "expected %s, got %s", kind_words(t),
+                       json_words(src));
+    switch (t) {
+    case AVRO_NULL:
+        return avro_value_set_null(dst) != 0
+            ? fj_fail(c, "internal", "cannot set null") : 0;
+    case AVRO_BOOLEAN:
+        return avro_value_set_boolean(dst, json_is_true(src)) != 0
+            ? fj_fail(c, "internal", "cannot set boolean") : 0;
+    case AVRO_INT32: {
+        json_int_t v = json_integer_value(src);
+        if (v < INT32_MIN || v > INT32_MAX)
+            return fj_fail(c, "range", "%lld does not fit a 32-bit integer",
+                           (long long)v);
+        return avro_value_set_int(dst, (int32_t)v) != 0
+            ? fj_fail(c, "internal", "cannot set int") : 0;
+    }
+    case AVRO_INT64:
+        return avro_value_set_long(dst, (int64_t)json_integer_value(src)) != 0
+            ? fj_fail(c, "internal", "cannot set long") : 0;
+    case AVRO_FLOAT:
+        return avro_value_set_float(dst, (float)json_number_value(src)) != 0
+            ? fj_fail(c, "internal", "cannot set float") : 0;
+    case AVRO_DOUBLE:
+        return avro_value_set_double(dst, json_number_value(src)) != 0
+            ? fj_fail(c, "internal", "cannot set double") : 0;
+    case AVRO_STRING:
+    case AVRO_BYTES:
+    case AVRO_FIXED:
+    case AVRO_ENUM:
+        return fill_string(c, dst, src, t);
+    case AVRO_RECORD:
+        return fill_record(c, dst, src);
+    case AVRO_ARRAY: {
+        size_t n = json_array_size(src);
+
+        if (c->lim.max_items && n > c->lim.max_items)
+            return fj_fail(c, "max_items", "%zu items is more than the limit "
+                           "of %zu", n, c->lim.max_items);
+        avro_value_reset(dst);
+        for (i = 0; i < n; i++) {
+            avro_value_t child;
+
+            if (avro_value_append(dst, &child, NULL) != 0)
+                return fj_fail(c, "internal", "out of memory");
+            old = push_index(c, i);
+            rc = fill(c, &child, json_array_get(src, i));
+            pop(c, old);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    case AVRO_MAP: {
+        const char *key;
+        json_t *val;
+
+        if (c->lim.max_items && json_object_size(src) > c->lim.max_items)
+            return fj_fail(c, "max_items", "%zu entries is more than the "
+                           "limit of %zu", json_object_size(src),
+                           c->lim.max_items);
+        avro_value_reset(dst);
+        json_object_foreach((json_t *)src, key, val) {
+            avro_value_t child;
+
+            old = push_name(c, key);
+            if (c->lim.max_string && strlen(key) > c->lim.max_string)
+                rc = fj_fail(c, "max_length", "key longer than the limit");
+            else if (avro_value_add(dst, key, &child, NULL, NULL) != 0)
+                rc = fj_fail(c, "internal", "cannot add a map entry");
+            else
+                rc = fill(c, &child, val);
+            pop(c, old);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    default:
+        return fj_fail(c, "internal", "unsupported Avro type");
+    }
+}
+
+int xw_avro_from_json(avro_value_t *dst, const json_t *src,
+                      const xw_avro_json_limits *limits,
+                      xw_avro_json_error *err)
+{
+    static const xw_avro_json_limits dflt = XW_AVRO_JSON_LIMITS_DEFAULT;
+    fj c;
+    int rc;
+
+    memset(err, 0, sizeof *err);
+    err->rule = "";
+    c.lim = limits ? *limits : dflt;
+    c.err = err;
+    c.path[0] = '\0';
+    c.plen = 0;
+    if (avro_value_get_type(dst) != AVRO_RECORD)
+        return fj_fail(&c, "internal", "destination is not a record");
+    avro_value_reset(dst);
+    rc = fill(&c, dst, src);
+    if (rc < 0)
+        avro_value_reset(dst);
+    return rc;
+}
+
+/* --- to_json --- */
+
+json_t *xw_avro_to_json(const avro_value_t *v)
+{
+    avro_value_t *mv = (avro_value_t *)v;   /* Avro C getters are not const */
+    json_t *j = NULL;
+    size_t i, n;
+
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        return json_null();
+    case AVRO_BOOLEAN: {
+        int b = 0;
+        avro_value_get_boolean(mv, &b);
+        return json_boolean(b);
+    }
+    case AVRO_INT32: {
+        int32_t x = 0;
+        avro_value_get_int(mv, &x);
+        return json_integer(x);
+    }
+    case AVRO_INT64: {
+        int64_t x = 0;
+        avro_value_get_long(mv, &x);
+        return json_integer((json_int_t)x);
+    }
+    case AVRO_FLOAT: {
+        float x = 0;
+        avro_value_get_float(mv, &x);
+        return isfinite(x) ? json_real(x) : json_null();
+    }
+    case AVRO_DOUBLE: {
+        double x = 0;
+        avro_value_get_double(mv, &x);
+        return isfinite(x) ? json_real(x) : json_null();
+    }
+    case AVRO_STRING: {
+        const char *s = NULL;
+        size_t size = 0;
+        if (avro_value_get_string(mv, &s, &size) != 0 || !s)
+            return NULL;
+        return json_stringn(s, size ? size - 1 : 0);
+    }
+    case AVRO_BYTES: {
+        const void *p = NULL;
+        size_t size = 0;
+        if (avro_value_get_bytes(mv, &p, &size) != 0)
+            return NULL;
+        return b64_json(p, size);
+    }
+    case AVRO_FIXED: {
+        const void *p = NULL;
+        size_t size = 0;
+        if (avro_value_get_fixed(mv, &p, &size) != 0)
+            return NULL;
+        return b64_json(p, size);
+    }
+    case AVRO_ENUM: {
+        int ix = 0;
+        const char *sym;
+        avro_value_get_enum(mv, &ix);
+        sym = avro_schema_enum_get(resolve(avro_value_get_schema(mv)), ix);
+        return sym ? json_string(sym) : NULL;
+    }
+    case AVRO_UNION: {
+        avro_value_t branch;
+        if (avro_value_get_current_branch(mv, &branch) != 0)
+            return json_null();
+        return xw_avro_to_json(&branch);
+    }
+    case AVRO_RECORD:
+    case AVRO_MAP:
+        if (avro_value_get_size(mv, &n) != 0 || !(j = json_object()))
+            return NULL;
+        for (i = 0; i < n; i++) {
+            avro_value_t child;
+            const char *name = NULL;
+            json_t *cj;
+
+            if (avro_value_get_by_index(mv, i, &child, &name) != 0 || !name ||
+                !(cj = xw_avro_to_json(&child)) ||
+                json_object_set_new(j, name, cj) < 0) {
+                json_decref(j);
+                return NULL;
+            }
+        }
+        return j;
+    case AVRO_ARRAY:
+        if (avro_value_get_size(mv, &n) != 0 || !(j = json_array()))
+            return NULL;
+        for (i = 0; i < n; i++) {
+            avro_value_t child;
+            json_t *cj;
+
+            if (avro_value_get_by_index(mv, i, &child, NULL) != 0 ||
+                !(cj = xw_avro_to_json(&child)) ||
+                json_array_append_new(j, cj) < 0) {
+                json_decref(j);
+                return NULL;
+            }
+        }
+        return j;
+    default:
+        return NULL;
+    }
+}

@@ -1,0 +1,70 @@
+/*
+ * xw_avro_json - between API JSON and Avro values, by schema.
+ *
+ * This is the JSON an API user expects, not Avro's JSON encoding:
+ *   record  -> object with one member per field (schema order)
+ *   ["null", T] -> null or T's JSON (no {"string": ...} wrapper)
+ *   enum    -> its symbol as a string
+ *   int, long (incl. timestamp-millis) -> integer
+ *   float, double -> number;  boolean -> true/false
+ *   bytes, fixed  -> base64 string (RFC 4648, padded)
+ *   array   -> array
+ * Unions of several non-null types are written as the current branch's
+ * JSON; when reading, the first branch whose JSON type fits is taken.
+ *
+ * Both functions go through the avro_value_t interface, so they work on
+ * xw_avro values and on Avro C generic values alike. Field defaults come
+ * from the schema JSON, which only xw_avro values carry: with a foreign
+ * value every field is required.
+ */
+#ifndef XW_AVRO_JSON_H
+#define XW_AVRO_JSON_H
+
+#include <stddef.h>
+
+#include <avro.h>
+#include <jansson.h>
+
+/* Bounds on input from outside (HTTP bodies). 0 means "no bound". */
+typedef struct xw_avro_json_limits {
+    size_t max_string;   /* bytes in one string / decoded bytes value */
+    size_t max_items;    /* elements in one array */
+} xw_avro_json_limits;
+
+#define XW_AVRO_JSON_LIMITS_DEFAULT { 4096, 10000 }
+
+/* Why from_json refused its input: the first problem found.
+ *   field    path of the offending value relative to the object passed,
+ *            e.g. "objects[3].compute_resource"; "" for the object itself
+ *   rule     one of (static strings):
+ *              "required"      a field without a default is missing
+ *              "unknown_field" the object has a member the schema lacks
+ *              "type"          wrong JSON type (or bad base64)
+ *              "enum"          string is not one of the enum's symbols
+ *              "max_length"    string (bytes) longer than max_string
+ *              "max_items"     array longer than max_items
+ *              "range"         integer does not fit an Avro int
+ *              "utf8"          string not valid UTF-8 or contains NUL
+ *              "internal"      out of memory or a schema problem
+ *   message  one sentence for a human, naming the field and the rule */
+typedef struct xw_avro_json_error {
+    char field[256];
+    const char *rule;
+    char message[256];
+} xw_avro_json_error;
+
+/* Fills dst (a record value: an event or a nested record such as the
+ * `environment` of an EnvironmentUpserted) from a JSON object, by dst's
+ * schema. dst is reset first; fields missing from src take their schema
+ * default, or fail with "required". limits may be NULL (defaults). Returns
+ * 0, or -1 with *err filled and dst reset (nothing half-filled is left). */
+int xw_avro_from_json(avro_value_t *dst, const json_t *src,
+                      const xw_avro_json_limits *limits,
+                      xw_avro_json_error *err);
+
+/* The JSON of a value (any type, usually an event record): a new
+ * reference, or NULL when out of memory or when a string is not valid
+ * UTF-8 (only possible for values not made by xw_avro). */
+json_t *xw_avro_to_json(const avro_value_t *value);
+
+#endif
