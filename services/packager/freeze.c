@@ -274,7 +274,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                                                        "destination_workspace")),
                      "environment", envname, "creator", creator, "created_at",
                      (json_int_t)c->occurred_at, "request_id", c->event_id,
-                     "objects", (json_int_t)included, "excluded", excluded);
+                     "object_count", (json_int_t)included, "excluded", excluded);
     xw_buf_reset(&buf);
     if (!meta || xw_json_dump(meta, &buf) < 0
         || TX(p, "HSET xw:pkg:%s meta %b attempt 0", pkg, buf.data, buf.len) < 0

@@ -164,6 +164,31 @@ out:
     json_decref(body);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
+
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Sorts an array of objects by their "id" member, in place. */
+static void sort_by_id(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t **v = n ? malloc(n * sizeof *v) : NULL;
+
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof *v, cmp_id);
+    json_array_clear(arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, v[i]);
+    free(v);
+}
+
 /* The package's meta (as frozen by the packager) and its current summary
  * (as folded by the reporter; may be absent). NEW references; NULL with
  * 404/503 answered. */
@@ -326,6 +351,7 @@ void h_pkg_get(struct sl_request *r)
         json_decref(spec);
     }
     json_decref(index);
+    sort_by_id(objects);
     out = json_deep_copy(meta);
     if (summary)
         json_object_update(out, summary);

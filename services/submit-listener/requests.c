@@ -58,6 +58,8 @@ void h_req_get(struct sl_request *r)
 
         if (strcmp(k, "actor") == 0)
             actor = v->str;
+        if (v->len == 0)
+            continue; /* no result / no error */
         if (strcmp(k, "result") == 0 || strcmp(k, "error") == 0)
             j = json_loadb(v->str, v->len, 0, &je);
         else if (strcmp(k, "created_at") == 0 || strcmp(k, "updated_at") == 0)
