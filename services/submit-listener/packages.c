@@ -164,14 +164,6 @@ out:
     json_decref(body);
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id"));
-    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
-
-    return strcmp(x ? x : "", y ? y : "");
-}
-
 /* Sorts an array of objects by their "id" member, in place. */
 static void sort_by_id(json_t *arr)
 {
@@ -182,7 +174,7 @@ static void sort_by_id(json_t *arr)
         return;
     for (size_t i = 0; i < n; i++)
         v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof *v, cmp_id);
+    qsort(v, n, sizeof *v, sl_cmp_json_id);
     json_array_clear(arr);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, v[i]);

@@ -141,7 +141,7 @@ static int matches(json_t *o, const char *kind, const char *owner,
     return 1;
 }
 
-static int by_id(const void *a, const void *b)
+int sl_cmp_json_id(const void *a, const void *b)
 {
     const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id"));
     const char *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
@@ -179,7 +179,7 @@ void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
             else
                 json_decref(j);
         }
-        qsort(all, n, sizeof *all, by_id);
+        qsort(all, n, sizeof *all, sl_cmp_json_id);
     }
     items = json_array();
     for (size_t i = 0; i < n; i++) {

@@ -45,6 +45,9 @@ void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
 int sl_check_object_ids(struct sl_request *r, const char *ws, json_t *ids,
                         const char *field);
 
+/* qsort comparator of json_t * objects by their "id" member. */
+int sl_cmp_json_id(const void *a, const void *b);
+
 /* Paging from ?offset=&limit= (defaults 0 / 50, limit <= 1000); -1 with
  * a 400 answered. */
 int sl_paging(struct sl_request *r, long *offset, long *limit);
