@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The five steps through the public API against the real services.
+. "$(dirname "$0")/../lib/harness.sh"
+xw_harness_init
+xw_start_redis
+xw_start_broker
+export XW_TOKENS=$(python3 -c "import sys; sys.path.insert(0,'$XW_SRC_DIR/tests/lib'); import xwapi; print(xwapi.tokens_env(xwapi.DEMO_USERS))")
+export XW_SYSTEM_ADMINS=root XW_ALLOW_FIXED_DEPLOY_TIME=true
+xw_start_services
+python3 "$XW_SRC_DIR/tests/integration/flow.py" || xw_die "flow failed (logs in $XW_RUN_DIR)"
+# Every destination write happened exactly once.
+counts=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'xw:writes:*' | xargs -r redis-cli -p "$REDIS_PORT" mget | sort -u | tr '\n' ' ')
+xw_expect_eq "destination write counts" "$counts" "1 "
+xw_pass

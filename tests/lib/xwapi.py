@@ -1,0 +1,85 @@
+"""A small client of the xwdeploy HTTP API for integration tests.
+
+Uses only the standard library. Every call returns (status, body) with the
+body decoded from JSON; `wait` follows an accepted write until the packager
+applied it; `wait_package` polls a package until it reaches a final state.
+"""
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+
+TOKEN_SUFFIX = "-token-0123456789"
+
+
+def token(user):
+    return user + TOKEN_SUFFIX
+
+
+def tokens_env(users):
+    return ",".join("%s:%s" % (u, token(u)) for u in users)
+
+
+class Api:
+    def __init__(self, url=None):
+        self.url = url or os.environ["XW_API_URL"]
+
+    def call(self, user, method, path, body=None, headers=None, raw=None):
+        h = {"Content-Type": "application/json"}
+        if user:
+            h["Authorization"] = "Bearer " + token(user)
+        h.update(headers or {})
+        data = raw if raw is not None else (
+            json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, text = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read()
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, text
+
+    def wait(self, user, accepted, timeout_ms=10000):
+        """Waits for an accepted (202) write to be applied; returns its status."""
+        st, body = accepted
+        assert st == 202, "expected 202, got %s %s" % (st, body)
+        deadline = time.time() + timeout_ms / 1000
+        while True:
+            s, r = self.call(user, "GET", "/v1/requests/%s?wait_ms=2000"
+                             % body["request_id"])
+            assert s == 200, (s, r)
+            if r["status"] != "pending" or time.time() > deadline:
+                return r
+
+    def write(self, user, method, path, body=None, expect="done", headers=None):
+        r = self.wait(user, self.call(user, method, path, body, headers))
+        assert r["status"] == expect, "%s %s: %s" % (method, path, r)
+        return r
+
+    def wait_package(self, user, pkg, timeout_s=60, attempt=None):
+        deadline = time.time() + timeout_s
+        while True:
+            s, p = self.call(user, "GET", "/v1/packages/" + pkg)
+            assert s == 200, (s, p)
+            final = p.get("status") in ("succeeded", "failed")
+            if final and (attempt is None or p.get("attempt") == attempt):
+                return p
+            if time.time() > deadline:
+                raise AssertionError("package %s not final: %s" % (
+                    pkg, {k: p.get(k) for k in ("status", "attempt", "deployed",
+                                                "failed", "pending")}))
+            time.sleep(0.1)
+
+
+def load(name):
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "scripts", "demo-data", name)) as f:
+        return json.load(f)
+
+
+DEMO_USERS = ["root", "alice", "dave", "olga", "vic", "carol", "paul", "eve"]
