@@ -237,15 +237,18 @@ static void deploy_or_replay(struct sl_request *r, int replay)
     if (r->body.len) {
         if (!(body = sl_body_object(r)))
             goto out;
-        if (xw_json_check_keys(body, allowed, &e) < 0
-            || xw_json_get_string(body, "resource_group_override", 1, 128, 0,
-                                  &override, NULL, &e) < 0) {
+        if (xw_json_get_string(body, "resource_group_override", 1, 128, 0,
+                               &override, NULL, &e) < 0) {
+            sl_reply_json_err(r, &e);
+            goto out;
+        }
+        if (override && sl_permit(r, XW_OP_RG_OVERRIDE, src, dst) < 0)
+            goto out;
+        if (xw_json_check_keys(body, allowed, &e) < 0) {
             sl_reply_json_err(r, &e);
             goto out;
         }
         if ((have_at = get_deploy_at(r, body, &at)) < 0)
-            goto out;
-        if (override && sl_permit(r, XW_OP_RG_OVERRIDE, src, dst) < 0)
             goto out;
     }
     status = summary_status(summary);

@@ -38,14 +38,14 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 PY
 }
 
+# Stops what was started, newest first (services before the broker and
+# redis, so that no service loses its peers while it still flushes).
 xw_cleanup() {
-    local pid
-    for pid in "${XW_PIDS[@]:-}"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${XW_PIDS[@]:-}"; do
-        [ -n "$pid" ] || continue
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    local i pid
+    for ((i = ${#XW_PIDS[@]} - 1; i >= 0; i--)); do
+        pid=${XW_PIDS[$i]}
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
         kill -9 "$pid" 2>/dev/null || true
     done
     if [ -n "${XW_RUN_DIR:-}" ] && [ "${XW_KEEP_RUN_DIR:-0}" != 1 ] && [ "${XW_RUN_DIR_OWNED:-0}" = 1 ]; then
@@ -148,14 +148,16 @@ xw_stop_service() {
     rm -f "$pidf"
 }
 
-# xw_start_services [VAR=value ...] : all five, then wait until healthy.
+# xw_start_services [VAR=value ...] : all five (or those named in
+# XW_START_ONLY), then wait until healthy.
 xw_start_services() {
     export XW_API_PORT=${XW_API_PORT:-$(xw_free_port)}
-    local s
-    for s in "${XW_SERVICES[@]}"; do
+    local s list
+    read -r -a list <<< "${XW_START_ONLY:-${XW_SERVICES[*]}}"
+    for s in "${list[@]}"; do
         xw_start_service "$s" "$@"
     done
-    for s in "${XW_SERVICES[@]}"; do
+    for s in "${list[@]}"; do
         xw_wait_for "$s healthy" 20 xw_service_healthy "$s"
     done
     export XW_API_URL="http://127.0.0.1:$XW_API_PORT"
