@@ -46,5 +46,23 @@ down:
 status:
 	@XW_BUILD_DIR=$(abspath $(BUILD)) scripts/xwstack status
 
+# libFuzzer targets, each for FUZZ_SECONDS (corpus in tests/fuzz/corpus).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DXW_FUZZ=ON \
+	  -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_avro_decode fuzz_param fuzz_json_request
+	@for t in avro_decode param json_request; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  if ! $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	      -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ \
+	      $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; then \
+	    tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; \
+	  fi; \
+	  grep -E "stat::number_of_executed_units" $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
