@@ -1892,6 +1892,7 @@ typedef struct rd {
     xw_path path;
     xw_avro_err *err;
     size_t zero_items;
+    size_t grown;           /* heap bytes the value grew by */
 } rd;
 
 static int rd_fail(rd *r, int code, const char *fmt, ...)
@@ -2008,8 +2009,10 @@ static int rd_value(rd *r, const xw_cls *c, void *self)
             return rc;
         if (c->kind == AVRO_STRING && !utf8_valid(r->p, n))
             return rd_fail(r, XW_AVRO_EGARBLED, "string is not valid UTF-8");
+        i = ((xw_str *)self)->cap;
         if (str_set(self, r->p, n) < 0)
             return rd_fail(r, XW_AVRO_ENOMEM, "out of memory");
+        r->grown += ((xw_str *)self)->cap - i;
         r->p += n;
         return 0;
     case AVRO_ENUM:
@@ -2080,9 +2083,11 @@ static int rd_value(rd *r, const xw_cls *c, void *self)
                 r->zero_items += (size_t)v;
             }
             for (; v > 0; v--) {
+                size_t cap = a->cap;
                 void *e = arr_append(c, a);
                 if (!e)
                     return rd_fail(r, XW_AVRO_ENOMEM, "out of memory");
+                r->grown += (a->cap - cap) * c->items->size;
                 path_push(&r->path, NULL, a->count - 1);
                 rc = rd_value(r, c->items, e);
                 if (rc < 0)
@@ -2097,7 +2102,7 @@ static int rd_value(rd *r, const xw_cls *c, void *self)
 }
 
 static int decode_body(const xw_cls *c, void *self, const void *data,
-                       size_t len, xw_avro_err *err)
+                       size_t len, size_t *grown, xw_avro_err *err)
 {
     rd r;
     int rc;
@@ -2108,7 +2113,10 @@ static int decode_body(const xw_cls *c, void *self, const void *data,
     r.path.depth = 0;
     r.err = err;
     r.zero_items = 0;
+    r.grown = 0;
     rc = rd_value(&r, c, self);
+    if (grown)
+        *grown = r.grown;
     if (rc == 0 && r.p != r.end) {
         r.path.depth = 0;
         rc = rd_fail(&r, XW_AVRO_ETRAILING, "%zu bytes after the event",
@@ -2117,10 +2125,21 @@ static int decode_body(const xw_cls *c, void *self, const void *data,
     return rc;
 }
 
+/* A cached value keeps the capacity of the largest strings and arrays it
+ * ever held, slot by slot, so hostile input could make it keep far more
+ * than any one message needs. Past this much growth it is freed and made
+ * again on the next decode of its type. */
+#define XW_DECODER_RETAIN_MAX ((size_t)16 << 20)
+
+typedef struct dec_slot {
+    xw_avro_value v;
+    size_t retained;        /* heap growth since made */
+} dec_slot;
+
 struct xw_avro_decoder {
     const xw_avro_registry *reg;
-    xw_avro_value *vals;    /* by type index, made on first use */
-    size_t nvals;
+    dec_slot *slots;        /* by type index, value made on first use */
+    size_t nslots;
 };
 
 int xw_avro_decoder_new(xw_avro_decoder **out, const xw_avro_registry *reg)
@@ -2138,9 +2157,9 @@ void xw_avro_decoder_free(xw_avro_decoder *dec)
 
     if (!dec)
         return;
-    for (i = 0; i < dec->nvals; i++)
-        xw_avro_value_release(&dec->vals[i]);
-    free(dec->vals);
+    for (i = 0; i < dec->nslots; i++)
+        xw_avro_value_release(&dec->slots[i].v);
+    free(dec->slots);
     free(dec);
 }
 
@@ -2150,7 +2169,8 @@ int xw_avro_decode(xw_avro_decoder *dec, const void *data, size_t len,
 {
     const xw_avro_type *t;
     const xw_type_int *ti;
-    xw_avro_value *v;
+    dec_slot *s;
+    size_t grown = 0;
     int rc;
 
     *type = NULL;
@@ -2158,25 +2178,39 @@ int xw_avro_decode(xw_avro_decoder *dec, const void *data, size_t len,
     if ((rc = xw_avro_peek_type(dec->reg, data, len, &t, err)) < 0)
         return rc;
     ti = (const xw_type_int *)(const void *)t;
-    if (ti->index >= dec->nvals) {
+    if (ti->index >= dec->nslots) {
         size_t n = dec->reg->n;
-        xw_avro_value *nv = realloc(dec->vals, n * sizeof *nv);
+        dec_slot *ns = realloc(dec->slots, n * sizeof *ns);
 
-        if (!nv)
+        if (!ns)
             return set_err(err, XW_AVRO_ENOMEM, "out of memory");
-        memset(nv + dec->nvals, 0, (n - dec->nvals) * sizeof *nv);
-        dec->vals = nv;
-        dec->nvals = n;
+        memset(ns + dec->nslots, 0, (n - dec->nslots) * sizeof *ns);
+        dec->slots = ns;
+        dec->nslots = n;
     }
-    v = &dec->vals[ti->index];
-    if (!v->type && xw_avro_value_init(v, t) < 0)
+    s = &dec->slots[ti->index];
+    if (s->v.type && s->retained > XW_DECODER_RETAIN_MAX) {
+        xw_avro_value_release(&s->v);
+        s->retained = 0;
+    }
+    if (!s->v.type && xw_avro_value_init(&s->v, t) < 0)
         return set_err(err, XW_AVRO_ENOMEM, "out of memory");
-    rc = decode_body(ti->root_cls, v->value.self, data, len, err);
+    rc = decode_body(ti->root_cls, s->v.value.self, data, len, &grown, err);
+    s->retained += grown;
     if (rc < 0)
         return rc;
     *type = t;
-    *value = &v->value;
+    *value = &s->v.value;
     return 0;
+}
+
+size_t xw_avro_decoder_retained(const xw_avro_decoder *dec)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < dec->nslots; i++)
+        n += dec->slots[i].retained;
+    return n;
 }
 
 int xw_avro_decode_into(const xw_avro_registry *reg, xw_avro_value *v,
@@ -2190,7 +2224,8 @@ int xw_avro_decode_into(const xw_avro_registry *reg, xw_avro_value *v,
                      t->short_name, v->type->short_name);
     }
     if (rc == 0)
-        rc = decode_body(CLS(v->value.iface), v->value.self, data, len, err);
+        rc = decode_body(CLS(v->value.iface), v->value.self, data, len, NULL,
+                         err);
     if (rc < 0)
         xw_avro_value_reset(v);
     return rc;
@@ -2319,9 +2354,15 @@ int xw_avro_set_string_len(avro_value_t *rec, const char *field,
 
     if (!s)
         return xw_avro_set_null(rec, field);
+    /* Checked before a branch is selected: a refused value changes
+     * nothing. */
+    if (!utf8_valid((const unsigned char *)s, len)) {
+        rc = field_of(rec, field, &c, &self);
+        return rc < 0 ? rc : XW_AVRO_EVALUE;
+    }
     if ((rc = slot_set(rec, field, AVRO_STRING, &c, &self)) < 0)
         return rc;
-    return str_set_utf8(self, s, len);
+    return str_set(self, s, len);
 }
 
 int xw_avro_set_string(avro_value_t *rec, const char *field, const char *s)
@@ -2415,6 +2456,23 @@ int xw_avro_set_record(avro_value_t *rec, const char *field,
         return rc;
     out->iface = (avro_value_iface_t *)&c->iface;
     out->self = self;
+    return 0;
+}
+
+int xw_avro_set_envelope(avro_value_t *event, const char *event_id,
+                         int64_t occurred_at_ms, const char *actor,
+                         const char *correlation_id)
+{
+    int rc;
+
+    if (!event_id)
+        return XW_AVRO_EVALUE;
+    if ((rc = xw_avro_set_string(event, "event_id", event_id)) < 0 ||
+        (rc = xw_avro_set_long(event, "occurred_at", occurred_at_ms)) < 0 ||
+        (actor && (rc = xw_avro_set_string(event, "actor", actor)) < 0) ||
+        (correlation_id && (rc = xw_avro_set_string(event, "correlation_id",
+                                                    correlation_id)) < 0))
+        return rc;
     return 0;
 }
 

@@ -30,11 +30,19 @@
  * Values are Avro C `avro_value_t` handles (iface + self) backed by
  * xw_avro's own value classes, so Avro C functions that only read through
  * the value interface (avro_value_sizeof, avro_value_write, avro_value_equal)
- * work on them. Unlike Avro C's generic values, resetting keeps array
- * elements and union branches allocated for reuse. Map schemas and
- * recursive schemas are not supported (no event needs them); the registry
- * refuses them. Instance methods incref/decref are not provided: values
- * are owned by their xw_avro_value or decoder, never reference counted.
+ * work on them. Why not Avro C's generic values: their reset frees every
+ * array element and union branch, so each event would cost allocations per
+ * element. Here resetting keeps array elements and union branches for
+ * reuse; a value therefore keeps the capacity of the largest event it held
+ * until it is released. Map schemas and recursive schemas are not supported
+ * (no event needs them); the registry refuses them. The instance methods
+ * incref/decref are absent: values are owned by their xw_avro_value or
+ * decoder, never reference counted.
+ *
+ * Avro types as C types: string -> const char * + length (UTF-8, checked),
+ * long (also timestamp-millis: ms since the epoch) -> int64_t, int ->
+ * int32_t, boolean -> bool, enum -> its symbol, bytes -> pointer + length,
+ * ["null", T] -> T or XW_AVRO_ABSENT.
  *
  * Handles: an `avro_value_t` obtained for a field, array element or nested
  * record is a borrowed view into its event. It stays valid until the event
@@ -249,6 +257,13 @@ int xw_avro_set_null(avro_value_t *rec, const char *field);
 int xw_avro_set_record(avro_value_t *rec, const char *field,
                        avro_value_t *out);
 
+/* The envelope every event starts with: event_id (a UUID), occurred_at
+ * (milliseconds since the epoch), actor, correlation_id. actor and
+ * correlation_id may be NULL to leave them alone (DeadLetter has neither). */
+int xw_avro_set_envelope(avro_value_t *event, const char *event_id,
+                         int64_t occurred_at_ms, const char *actor,
+                         const char *correlation_id);
+
 /* Arrays: empty one, or append an element. xw_avro_array_append returns a
  * handle on the new (reset) element, whatever its type: use it with the
  * record setters, or with avro_value_set_* for scalars. */
@@ -318,9 +333,18 @@ int xw_avro_decode(xw_avro_decoder *dec, const void *data, size_t len,
                    const xw_avro_type **type, avro_value_t **value,
                    xw_avro_err *err);
 
+/* Heap bytes the decoder's cached values have grown by (an estimate, for
+ * metrics and tests). A cached value keeps the capacity of the largest
+ * strings and arrays it held; once it has grown past 16 MiB it is freed
+ * and made afresh on the next decode of its type, so hostile messages
+ * cannot make a decoder hoard memory. */
+size_t xw_avro_decoder_retained(const xw_avro_decoder *dec);
+
 /* Decodes a message that must be of v->type into v (XW_AVRO_ETYPE if the
  * fingerprint is another registered type's, XW_AVRO_EUNKNOWN if no
- * registered type has it). On failure v is reset. */
+ * registered type has it). On failure v is reset. v keeps the capacity
+ * it grows to (no 16 MiB trim as in the decoder): for untrusted input use
+ * a decoder. */
 int xw_avro_decode_into(const xw_avro_registry *reg, xw_avro_value *v,
                         const void *data, size_t len, xw_avro_err *err);
 

@@ -721,6 +721,56 @@ static void test_decode_crafted(void)
     xw_avro_decoder_free(dec);
 }
 
+/* Hostile messages that move one big string from slot to slot of an
+ * array would make a cached value keep a big buffer in every slot; the
+ * decoder frees a value that grew past its budget. */
+static void test_decoder_bounded_retention(void)
+{
+    enum { SLOTS = 128, BIG = 256 * 1024 };
+    xw_avro_decoder *dec;
+    xw_buf b = XW_BUF_INIT;
+    char *big = malloc(BIG + 1);
+    size_t max_retained = 0;
+    int k, j;
+
+    ASSERT(big != NULL);
+    memset(big, 'x', BIG);
+    big[BIG] = '\0';
+    ASSERT_EQ(xw_avro_decoder_new(&dec, reg), 0);
+    for (k = 0; k < SLOTS; k++) {
+        const xw_avro_type *t;
+        avro_value_t *v;
+        xw_avro_err err;
+        size_t len;
+        const char *s;
+
+        put_header(&b, "BasketChanged");
+        put_str(&b, "e");
+        put_long(&b, 1);
+        put_str(&b, "a");
+        put_str(&b, "c");
+        put_str(&b, "ws");
+        put_str(&b, "u");
+        put_long(&b, 0);
+        put_long(&b, SLOTS);
+        for (j = 0; j < SLOTS; j++)
+            put_str(&b, j == k ? big : "n");
+        put_long(&b, 0);
+        ASSERT_EQ(xw_avro_decode(dec, b.data, b.len, &t, &v, &err), 0);
+        ASSERT_EQ(xw_avro_array_get_string(v, "object_ids", (size_t)k, &s,
+                                           &len), 0);
+        ASSERT_EQ(len, BIG);
+        if (xw_avro_decoder_retained(dec) > max_retained)
+            max_retained = xw_avro_decoder_retained(dec);
+    }
+    /* untrimmed it would be SLOTS * BIG = 32 MiB */
+    ASSERT_GT(max_retained, (size_t)8 << 20);
+    ASSERT_LE(max_retained, ((size_t)16 << 20) + 2 * BIG + 64 * 1024);
+    xw_avro_decoder_free(dec);
+    xw_buf_release(&b);
+    free(big);
+}
+
 static void test_peek_and_decode_into(void)
 {
     size_t len;
@@ -821,11 +871,21 @@ static void test_setters_getters(void)
     ASSERT_STR_EQ(sym, "failed");
     ASSERT_EQ(xw_avro_set_string(&v.value, "object_id", "bad\xff"),
               XW_AVRO_EVALUE);
+    ASSERT_EQ(xw_avro_set_string(&v.value, "reason", "\xe2\x82"),
+              XW_AVRO_EVALUE);
+    ASSERT_EQ(xw_avro_is_null(&v.value, "reason"), 1);
+    ASSERT_EQ(xw_avro_set_string(&v.value, "nope", "\xff"), XW_AVRO_ENOFIELD);
     ASSERT_EQ(xw_avro_set_null(&v.value, "object_id"), XW_AVRO_ETYPE);
     ASSERT_EQ(xw_avro_get_long(&v.value, "attempt", &l), XW_AVRO_ETYPE);
     ASSERT_EQ(xw_avro_get_bool(&v.value, "nope", &b), XW_AVRO_ENOFIELD);
     ASSERT_EQ(xw_avro_set_string(&v.value, "reason_code", "A"), 0);
     ASSERT_EQ(xw_avro_get_long(&v.value, "reason_code", &l), XW_AVRO_ETYPE);
+
+    ASSERT_EQ(xw_avro_set_envelope(&v.value, "e-9", 5, "bob", "c-9"), 0);
+    ASSERT_EQ(xw_avro_get_string(&v.value, "correlation_id", &s, NULL), 0);
+    ASSERT_STR_EQ(s, "c-9");
+    ASSERT_EQ(xw_avro_get_long(&v.value, "occurred_at", &l), 0);
+    ASSERT_EQ(l, 5);
 
     /* reset: back to zero values and null optionals, memory kept */
     xw_avro_value_reset(&v);
@@ -884,6 +944,9 @@ static void test_setters_getters(void)
     xw_avro_value_release(&v);
 
     ASSERT_EQ(xw_avro_value_init(&v, xw_avro_type_find(reg, "DeadLetter")), 0);
+    ASSERT_EQ(xw_avro_set_envelope(&v.value, "e-1", 1, NULL, NULL), 0);
+    ASSERT_EQ(xw_avro_set_envelope(&v.value, "e-1", 1, "x", NULL),
+              XW_AVRO_ENOFIELD);
     ASSERT_EQ(xw_avro_set_bytes(&v.value, "payload", "\0\1\2", 3), 0);
     ASSERT_EQ(xw_avro_get_bytes(&v.value, "payload", &p, &len), 0);
     ASSERT_EQ(len, 3);
@@ -1083,6 +1146,7 @@ int main(void)
     XW_RUN(test_decode_every_truncation);
     XW_RUN(test_decode_every_bit_flip);
     XW_RUN(test_decode_crafted);
+    XW_RUN(test_decoder_bounded_retention);
     XW_RUN(test_peek_and_decode_into);
     XW_RUN(test_setters_getters);
     XW_RUN(test_probe_forwarding);
