@@ -94,7 +94,7 @@ static enum xw_handle_result emit_created(struct packager *p,
     for (size_t k = 0; k < chunks && r == XW_HANDLE_OK; k++) {
         size_t from = k * PKG_CHUNK, cnt = n - from < PKG_CHUNK ? n - from
                                                                 : PKG_CHUNK;
-        json_t *ex = json_object_get(meta, "excluded"), *x;
+        json_t *ex = json_object_get(meta, "excluded_objects"), *x;
         size_t i;
 
         xw_avro_value_reset(&p->created);
@@ -274,7 +274,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                                                        "destination_workspace")),
                      "environment", envname, "creator", creator, "created_at",
                      (json_int_t)c->occurred_at, "request_id", c->event_id,
-                     "object_count", (json_int_t)included, "excluded", excluded);
+                     "object_count", (json_int_t)included, "excluded_objects", excluded);
     xw_buf_reset(&buf);
     if (!meta || xw_json_dump(meta, &buf) < 0
         || TX(p, "HSET xw:pkg:%s meta %b attempt 0", pkg, buf.data, buf.len) < 0

@@ -82,7 +82,7 @@ for oid, code in expect_failed.items():
     check(rows[oid]["outcome"] == "failed" and rows[oid]["reason_code"] == code,
           rows[oid])
     check(rows[oid].get("reason"), "a failure has a reason")
-excluded = {e["object_id"]: e["reason_code"] for e in p["excluded"]}
+excluded = {e["object_id"]: e["reason_code"] for e in p["excluded_objects"]}
 check(excluded == {"n-sandbox-probe": "compute_ignored",
                    "n-sandbox-scratch": "compute_ignored"}, excluded)
 

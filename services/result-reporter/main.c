@@ -1,0 +1,94 @@
+/*
+ * xw-result-reporter - folds object results into package state, keeps the
+ * package history and the audit trail that step 5 reads, and publishes
+ * outcomes (PackageFinished, ObjectResult copies) on xw.outcomes.
+ *
+ *   xw-result-reporter              run as group "result-reporter"
+ *   xw-result-reporter --rebuild    rebuild the projections from the log,
+ *                                   then exit 0 (also XW_REBUILD=true)
+ *
+ * See reporter.h for how a batch is applied, scripts.c for the Redis side.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reporter.h"
+#include "xw_log.h"
+
+static const struct xw_config_def settings[] = {
+    { "XW_REBUILD", XW_CFG_BOOL, "false", 0, 1, 0,
+      "rebuild the reporter's projections from the topics, then exit" },
+    { "XW_REBUILD_TIMEOUT_S", XW_CFG_INT, "1800", 10, 86400, 0,
+      "a rebuild that has not caught up after this long fails" },
+    { "XW_AUDIT_MAX", XW_CFG_INT, "100000", 100, 100000000, 0,
+      "entries kept in xw:audit and in each xw:audit:{ws}" },
+    { "XW_REPORTER_PUBLISH_RESULTS", XW_CFG_BOOL, "true", 0, 1, 0,
+      "copy each new ObjectResult to the outcomes topic for subscribers" },
+};
+
+static const enum xw_topic topics[] = {
+    XW_TOPIC_PACKAGES, XW_TOPIC_DEPLOY, XW_TOPIC_RESULTS, XW_TOPIC_AUDIT,
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xw-result-reporter [--rebuild]\n"
+               "Settings come from the environment (XW_*); see README.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct xw_service svc;
+    struct reporter r;
+    struct xw_kafka_handler h = { 0 };
+    xw_kafka_consumer *consumer = NULL;
+    int rebuild = 0, rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rebuild") == 0) {
+            rebuild = 1;
+        } else if (strcmp(argv[i], "--help") == 0
+                   || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (xw_service_init(&svc, "result-reporter", settings,
+                        sizeof settings / sizeof settings[0]) < 0)
+        return 1;
+    rep_register_metrics();
+    rebuild = rebuild || xw_config_bool(&svc.cfg, "XW_REBUILD");
+    if (rep_init(&r, &svc, rebuild) < 0)
+        goto out;
+    if (rebuild) {
+        xw_info("INIT", "rebuild mode: projections from the log, then exit");
+        rc = rep_rebuild_run(&r, topics, sizeof topics / sizeof topics[0]) < 0
+             ? 1 : 0;
+        goto out;
+    }
+    consumer = xw_service_consumer(&svc, topics,
+                                   sizeof topics / sizeof topics[0]);
+    if (!consumer)
+        goto out;
+    h.handle = rep_handle;
+    h.batch_end = rep_batch_end;
+    h.batch_abort = rep_batch_abort;
+    h.dead_letter = rep_dead_letter;
+    h.ctx = &r;
+    xw_info("INIT", "result-reporter running");
+    if (xw_kafka_consumer_run(consumer, &h) < 0) {
+        atomic_store(&svc.unhealthy, 1);
+        goto out;
+    }
+    xw_info("INIT", "stopping");
+    rc = 0;
+out:
+    xw_kafka_consumer_free(consumer);
+    rep_release(&r);
+    xw_service_release(&svc);
+    return rc;
+}

@@ -1,0 +1,232 @@
+/*
+ * The reporter's Lua scripts. Each one is atomic (Redis runs a script
+ * alone) and idempotent (running it twice with the same arguments leaves
+ * the same state), so a batch that runs again changes nothing twice.
+ *
+ * Keys (docs/design.md, "Written by the result-reporter"):
+ *   xw:pkgsum:{pkg}      summary JSON, written by CREATED/STARTED/SYNC/
+ *                        FINALIZE through enc() below: fixed field order
+ *                        and integers printed as integers, so the same
+ *                        state always gives the same bytes (the rebuild
+ *                        test compares them).
+ *   xw:cnt:{pkg}:{att}   total, deployed, failed, excluded, started_at,
+ *                        executor (contract) and, internal to the
+ *                        reporter: last_at (latest occurred_at among the
+ *                        attempt's results), status and finished_at (set
+ *                        when final), published (PackageFinished was
+ *                        delivered; never set by a rebuild).
+ *
+ * Order independence: the four topics are read in any interleaving (a
+ * rebuild reads them differently from the live run), so every value is a
+ * function of the set of events, not of their order: created_at and
+ * started_at are minima over chunks, finished_at is the latest result of
+ * the attempt, and the summary follows the highest started attempt.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "reporter.h"
+#include "xw_log.h"
+
+/* Helpers shared by the scripts that write the summary. */
+#define PRELUDE                                                              \
+    "local function nz(x)\n"                                                 \
+    "  if x == nil or x == false or x == cjson.null then return nil end\n"  \
+    "  return x\n"                                                           \
+    "end\n"                                                                  \
+    "local function num(x) return tonumber(nz(x)) end\n"                     \
+    "local function js(x)\n"                                                 \
+    "  x = nz(x)\n"                                                          \
+    "  if x == nil then return 'null' end\n"                                 \
+    "  return cjson.encode(tostring(x))\n"                                   \
+    "end\n"                                                                  \
+    "local function jn(x)\n"                                                 \
+    "  x = num(x)\n"                                                         \
+    "  if x == nil then return 'null' end\n"                                 \
+    "  return string.format('%d', x)\n"                                      \
+    "end\n"                                                                  \
+    "local S = {'package_id', 'source_workspace', 'destination_workspace',\n"\
+    "  'environment', 'creator', 'executor', 'status'}\n"                    \
+    "local N = {'attempt', 'objects', 'total', 'deployed', 'failed',\n"      \
+    "  'excluded', 'pending', 'created_at', 'started_at', 'finished_at',\n"  \
+    "  'duration_ms'}\n"                                                     \
+    "local function enc(s)\n"                                                \
+    "  local o = {}\n"                                                       \
+    "  for _, k in ipairs(S) do o[#o + 1] = '\"' .. k .. '\":' .. js(s[k]) end\n" \
+    "  for _, k in ipairs(N) do o[#o + 1] = '\"' .. k .. '\":' .. jn(s[k]) end\n" \
+    "  return '{' .. table.concat(o, ',') .. '}'\n"                          \
+    "end\n"                                                                  \
+    "local function getj(k)\n"                                               \
+    "  local raw = redis.call('GET', k)\n"                                   \
+    "  if raw then return cjson.decode(raw), raw end\n"                      \
+    "  return nil, nil\n"                                                    \
+    "end\n"                                                                  \
+    /* Counters of (pkg, att) -> summary, if the summary follows att.      \
+     * Returns {'finished', total, deployed, failed, excluded, started_at, \
+     * last_at, executor, summary} when every object of the attempt has a  \
+     * result and PackageFinished was not delivered yet; {'open'} or      \
+     * {'early'} (DeployStarted not seen) otherwise. */                    \
+    "local function sync(ck, sk, att)\n"                                     \
+    "  local c = redis.call('HMGET', ck, 'total', 'deployed', 'failed',\n"   \
+    "    'excluded', 'started_at', 'last_at', 'executor', 'status',\n"       \
+    "    'finished_at', 'published')\n"                                      \
+    "  if not c[1] then return {'early'} end\n"                              \
+    "  local total = tonumber(c[1])\n"                                       \
+    "  local d, f, e = tonumber(c[2]) or 0, tonumber(c[3]) or 0,\n"          \
+    "    tonumber(c[4]) or 0\n"                                              \
+    "  local pend = total - d - f - e\n"                                     \
+    "  if pend < 0 then pend = 0 end\n"                                      \
+    "  local s, raw = getj(sk)\n"                                            \
+    "  if s and num(s.attempt) == att then\n"                                \
+    "    s.total, s.deployed, s.failed, s.excluded, s.pending =\n"           \
+    "      total, d, f, e, pend\n"                                           \
+    "    if c[8] then\n"                                                     \
+    "      local fin = tonumber(c[9]) or 0\n"                                \
+    "      local dur = fin - (tonumber(c[5]) or fin)\n"                      \
+    "      if dur < 0 then dur = 0 end\n"                                    \
+    "      s.status, s.finished_at, s.duration_ms = c[8], fin, dur\n"        \
+    "    else\n"                                                             \
+    "      s.status, s.finished_at, s.duration_ms = 'deploying', nil, nil\n" \
+    "    end\n"                                                              \
+    "    local out = enc(s)\n"                                               \
+    "    if out ~= raw then redis.call('SET', sk, out); raw = out end\n"     \
+    "  end\n"                                                                \
+    "  if pend == 0 and not c[10] then\n"                                    \
+    "    return {'finished', c[1], tostring(d), tostring(f), tostring(e),\n" \
+    "      c[5] or '', c[6] or '', c[7] or '', raw or ''}\n"                 \
+    "  end\n"                                                                \
+    "  return {'open'}\n"                                                    \
+    "end\n"
+
+/* KEYS: xw:seen:reporter:{event}, xw:pkgsum:{pkg}, xw:pkgs:{src},
+ *       xw:pkgs:{dst}
+ * ARGV: ttl, pkg, src, dst, environment, creator, occurred_at, objects in
+ *       this chunk, exclusions in this chunk
+ * The chunk's counts are added once (per-chunk marker). While no attempt
+ * has started the summary is pending, total = pending = objects and
+ * excluded = the exclusions; afterwards those belong to the attempt. */
+static const char lua_created[] = PRELUDE
+    "local first = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])\n"
+    "local s = getj(KEYS[2]) or {}\n"
+    "s.package_id = ARGV[2]\n"
+    "s.source_workspace, s.destination_workspace = ARGV[3], ARGV[4]\n"
+    "s.environment, s.creator = ARGV[5], ARGV[6]\n"
+    "local at = tonumber(ARGV[7])\n"
+    "if num(s.created_at) == nil or at < num(s.created_at) then\n"
+    "  s.created_at = at\n"
+    "end\n"
+    "if nz(s.status) == nil then\n"
+    "  s.status, s.attempt = 'pending', 0\n"
+    "  s.deployed, s.failed, s.excluded = 0, 0, 0\n"
+    "end\n"
+    "if first then\n"
+    "  s.objects = (num(s.objects) or 0) + tonumber(ARGV[8])\n"
+    "  if s.status == 'pending' then\n"
+    "    s.excluded = (num(s.excluded) or 0) + tonumber(ARGV[9])\n"
+    "  end\n"
+    "end\n"
+    "if s.status == 'pending' then\n"
+    "  s.total = num(s.objects) or 0\n"
+    "  s.pending = s.total\n"
+    "end\n"
+    "redis.call('SET', KEYS[2], enc(s))\n"
+    "redis.call('ZADD', KEYS[3], jn(s.created_at), ARGV[2])\n"
+    "redis.call('ZADD', KEYS[4], jn(s.created_at), ARGV[2])\n"
+    "if first then return 1 end\n"
+    "return 0\n";
+
+/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}
+ * ARGV: pkg, att, total, executor, started_at, src, dst, environment,
+ *       creator
+ * Records the attempt; the summary follows it unless a later attempt has
+ * started. Counts come from the counters (results may have come first),
+ * so this also finds an attempt that is already complete. */
+static const char lua_started[] = PRELUDE
+    "local att = tonumber(ARGV[2])\n"
+    "local st = tonumber(ARGV[5])\n"
+    "local cur = tonumber(redis.call('HGET', KEYS[1], 'started_at'))\n"
+    "if cur and cur < st then st = cur end\n"
+    "redis.call('HSET', KEYS[1], 'total', ARGV[3], 'executor', ARGV[4],\n"
+    "  'started_at', jn(st))\n"
+    "local s = getj(KEYS[2]) or {}\n"
+    "if att >= (num(s.attempt) or 0) then\n"
+    "  s.package_id = ARGV[1]\n"
+    "  s.source_workspace, s.destination_workspace = ARGV[6], ARGV[7]\n"
+    "  s.environment, s.creator = ARGV[8], ARGV[9]\n"
+    "  s.attempt, s.executor, s.started_at = att, ARGV[4], st\n"
+    "  s.status = 'deploying'\n"
+    "  redis.call('SET', KEYS[2], enc(s))\n"
+    "end\n"
+    "return sync(KEYS[1], KEYS[2], att)\n";
+
+/* KEYS: xw:res:{pkg}:{att}, xw:res:{pkg}, xw:cnt:{pkg}:{att}
+ * ARGV: object, result JSON, outcome, occurred_at, att
+ * HSETNX decides whether the result is new; only a new one becomes the
+ * latest result (unless a later attempt's is there) and is counted.
+ * Returns 1 new, 0 duplicate. */
+static const char lua_fold[] =
+    "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then\n"
+    "  return 0\n"
+    "end\n"
+    "local att = tonumber(ARGV[5])\n"
+    "local cur = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "local ca = cur and tonumber(string.match(cur, '\"attempt\":(%d+)'))\n"
+    "if not ca or ca <= att then\n"
+    "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "end\n"
+    "redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
+    "local last = tonumber(redis.call('HGET', KEYS[3], 'last_at'))\n"
+    "if not last or tonumber(ARGV[4]) > last then\n"
+    "  redis.call('HSET', KEYS[3], 'last_at', ARGV[4])\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}   ARGV: att */
+static const char lua_sync[] = PRELUDE
+    "return sync(KEYS[1], KEYS[2], tonumber(ARGV[1]))\n";
+
+/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}
+ * ARGV: att, status (from the rule module), finished_at, published 0/1 */
+static const char lua_finalize[] = PRELUDE
+    "redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3])\n"
+    "if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'published', '1') end\n"
+    "sync(KEYS[1], KEYS[2], tonumber(ARGV[1]))\n"
+    "return 1\n";
+
+/* KEYS: xw:seen:reporter:{event}, xw:audit [, xw:audit:{ws}]
+ * ARGV: ttl, record JSON, cap. Returns 1 recorded, 0 duplicate. */
+static const char lua_audit[] =
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "  return 0\n"
+    "end\n"
+    "local cap = tonumber(ARGV[3]) - 1\n"
+    "for i = 2, #KEYS do\n"
+    "  redis.call('LPUSH', KEYS[i], ARGV[2])\n"
+    "  redis.call('LTRIM', KEYS[i], 0, cap)\n"
+    "end\n"
+    "return 1\n";
+
+static const char *const script_src[REP_LUA_COUNT] = {
+    [REP_LUA_CREATED] = lua_created,   [REP_LUA_STARTED] = lua_started,
+    [REP_LUA_FOLD] = lua_fold,         [REP_LUA_SYNC] = lua_sync,
+    [REP_LUA_FINALIZE] = lua_finalize, [REP_LUA_AUDIT] = lua_audit,
+};
+
+int rep_scripts_load(struct reporter *r)
+{
+    for (int i = 0; i < REP_LUA_COUNT; i++) {
+        redisReply *rep = xw_redis_command_idem(r->redis, "SCRIPT LOAD %s",
+                                                script_src[i]);
+
+        if (!rep)
+            return -1;
+        if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
+            snprintf(r->redis->errstr, sizeof r->redis->errstr,
+                     "SCRIPT LOAD: unexpected reply");
+            return -1;
+        }
+        memcpy(r->sha[i], rep->str, 40);
+        r->sha[i][40] = '\0';
+    }
+    return 0;
+}
