@@ -85,8 +85,9 @@ uint64_t xw_avro_crc64(const void *data, size_t len)
     return fp;
 }
 
-static int utf8_valid(const unsigned char *s, size_t n)
+int xw_avro_utf8_valid(const void *p, size_t n)
 {
+    const unsigned char *s = p;
     size_t i = 0;
 
     while (i < n) {
@@ -904,7 +905,7 @@ static int xv_set_null(const avro_value_iface_t *i, void *self)
 /* Content is len bytes (no NUL needed at p[len]); must be UTF-8. */
 static int str_set_utf8(xw_str *s, const char *p, size_t len)
 {
-    if (!utf8_valid((const unsigned char *)p, len))
+    if (!xw_avro_utf8_valid(p, len))
         return XW_AVRO_EVALUE;
     return str_set(s, p, len);
 }
@@ -1960,7 +1961,7 @@ static int rd_len(rd *r, size_t *out, const char *what)
 static int rd_value(rd *r, const xw_cls *c, void *self)
 {
     int64_t v;
-    size_t i, n;
+    size_t i, n = 0;
     int rc;
 
     switch (c->kind) {
@@ -2007,7 +2008,7 @@ static int rd_value(rd *r, const xw_cls *c, void *self)
         if ((rc = rd_len(r, &n, c->kind == AVRO_STRING ? "string"
                                                        : "bytes")) < 0)
             return rc;
-        if (c->kind == AVRO_STRING && !utf8_valid(r->p, n))
+        if (c->kind == AVRO_STRING && !xw_avro_utf8_valid(r->p, n))
             return rd_fail(r, XW_AVRO_EGARBLED, "string is not valid UTF-8");
         i = ((xw_str *)self)->cap;
         if (str_set(self, r->p, n) < 0)
@@ -2140,6 +2141,7 @@ struct xw_avro_decoder {
     const xw_avro_registry *reg;
     dec_slot *slots;        /* by type index, value made on first use */
     size_t nslots;
+    size_t retain_max;
 };
 
 int xw_avro_decoder_new(xw_avro_decoder **out, const xw_avro_registry *reg)
@@ -2148,6 +2150,7 @@ int xw_avro_decoder_new(xw_avro_decoder **out, const xw_avro_registry *reg)
     if (!*out)
         return XW_AVRO_ENOMEM;
     (*out)->reg = reg;
+    (*out)->retain_max = XW_DECODER_RETAIN_MAX;
     return 0;
 }
 
@@ -2189,7 +2192,7 @@ int xw_avro_decode(xw_avro_decoder *dec, const void *data, size_t len,
         dec->nslots = n;
     }
     s = &dec->slots[ti->index];
-    if (s->v.type && s->retained > XW_DECODER_RETAIN_MAX) {
+    if (s->v.type && s->retained > dec->retain_max) {
         xw_avro_value_release(&s->v);
         s->retained = 0;
     }
@@ -2202,6 +2205,11 @@ int xw_avro_decode(xw_avro_decoder *dec, const void *data, size_t len,
     *type = t;
     *value = &s->v.value;
     return 0;
+}
+
+void xw_avro_decoder_set_retain_max(xw_avro_decoder *dec, size_t bytes)
+{
+    dec->retain_max = bytes;
 }
 
 size_t xw_avro_decoder_retained(const xw_avro_decoder *dec)
@@ -2237,13 +2245,15 @@ int xw_avro_decode_into(const xw_avro_registry *reg, xw_avro_value *v,
 
 int xw_avro_value_init(xw_avro_value *v, const xw_avro_type *type)
 {
-    const xw_cls *c = CLS(type->iface);
-    void *self = calloc(1, c->size);
+    void *self;
 
     memset(v, 0, sizeof *v);
+    if (!type)      /* e.g. xw_avro_type_find() found nothing */
+        return XW_AVRO_ETYPE;
+    self = calloc(1, CLS(type->iface)->size);
     if (!self)
         return XW_AVRO_ENOMEM;
-    cls_init(c, self);
+    cls_init(CLS(type->iface), self);
     v->type = type;
     v->value.iface = type->iface;
     v->value.self = self;
@@ -2356,7 +2366,7 @@ int xw_avro_set_string_len(avro_value_t *rec, const char *field,
         return xw_avro_set_null(rec, field);
     /* Checked before a branch is selected: a refused value changes
      * nothing. */
-    if (!utf8_valid((const unsigned char *)s, len)) {
+    if (!xw_avro_utf8_valid(s, len)) {
         rc = field_of(rec, field, &c, &self);
         return rc < 0 ? rc : XW_AVRO_EVALUE;
     }
@@ -2515,7 +2525,7 @@ int xw_avro_array_append_string(avro_value_t *rec, const char *field,
         return rc;
     if (c->items->kind != AVRO_STRING)
         return XW_AVRO_ETYPE;
-    if (!s || !utf8_valid((const unsigned char *)s, strlen(s)))
+    if (!s || !xw_avro_utf8_valid(s, strlen(s)))
         return XW_AVRO_EVALUE;
     if (!(e = arr_append(c, self)))
         return XW_AVRO_ENOMEM;

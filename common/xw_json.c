@@ -192,7 +192,7 @@ int xw_json_get_string(const json_t *obj, const char *field, size_t min_len,
                        size_t max_len, unsigned flags, const char **out,
                        size_t *len, xw_json_err *e)
 {
-    json_t *v;
+    json_t *v = NULL;
     const char *s;
     size_t n;
     int rc = lookup(obj, field, flags, &v, e);
@@ -221,7 +221,7 @@ int xw_json_get_int(const json_t *obj, const char *field, json_int_t min,
                     json_int_t max, unsigned flags, json_int_t *out,
                     xw_json_err *e)
 {
-    json_t *v;
+    json_t *v = NULL;
     json_int_t n;
     int rc = lookup(obj, field, flags, &v, e);
 
@@ -243,7 +243,7 @@ int xw_json_get_int(const json_t *obj, const char *field, json_int_t min,
 int xw_json_get_bool(const json_t *obj, const char *field, unsigned flags,
                      int *out, xw_json_err *e)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc = lookup(obj, field, flags, &v, e);
 
     if (rc <= 0)
@@ -257,7 +257,7 @@ int xw_json_get_bool(const json_t *obj, const char *field, unsigned flags,
 int xw_json_get_array(const json_t *obj, const char *field, size_t max_items,
                       unsigned flags, json_t **out, xw_json_err *e)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc = lookup(obj, field, flags, &v, e);
 
     if (rc <= 0)
@@ -274,7 +274,7 @@ int xw_json_get_array(const json_t *obj, const char *field, size_t max_items,
 int xw_json_get_object(const json_t *obj, const char *field, unsigned flags,
                        json_t **out, xw_json_err *e)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc = lookup(obj, field, flags, &v, e);
 
     if (rc <= 0)

@@ -346,6 +346,19 @@ void h_pkg_get(struct sl_request *r)
         json_decref(spec);
     }
     json_decref(index);
+    /* Objects left out when the package was frozen are part of the
+     * answer too ("objects on an ignored compute resource are left out"). */
+    {
+        json_t *ex = json_object_get(meta, "excluded_objects"), *x;
+        size_t i;
+
+        json_array_foreach(ex, i, x)
+            json_array_append_new(objects, json_pack(
+                "{s:O, s:s, s:O, s:O}", "id", json_object_get(x, "object_id"),
+                "outcome", "excluded", "reason_code",
+                json_object_get(x, "reason_code"), "reason",
+                json_object_get(x, "reason")));
+    }
     sort_by_id(objects);
     out = json_deep_copy(meta);
     if (summary)
