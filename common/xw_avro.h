@@ -94,6 +94,10 @@ enum xw_avro_code {
 /* Short constant description of a code ("truncated body"). */
 const char *xw_avro_strerror(int code);
 
+/* 1 if s[0..n) is valid UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF), else 0. NUL bytes are valid. */
+int xw_avro_utf8_valid(const void *s, size_t n);
+
 /* Detail of a failed encode/decode/fingerprint call. */
 typedef struct xw_avro_err {
     int code;        /* an enum xw_avro_code */
@@ -210,7 +214,8 @@ typedef struct xw_avro_value {
 
 /* Allocates an empty event of `type`: strings "", numbers 0, booleans
  * false, enums their first symbol, arrays empty and every optional field
- * null. On failure (XW_AVRO_ENOMEM) *v is zeroed. */
+ * null. On failure *v is zeroed: XW_AVRO_ENOMEM, or XW_AVRO_ETYPE when type
+ * is NULL (so xw_avro_value_init(&v, xw_avro_type_find(reg, "X")) is safe). */
 int xw_avro_value_init(xw_avro_value *v, const xw_avro_type *type);
 /* Back to the state after init, keeping every allocation for reuse. */
 void xw_avro_value_reset(xw_avro_value *v);
@@ -333,11 +338,13 @@ int xw_avro_decode(xw_avro_decoder *dec, const void *data, size_t len,
                    const xw_avro_type **type, avro_value_t **value,
                    xw_avro_err *err);
 
-/* Heap bytes the decoder's cached values have grown by (an estimate, for
- * metrics and tests). A cached value keeps the capacity of the largest
- * strings and arrays it held; once it has grown past 16 MiB it is freed
- * and made afresh on the next decode of its type, so hostile messages
- * cannot make a decoder hoard memory. */
+/* A cached value keeps the capacity of the largest strings and arrays it
+ * held, slot by slot; once it has grown by more than `bytes` (default
+ * 16 MiB) it is freed and made afresh on the next decode of its type, so
+ * hostile messages cannot make a decoder hoard memory. */
+void xw_avro_decoder_set_retain_max(xw_avro_decoder *dec, size_t bytes);
+/* Heap bytes the decoder's cached values have grown by since they were
+ * made (an estimate, for metrics and tests). */
 size_t xw_avro_decoder_retained(const xw_avro_decoder *dec);
 
 /* Decodes a message that must be of v->type into v (XW_AVRO_ETYPE if the

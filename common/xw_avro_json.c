@@ -15,42 +15,6 @@
 
 /* --- helpers --- */
 
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k, m;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, cp = c & 0x07;
-        else
-            return 0;
-        if (n - i - 1 < k)
-            return 0;
-        for (m = 1; m <= k; m++) {
-            if ((s[i + m] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + m] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -340,7 +304,7 @@ static int fill_string(fj *c, avro_value_t *dst, const json_t *src,
                            "than the limit of %zu", len, c->lim.max_string);
         if (memchr(s, '\0', len))
             return fj_fail(c, "utf8", "string contains a NUL character");
-        if (!utf8_ok((const unsigned char *)s, len))
+        if (!xw_avro_utf8_valid(s, len))
             return fj_fail(c, "utf8", "string is not valid UTF-8");
         if (avro_value_set_string_len(dst, s, len + 1) != 0)
             return fj_fail(c, "internal", "cannot store the string");

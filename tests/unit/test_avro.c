@@ -726,7 +726,7 @@ static void test_decode_crafted(void)
  * decoder frees a value that grew past its budget. */
 static void test_decoder_bounded_retention(void)
 {
-    enum { SLOTS = 128, BIG = 256 * 1024 };
+    enum { SLOTS = 64, BIG = 64 * 1024 };
     xw_avro_decoder *dec;
     xw_buf b = XW_BUF_INIT;
     char *big = malloc(BIG + 1);
@@ -737,6 +737,7 @@ static void test_decoder_bounded_retention(void)
     memset(big, 'x', BIG);
     big[BIG] = '\0';
     ASSERT_EQ(xw_avro_decoder_new(&dec, reg), 0);
+    xw_avro_decoder_set_retain_max(dec, (size_t)1 << 20);
     for (k = 0; k < SLOTS; k++) {
         const xw_avro_type *t;
         avro_value_t *v;
@@ -763,9 +764,9 @@ static void test_decoder_bounded_retention(void)
         if (xw_avro_decoder_retained(dec) > max_retained)
             max_retained = xw_avro_decoder_retained(dec);
     }
-    /* untrimmed it would be SLOTS * BIG = 32 MiB */
-    ASSERT_GT(max_retained, (size_t)8 << 20);
-    ASSERT_LE(max_retained, ((size_t)16 << 20) + 2 * BIG + 64 * 1024);
+    /* untrimmed it would be SLOTS * BIG = 4 MiB */
+    ASSERT_GT(max_retained, (size_t)1 << 19);
+    ASSERT_LE(max_retained, ((size_t)1 << 20) + 2 * BIG + 16 * 1024);
     xw_avro_decoder_free(dec);
     xw_buf_release(&b);
     free(big);
@@ -1032,6 +1033,29 @@ static void test_copy_between_events(void)
     xw_avro_value_release(&om);
 }
 
+static void test_utf8(void)
+{
+    static const struct {
+        const char *s;
+        int ok;
+    } cases[] = {
+        { "", 1 }, { "plain", 1 }, { "caf\xc3\xa9", 1 },
+        { "\xe6\x97\xa5\xe6\x9c\xac", 1 }, { "\xf0\x9f\x9a\x80", 1 },
+        { "\xf4\x8f\xbf\xbf", 1 },                 /* U+10FFFF */
+        { "\xc3", 0 }, { "\xc0\xaf", 0 }, { "\xe0\x80\xaf", 0 },
+        { "\xed\xa0\x80", 0 },                       /* surrogate */
+        { "\xf4\x90\x80\x80", 0 },                  /* > U+10FFFF */
+        { "\xf8\x88\x80\x80\x80", 0 }, { "\x80", 0 }, { "a\xff" "b", 0 },
+        { "\xe2\x82", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (xw_avro_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+            XW_FAIL_("case %zu", i);
+    ASSERT_EQ(xw_avro_utf8_valid("a\0b", 3), 1);
+}
+
 static void test_encode_errors(void)
 {
     xw_avro_value v;
@@ -1055,6 +1079,10 @@ static void test_encode_errors(void)
     ASSERT_EQ(err.code, XW_AVRO_ELIMIT);
     ASSERT_EQ(out.len, 0);
     xw_buf_release(&out);
+    xw_avro_value_release(&v);
+    ASSERT_EQ(xw_avro_value_init(&v, xw_avro_type_find(reg, "Nope")),
+              XW_AVRO_ETYPE);
+    ASSERT(v.type == NULL);
     xw_avro_value_release(&v);
     ASSERT_STR_EQ(xw_avro_strerror(XW_AVRO_ETRUNCATED), "truncated body");
     ASSERT_STR_EQ(xw_avro_strerror(12345), "unknown error");
@@ -1151,6 +1179,7 @@ int main(void)
     XW_RUN(test_setters_getters);
     XW_RUN(test_probe_forwarding);
     XW_RUN(test_copy_between_events);
+    XW_RUN(test_utf8);
     XW_RUN(test_encode_errors);
     XW_RUN(test_hot_path_allocates_nothing);
     xw_avro_registry_free(reg);
