@@ -575,6 +575,12 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
     }
     first = rd_kafka_topic_partition_list_new(8);
     next = rd_kafka_topic_partition_list_new(8);
+    /* Every partition of the batch, with its first offset, before anything
+     * runs: a rewind must also cover the messages after a failure, which
+     * were fetched but never handled. */
+    for (ssize_t i = 0; i < n; i++)
+        if (!c->batch[i]->err)
+            batch_partition(first, c->batch[i]);
     for (ssize_t i = 0; i < n && !failed; i++) {
         rd_kafka_message_t *m = c->batch[i];
         enum xw_handle_result r;
@@ -590,7 +596,6 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
             xw_warn("KAFK", "consume: %s", rd_kafka_message_errstr(m));
             continue;
         }
-        batch_partition(first, m);
         batch_partition(next, m)->offset = m->offset + 1;
         memset(&herr, 0, sizeof herr);
         r = h->handle(h->ctx, m, &herr);

@@ -48,6 +48,23 @@ xw_cleanup() {
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
         kill -9 "$pid" 2>/dev/null || true
     done
+    # A sanitizer report in any process's log fails the test, even if the
+    # process itself carried on (leaks are only reported at exit).
+    local reports=""
+    if [ -n "${XW_RUN_DIR:-}" ]; then
+        reports=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+                  "$XW_RUN_DIR"/*.log "$XW_RUN_DIR"/broker/*.log 2>/dev/null || true)
+    fi
+    if [ -n "$reports" ]; then
+        for f in $reports; do
+            echo "=== sanitizer report in $f ===" >&2
+            grep -A 30 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | head -60 >&2
+        done
+        echo "0 passed, 1 failed"
+        XW_KEEP_RUN_DIR=1
+        trap - EXIT
+        exit 1
+    fi
     if [ -n "${XW_RUN_DIR:-}" ] && [ "${XW_KEEP_RUN_DIR:-0}" != 1 ] && [ "${XW_RUN_DIR_OWNED:-0}" = 1 ]; then
         rm -rf "$XW_RUN_DIR"
     fi
