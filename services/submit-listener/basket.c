@@ -66,7 +66,7 @@ static void change(struct sl_request *r, const char *op, json_t *ids)
     size_t i;
     json_t *v;
 
-    if (sl_request_begin(r) != 0 || !(ev = sl_event(r, "BasketChanged")))
+    if (!(ev = sl_event(r, "BasketChanged")))
         return;
     if (xw_avro_set_string(ev, "workspace_id", ws) < 0
         || xw_avro_set_string(ev, "user", r->user) < 0
@@ -88,7 +88,10 @@ void h_basket_add(struct sl_request *r)
     json_t *body, *ids;
     xw_json_err e;
 
-    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0)
+    /* The Idempotency-Key answer comes before any state check: a retry of
+     * an applied request gets the same answer, not a new verdict. */
+    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0
+        || sl_request_begin(r) != 0)
         return;
     if (!(body = sl_body_object(r)))
         return;
@@ -114,7 +117,8 @@ void h_basket_remove(struct sl_request *r)
 {
     json_t *ids;
 
-    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0)
+    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0
+        || sl_request_begin(r) != 0)
         return;
     ids = json_pack("[s]", r->params[1]);
     change(r, "remove", ids);
@@ -125,7 +129,8 @@ void h_basket_clear(struct sl_request *r)
 {
     json_t *ids = json_array();
 
-    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) == 0)
+    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) == 0
+        && sl_request_begin(r) == 0)
         change(r, "clear", ids);
     json_decref(ids);
 }

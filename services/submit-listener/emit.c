@@ -210,12 +210,32 @@ int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
     return 0;
 }
 
+/* Pending before anything is on the log, so a status poll right after the
+ * 202 never sees "unknown". HSETNX: never overwrite the packager's final
+ * status (it may already have applied a first event of this request). */
+static int mark_pending(struct sl_request *r)
+{
+    if (!xw_redis_command(r->w->redis, "HSETNX xw:req:%s status pending",
+                          r->request_id)
+        || !xw_redis_command(r->w->redis,
+                             "HSET xw:req:%s actor %s created_at %lld",
+                             r->request_id, r->user, (long long)xw_now_ms())
+        || !xw_redis_command(r->w->redis, "EXPIRE xw:req:%s %d",
+                             r->request_id, REQ_TTL_S)) {
+        sl_reply_unavailable(r, "state store");
+        return -1;
+    }
+    return 0;
+}
+
 int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
                const char *key)
 {
     char err[256];
     xw_avro_err ae;
 
+    if (mark_pending(r) < 0)
+        return -1;
     if (xw_avro_encode(event, &r->w->enc, &ae) < 0) {
         sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae.msg);
         return -1;
@@ -242,17 +262,8 @@ int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
         sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae.msg);
         goto out;
     }
-    /* Pending before it is on the log, so a status poll right after the
-     * 202 never sees "unknown". */
-    if (!xw_redis_command(r->w->redis,
-                          "HSET xw:req:%s status pending actor %s "
-                          "created_at %lld", r->request_id, r->user,
-                          (long long)xw_now_ms())
-        || !xw_redis_command(r->w->redis, "EXPIRE xw:req:%s %d",
-                             r->request_id, REQ_TTL_S)) {
-        sl_reply_unavailable(r, "state store");
+    if (mark_pending(r) < 0)
         goto out;
-    }
     if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
                               r->w->enc.data, r->w->enc.len, err,
                               sizeof err) < 0) {

@@ -122,7 +122,12 @@ static void upsert(struct sl_request *r, enum xw_op op, const char *editing)
     const char *dry = sl_query(r, "dry_run");
     avro_value_t *ev;
 
+    int dry_run = dry && (strcmp(dry, "true") == 0 || strcmp(dry, "1") == 0
+                          || strcmp(dry, "yes") == 0);
+
     if (sl_permit(r, op, ws, NULL) < 0 || !sl_worker_get(r))
+        return;
+    if (!dry_run && sl_request_begin(r) != 0)
         return;
     if (!(body = sl_body_object(r)))
         return;
@@ -152,23 +157,28 @@ static void upsert(struct sl_request *r, enum xw_op op, const char *editing)
             }
         }
     }
+    /* What GET returns may be PUT back: drop the fields the service
+     * manages itself. */
     json_object_del(body, "version");
+    json_object_del(body, "source_workspace");
+    json_object_del(body, "updated_at");
+    json_object_del(body, "updated_by");
+    if (json_object_get(body, "type") == NULL)
+        json_object_set_new(body, "type", json_string("cross_workspace"));
+    /* The schema first (the same check the write makes), then the rules:
+     * a dry run that says valid is a write that will be accepted. */
+    if (!(ev = sl_event(r, "EnvironmentUpserted"))
+        || xw_avro_set_string(ev, "source_workspace", ws) < 0
+        || sl_fill(r, ev, "environment", body) < 0)
+        goto out;
     if (validate(r, ws, body, editing, &warnings) < 0)
         goto out;
-    if (dry && strcmp(dry, "true") == 0) {
+    if (dry_run) {
         sl_reply(r, 200, json_pack("{s:b, s:o}", "valid", 1, "findings",
                                    warnings));
         warnings = NULL;
         goto out;
     }
-    if (sl_request_begin(r) != 0 || !(ev = sl_event(r, "EnvironmentUpserted")))
-        goto out;
-    if (json_object_get(body, "type") == NULL)
-        json_object_set_new(body, "type", json_string("cross_workspace"));
-    if (xw_avro_set_string(ev, "source_workspace", ws) < 0)
-        goto out;
-    if (sl_fill(r, ev, "environment", body) < 0)
-        goto out;
     sl_accept(r, ev, XW_TOPIC_COMMANDS, ws,
               json_pack("{s:s, s:O}", "environment",
                         json_string_value(json_object_get(body, "name")),
@@ -194,7 +204,8 @@ void h_env_delete(struct sl_request *r)
     redisReply *rep;
     avro_value_t *ev;
 
-    if (sl_permit(r, XW_OP_ENV_DELETE, ws, NULL) < 0)
+    if (sl_permit(r, XW_OP_ENV_DELETE, ws, NULL) < 0
+        || sl_request_begin(r) != 0)
         return;
     rep = xw_redis_command_idem(r->w->redis, "HEXISTS xw:env:%s %s", ws, name);
     if (!rep) {
@@ -206,7 +217,7 @@ void h_env_delete(struct sl_request *r)
                        "environment '%s' does not exist", name);
         return;
     }
-    if (sl_request_begin(r) != 0 || !(ev = sl_event(r, "EnvironmentDeleted")))
+    if (!(ev = sl_event(r, "EnvironmentDeleted")))
         return;
     if (xw_avro_set_string(ev, "source_workspace", ws) < 0
         || xw_avro_set_string(ev, "name", name) < 0)

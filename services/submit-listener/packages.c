@@ -30,18 +30,20 @@ static int get_deploy_at(struct sl_request *r, json_t *body, json_int_t *at)
     return rc;
 }
 
-/* Fills and emits DeployRequested. `event_name_index` picks a derived
- * event id when the same request also emitted PackageRequested. */
+/* Fills DeployRequested and accepts the request with it. `second` says
+ * the request already emitted its own event (PackageRequested of "deploy
+ * all"): this one then gets an id derived from the request's, so the two
+ * events never share an id and a retry re-emits the same ones. */
 static int emit_deploy(struct sl_request *r, const char *src,
                        const char *pkg, const char *override, json_int_t at,
-                       int have_at, int replay, int accept)
+                       int have_at, int replay, int second)
 {
     avro_value_t *ev = sl_event(r, "DeployRequested");
     char id[40];
 
     if (!ev)
         return -1;
-    if (!accept) {
+    if (second) {
         /* Not the request's own event: an id derived from it, so a retry
          * with the same Idempotency-Key re-emits the same id. */
         xw_uuid_derive("deploy_now", r->request_id, 0, id);
@@ -58,10 +60,8 @@ static int emit_deploy(struct sl_request *r, const char *src,
         sl_reply_error(r, 500, "", "internal", "encoding DeployRequested");
         return -1;
     }
-    if (accept)
-        return sl_accept(r, ev, XW_TOPIC_COMMANDS, src,
-                         json_pack("{s:s}", "package_id", pkg));
-    return sl_produce(r, ev, XW_TOPIC_COMMANDS, src);
+    return sl_accept(r, ev, XW_TOPIC_COMMANDS, src,
+                     json_pack("{s:s}", "package_id", pkg));
 }
 
 void h_pkg_create(struct sl_request *r)
@@ -78,7 +78,7 @@ void h_pkg_create(struct sl_request *r)
     size_t i;
 
     if (sl_permit(r, XW_OP_PACKAGE_CREATE, ws, NULL) < 0
-        || !(body = sl_body_object(r)))
+        || sl_request_begin(r) != 0 || !(body = sl_body_object(r)))
         goto out;
     if (xw_json_check_keys(body, allowed, &e) < 0
         || xw_json_get_string(body, "environment", 1, SL_ID_MAX,
@@ -130,8 +130,6 @@ void h_pkg_create(struct sl_request *r)
             goto out;
         }
     }
-    if (sl_request_begin(r) != 0)
-        goto out;
     snprintf(pkg, sizeof pkg, "pkg-%s", r->request_id);
     if (!(ev = sl_event(r, "PackageRequested")))
         goto out;
@@ -251,6 +249,8 @@ static void deploy_or_replay(struct sl_request *r, int replay)
         if ((have_at = get_deploy_at(r, body, &at)) < 0)
             goto out;
     }
+    if (sl_request_begin(r) != 0)
+        goto out;
     status = summary_status(summary);
     if (strcmp(status, "deploying") == 0) {
         sl_reply_error(r, 409, "package", "state",
@@ -264,9 +264,7 @@ static void deploy_or_replay(struct sl_request *r, int replay)
                        pkg, status);
         goto out;
     }
-    if (sl_request_begin(r) != 0)
-        goto out;
-    emit_deploy(r, src, pkg, override, at, have_at, replay, 1);
+    emit_deploy(r, src, pkg, override, at, have_at, replay, 0);
 out:
     json_decref(body);
     json_decref(meta);
@@ -401,7 +399,7 @@ void h_pkg_list(struct sl_request *r)
     if ((since && strspn(since, "0123456789") != strlen(since))
         || (until && strspn(until, "0123456789") != strlen(until))
         || (since && strlen(since) > 16) || (until && strlen(until) > 16)) {
-        sl_reply_error(r, 400, since ? "since" : "until", "range",
+        sl_reply_error(r, 400, "since/until", "range",
                        "since/until are milliseconds since the epoch");
         return;
     }

@@ -61,9 +61,10 @@ void h_prod_deploy(struct sl_request *r)
     xw_json_err e;
     avro_value_t *ev;
 
-    if (sl_permit(r, XW_OP_SOURCE_DEPLOY, ws, NULL) < 0)
+    if (sl_permit(r, XW_OP_SOURCE_DEPLOY, ws, NULL) < 0
+        || sl_request_begin(r) != 0)
         return;
-    if (sl_request_begin(r) != 0 || !(body = sl_body_object(r)))
+    if (!(body = sl_body_object(r)))
         goto out;
     if (xw_json_get_array(body, "objects", MAX_OBJECTS, XW_JSON_REQUIRED,
                           &objects, &e) < 0) {
@@ -100,7 +101,8 @@ void h_prod_terminate(struct sl_request *r)
     redisReply *rep;
     avro_value_t *ev;
 
-    if (sl_permit(r, XW_OP_SOURCE_TERMINATE, ws, NULL) < 0)
+    if (sl_permit(r, XW_OP_SOURCE_TERMINATE, ws, NULL) < 0
+        || sl_request_begin(r) != 0)
         return;
     rep = xw_redis_command_idem(r->w->redis, "HEXISTS xw:ntd:%s %s", ws, obj);
     if (!rep) {
@@ -112,7 +114,7 @@ void h_prod_terminate(struct sl_request *r)
                        "object '%s' is not in the nodes-to-deploy list", obj);
         return;
     }
-    if (sl_request_begin(r) != 0 || !(ev = sl_event(r, "ObjectTerminated")))
+    if (!(ev = sl_event(r, "ObjectTerminated")))
         return;
     if (xw_avro_set_string(ev, "workspace_id", ws) < 0
         || xw_avro_set_string(ev, "object_id", obj) < 0)

@@ -23,13 +23,14 @@ static int is_final(redisReply *rep)
 void h_req_get(struct sl_request *r)
 {
     const char *w = sl_query(r, "wait_ms");
-    long wait_ms = w ? strtol(w, NULL, 10) : 0;
+    char *end = NULL;
+    long wait_ms = w ? strtol(w, &end, 10) : 0;
     int64_t deadline;
     redisReply *rep;
     json_t *out;
     const char *actor = NULL;
 
-    if (wait_ms < 0 || wait_ms > WAIT_MAX_MS) {
+    if (wait_ms < 0 || wait_ms > WAIT_MAX_MS || (w && (end == w || *end))) {
         sl_reply_error(r, 400, "wait_ms", "range", "must be 0..%d",
                        WAIT_MAX_MS);
         return;

@@ -61,7 +61,8 @@ static json_t *readable_workspace(struct sl_request *r)
         if (rc < 0)
             return NULL;
         if (rc == 0 || roles == 0) {
-            /* Not revealing whether it exists to non-members. */
+            /* Unknown: 404; known but not yours: 403 (workspace ids are
+             * not secret; their contents are). */
             sl_reply_error(r, rc == 0 ? 404 : 403, "workspace",
                            rc == 0 ? "not_found" : "permission",
                            rc == 0 ? "workspace '%s' is not registered"

@@ -65,6 +65,9 @@ class Api:
         deadline = time.time() + timeout_s
         while True:
             s, p = self.call(user, "GET", "/v1/packages/" + pkg)
+            if s == 404 and time.time() < deadline:
+                time.sleep(0.1)  # accepted, not frozen yet
+                continue
             assert s == 200, (s, p)
             final = p.get("status") in ("succeeded", "failed")
             if final and (attempt is None or p.get("attempt") == attempt):
