@@ -11,4 +11,13 @@ python3 "$XW_SRC_DIR/tests/integration/flow.py" || xw_die "flow failed (logs in 
 # Every destination write happened exactly once.
 counts=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'xw:writes:*' | xargs -r redis-cli -p "$REDIS_PORT" mget | sort -u | tr '\n' ' ')
 xw_expect_eq "destination write counts" "$counts" "1 "
+# Every service serves health and Prometheus metrics on its admin port.
+for s in "${XW_SERVICES[@]}"; do
+    port=$(cat "$XW_RUN_DIR/$s.admin-port")
+    xw_check "$s health" curl -fsS -m 2 "http://127.0.0.1:$port/health" -o /dev/null
+    metrics=$(curl -fsS -m 2 "http://127.0.0.1:$port/metrics")
+    xw_check "$s metrics" grep -q "^process_resident_memory_bytes [0-9]" <<< "$metrics"
+done
+port=$(cat "$XW_RUN_DIR/deployer.admin-port")
+curl -fsS "http://127.0.0.1:$port/metrics" | grep -E "^xw_" | head -20 >&2
 xw_pass
