@@ -1,79 +1,123 @@
-/* Object results into package state: one FOLD script per ObjectResult
- * (scripts.c: HSETNX decides new vs duplicate; a new result becomes the
- * latest and is counted), one SYNC per (package, attempt) per batch after
- * all folds (summary counts, completion), and the copies for subscribers. */
+/* Object results into package state: the batch's results are grouped by
+ * (package, attempt), and each group is folded by one FOLD script
+ * (scripts.c: per result, "absent from the attempt's hash" decides new vs
+ * duplicate; a new result becomes the latest and is counted; then the
+ * summary follows the counters and the script says whether the attempt is
+ * complete). Also the copies of new results for subscribers. */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reporter.h"
 #include "xw_avro_json.h"
 #include "xw_log.h"
 
+static int grow_array(void **p, size_t *cap, size_t n, size_t size)
+{
+    size_t c = *cap ? *cap * 2 : 64;
+    void *q;
+
+    if (n < *cap)
+        return 0;
+    q = realloc(*p, c * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* A new group for (pkg, att), with its placeholder FOLD in `main`. */
+static int group_new(struct reporter *r, const char *pkg, size_t pkg_len,
+                     int att, size_t *out)
+{
+    struct rep_group *g;
+
+    if (grow_array((void **)&r->groups, &r->groups_cap, r->ngroups,
+                   sizeof *r->groups) < 0)
+        return -1;
+    g = &r->groups[r->ngroups];
+    memset(g, 0, sizeof *g);
+    g->att = att;
+    g->first = g->last = SIZE_MAX;
+    if (rep_str_add(r, pkg, pkg_len, &g->pkg) < 0
+        || rep_str_addf(r, &g->keys[0], "xw:res:%s:%d", pkg, att) < 0
+        || rep_str_addf(r, &g->keys[1], "xw:res:%s", pkg) < 0
+        || rep_str_addf(r, &g->keys[2], "xw:cnt:%s:%d", pkg, att) < 0
+        || rep_str_addf(r, &g->keys[3], "xw:cnt:%s:%d", pkg, att + 1) < 0
+        || rep_str_addf(r, &g->keys[4], "xw:pkgsum:%s", pkg) < 0
+        || rep_str_addf(r, &g->attstr, "%d", att) < 0
+        || rep_cmd_begin(&r->main, REP_OP_FOLD) < 0)
+        return -1;
+    rep_cmd_last(&r->main)->group = r->ngroups;
+    *out = r->ngroups++;
+    return 0;
+}
+
 enum xw_handle_result rep_fold_queue(struct reporter *r,
                                      const rd_kafka_message_t *m,
                                      const avro_value_t *v,
                                      struct xw_handle_error *err)
 {
-    struct rep_cmds *l = &r->main;
     const char *pkg, *obj, *outcome;
-    size_t pkg_len, obj_len;
+    size_t pkg_len, obj_len, gi, old;
+    struct rep_result *res;
+    struct rep_group *g;
+    struct rep_str key;
     int32_t att;
     int64_t at;
     json_t *j;
-    struct rep_str key;
-    struct rep_op *op;
-    size_t old;
     int rc;
 
     if (rep_get_id(v, "package_id", &pkg, &pkg_len, err) < 0
         || rep_get_id(v, "object_id", &obj, &obj_len, err) < 0)
         return XW_HANDLE_POISON;
-    if (xw_avro_get_int(v, "attempt", &att) != 0 || att < 1)
+    if (xw_avro_get_int(v, "attempt", &att) != 0 || att < 1
+        || att == INT32_MAX)
         return rep_poison(err, "invalid_event", "attempt must be >= 1");
     if (xw_avro_get_long(v, "occurred_at", &at) != 0 || at < 0)
         return rep_poison(err, "invalid_event", "occurred_at missing");
     if (xw_avro_get_enum(v, "outcome", &outcome) != 0)
         return rep_poison(err, "invalid_event", "outcome missing");
+
+    /* The group of (pkg, att): a new one at the first result, or when the
+     * current one is full. */
+    if (rep_str_addf(r, &key, "%s\n%d", pkg, (int)att) < 0)
+        return XW_HANDLE_RETRY;
+    rc = rep_set_add(r, &r->groupset, key, r->ngroups, &gi);
+    if (rc < 0)
+        return XW_HANDLE_RETRY;
+    if (rc == 1 || r->groups[gi].n >= REP_FOLD_MAX) {
+        if (group_new(r, pkg, pkg_len, (int)att, &gi) < 0)
+            return XW_HANDLE_RETRY;
+        if (rc == 0)
+            rep_set_update(&r->groupset, r, key, gi);
+    }
+
     if (!(j = xw_avro_to_json(v)))
         return XW_HANDLE_RETRY;     /* out of memory (decoded UTF-8 is valid) */
-
-    /* FOLD, in message order. */
-    rc = rep_cmd_script(r, l, REP_OP_RESULT, REP_LUA_FOLD, 3) < 0
-         || rep_argf(r, l, "xw:res:%s:%d", pkg, (int)att) < 0
-         || rep_argf(r, l, "xw:res:%s", pkg) < 0
-         || rep_argf(r, l, "xw:cnt:%s:%d", pkg, (int)att) < 0
-         || rep_arg(r, l, obj, obj_len) < 0
-         || rep_arg_json(r, l, j) < 0
-         || rep_arg(r, l, outcome, strlen(outcome)) < 0
-         || rep_argf(r, l, "%lld", (long long)at) < 0
-         || rep_argf(r, l, "%d", (int)att) < 0;
+    if (grow_array((void **)&r->results, &r->results_cap, r->nresults,
+                   sizeof *r->results) < 0) {
+        json_decref(j);
+        return XW_HANDLE_RETRY;
+    }
+    res = &r->results[r->nresults];
+    res->next = SIZE_MAX;
+    rc = rep_str_add(r, obj, obj_len, &res->obj) < 0
+         || rep_str_json(r, j, &res->json) < 0
+         || rep_str_add(r, outcome, strlen(outcome), &res->outcome) < 0
+         || rep_str_addf(r, &res->at, "%lld", (long long)at) < 0;
     json_decref(j);
     if (rc)
         return XW_HANDLE_RETRY;
-    op = rep_cmd_last(l);
-    op->att = (int)att;
-    if (rep_str_add(r, pkg, pkg_len, &op->pkg) < 0)
-        return XW_HANDLE_RETRY;
-
-    /* SYNC once per (package, attempt), after every fold of the batch. */
-    if (rep_str_addf(r, &key, "%s\n%d", pkg, (int)att) < 0)
-        return XW_HANDLE_RETRY;
-    rc = rep_set_add(r, &r->syncset, key, r->sync.n, &old);
-    if (rc < 0)
-        return XW_HANDLE_RETRY;
-    if (rc == 1) {
-        struct rep_cmds *s = &r->sync;
-
-        if (rep_cmd_script(r, s, REP_OP_SYNC, REP_LUA_SYNC, 2) < 0
-            || rep_argf(r, s, "xw:cnt:%s:%d", pkg, (int)att) < 0
-            || rep_argf(r, s, "xw:pkgsum:%s", pkg) < 0
-            || rep_argf(r, s, "%d", (int)att) < 0)
-            return XW_HANDLE_RETRY;
-        op = rep_cmd_last(s);
-        op->att = (int)att;
-        if (rep_str_add(r, pkg, pkg_len, &op->pkg) < 0)
-            return XW_HANDLE_RETRY;
-    }
+    g = &r->groups[gi];
+    if (g->last == SIZE_MAX)
+        g->first = r->nresults;
+    else
+        r->results[g->last].next = r->nresults;
+    g->last = r->nresults++;
+    g->n++;
 
     /* The copy for subscribers: checked once per object and attempt. */
     if (r->rebuild || !r->publish_results)
@@ -93,6 +137,56 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
         rep_cmd_last(c)->m = m;
     }
     return XW_HANDLE_OK;
+}
+
+int rep_fold_build(struct reporter *r, struct rep_cmds *l, size_t gi)
+{
+    const struct rep_group *g = &r->groups[gi];
+    struct rep_op *op;
+
+    if (rep_cmd_script(r, l, REP_OP_FOLD, REP_LUA_FOLD, 5) < 0)
+        return -1;
+    for (int k = 0; k < 5; k++)
+        if (rep_arg_str(l, g->keys[k]) < 0)
+            return -1;
+    if (rep_arg_str(l, g->attstr) < 0)
+        return -1;
+    for (size_t i = g->first; i != SIZE_MAX; i = r->results[i].next) {
+        const struct rep_result *res = &r->results[i];
+
+        if (rep_arg_str(l, res->obj) < 0 || rep_arg_str(l, res->json) < 0
+            || rep_arg_str(l, res->outcome) < 0 || rep_arg_str(l, res->at) < 0)
+            return -1;
+    }
+    op = rep_cmd_last(l);
+    op->pkg = g->pkg;
+    op->att = g->att;
+    op->group = gi;
+    return 0;
+}
+
+int rep_fold_reply(struct reporter *r, const struct rep_op *op,
+                   const redisReply *rep)
+{
+    const redisReply *flags;
+    uint64_t n_new = 0, n_dup = 0;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+        || rep->element[1]->type != REDIS_REPLY_ARRAY) {
+        xw_error("PKG", "unexpected FOLD reply for %s attempt %d",
+                 rep_s(r, op->pkg), op->att);
+        return -1;
+    }
+    flags = rep->element[1];
+    for (size_t i = 0; i < flags->elements; i++)
+        if (flags->element[i]->type == REDIS_REPLY_INTEGER
+            && flags->element[i]->integer == 1)
+            n_new++;
+        else
+            n_dup++;
+    rep_metric_folded(n_new);
+    rep_metric_duplicates(n_dup);
+    return rep_outcome_note(r, op, rep->element[0]);
 }
 
 int rep_fold_copies(struct reporter *r)
@@ -128,12 +222,4 @@ int rep_fold_copies(struct reporter *r)
     }
     rep_metric_copies(n);
     return 0;
-}
-
-void rep_fold_count(const redisReply *rep)
-{
-    if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
-        rep_metric_folded(1);
-    else
-        rep_metric_duplicates(1);
 }

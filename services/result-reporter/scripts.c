@@ -4,7 +4,7 @@
  * the same state), so a batch that runs again changes nothing twice.
  *
  * Keys (docs/design.md, "Written by the result-reporter"):
- *   xw:pkgsum:{pkg}      summary JSON, written by CREATED/STARTED/SYNC/
+ *   xw:pkgsum:{pkg}      summary JSON, written by CREATED/STARTED/FOLD/
  *                        FINALIZE through enc() below: fixed field order
  *                        and integers printed as integers, so the same
  *                        state always gives the same bytes (the rebuild
@@ -159,31 +159,61 @@ static const char lua_started[] = PRELUDE
     "end\n"
     "return sync(KEYS[1], KEYS[2], att)\n";
 
-/* KEYS: xw:res:{pkg}:{att}, xw:res:{pkg}, xw:cnt:{pkg}:{att}
- * ARGV: object, result JSON, outcome, occurred_at, att
- * HSETNX decides whether the result is new; only a new one becomes the
- * latest result (unless a later attempt's is there) and is counted.
- * Returns 1 new, 0 duplicate. */
-static const char lua_fold[] =
-    "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then\n"
-    "  return 0\n"
+/* KEYS: xw:res:{pkg}:{att}, xw:res:{pkg}, xw:cnt:{pkg}:{att},
+ *       xw:cnt:{pkg}:{att+1}, xw:pkgsum:{pkg}
+ * ARGV: att, then per result: object, result JSON, outcome, occurred_at
+ * For each result, in order, exactly what "HSETNX the attempt's hash, and
+ * count it if it was new" does: a result is new if its object has no
+ * result in this attempt yet (in the hash or earlier in ARGV). New results
+ * are stored, become the latest result of their object (unless a later
+ * attempt exists and already has one), and are counted; last_at is the
+ * latest occurred_at among them. Then the summary follows the counters.
+ * Returns {state of the attempt (see sync), {1 new | 0 duplicate, ...}}. */
+static const char lua_fold[] = PRELUDE
+    "local att = tonumber(ARGV[1])\n"
+    "local n = (#ARGV - 1) / 4\n"
+    "local objs = {}\n"
+    "for i = 1, n do objs[i] = ARGV[4 * i - 2] end\n"
+    "local have = redis.call('HMGET', KEYS[1], unpack(objs))\n"
+    "local new, flags, cnt, seen, last = {}, {}, {}, {}, nil\n"
+    "for i = 1, n do\n"
+    "  local o = objs[i]\n"
+    "  if have[i] or seen[o] then\n"
+    "    flags[i] = 0\n"
+    "  else\n"
+    "    seen[o] = true\n"
+    "    flags[i] = 1\n"
+    "    new[#new + 1] = o\n"
+    "    new[#new + 1] = ARGV[4 * i - 1]\n"
+    "    local oc, at = ARGV[4 * i], tonumber(ARGV[4 * i + 1])\n"
+    "    cnt[oc] = (cnt[oc] or 0) + 1\n"
+    "    if not last or at > last then last = at end\n"
+    "  end\n"
     "end\n"
-    "local att = tonumber(ARGV[5])\n"
-    "local cur = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "local ca = cur and tonumber(string.match(cur, '\"attempt\":(%d+)'))\n"
-    "if not ca or ca <= att then\n"
-    "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "if #new > 0 then\n"
+    "  redis.call('HSET', KEYS[1], unpack(new))\n"
+    "  if redis.call('EXISTS', KEYS[4]) == 0 then\n"
+    "    redis.call('HSET', KEYS[2], unpack(new))\n"
+    "  else\n"
+    /* Rare (a late result while a later attempt exists): object by
+     * object, keep a later attempt's result as the latest. */
+    "    for k = 1, #new, 2 do\n"
+    "      local cur = redis.call('HGET', KEYS[2], new[k])\n"
+    "      local ca = cur and tonumber(string.match(cur, '\"attempt\":(%d+)'))\n"
+    "      if not ca or ca <= att then\n"
+    "        redis.call('HSET', KEYS[2], new[k], new[k + 1])\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  for _, oc in ipairs({'deployed', 'failed', 'excluded'}) do\n"
+    "    if cnt[oc] then redis.call('HINCRBY', KEYS[3], oc, cnt[oc]) end\n"
+    "  end\n"
+    "  local cur = tonumber(redis.call('HGET', KEYS[3], 'last_at'))\n"
+    "  if not cur or last > cur then\n"
+    "    redis.call('HSET', KEYS[3], 'last_at', jn(last))\n"
+    "  end\n"
     "end\n"
-    "redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
-    "local last = tonumber(redis.call('HGET', KEYS[3], 'last_at'))\n"
-    "if not last or tonumber(ARGV[4]) > last then\n"
-    "  redis.call('HSET', KEYS[3], 'last_at', ARGV[4])\n"
-    "end\n"
-    "return 1\n";
-
-/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}   ARGV: att */
-static const char lua_sync[] = PRELUDE
-    "return sync(KEYS[1], KEYS[2], tonumber(ARGV[1]))\n";
+    "return {sync(KEYS[3], KEYS[5], att), flags}\n";
 
 /* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}
  * ARGV: att, status (from the rule module), finished_at, published 0/1 */
@@ -208,8 +238,8 @@ static const char lua_audit[] =
 
 static const char *const script_src[REP_LUA_COUNT] = {
     [REP_LUA_CREATED] = lua_created,   [REP_LUA_STARTED] = lua_started,
-    [REP_LUA_FOLD] = lua_fold,         [REP_LUA_SYNC] = lua_sync,
-    [REP_LUA_FINALIZE] = lua_finalize, [REP_LUA_AUDIT] = lua_audit,
+    [REP_LUA_FOLD] = lua_fold,         [REP_LUA_FINALIZE] = lua_finalize,
+    [REP_LUA_AUDIT] = lua_audit,
 };
 
 int rep_scripts_load(struct reporter *r)

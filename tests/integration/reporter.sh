@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The result-reporter on its own: a real redis-server, the local broker and
+# xw-result-reporter, fed by tests/helpers/reporter_inject (every event is
+# produced twice with the same id, the second round in reverse order).
+#
+#  1. results of attempt 1 arrive BEFORE the package and its DeployStarted:
+#     they are kept, and DeployStarted finds the attempt complete;
+#  2. the summary says failed with 3 deployed / 1 failed / 1 excluded, the
+#     latest-result hash has 5 entries, both workspaces list the package;
+#  3. exactly one PackageFinished reached xw.outcomes, and one copy of
+#     each result; an empty attempt (total 0) is succeeded at once;
+#  4. an undecodable event is dead-lettered and the service goes on;
+#  5. a replay (attempt 2, the failed object now deployed) makes the
+#     package succeeded; xw:res holds every object's latest outcome;
+#     late duplicates of attempt 1 change nothing;
+#  6. audit records land once in xw:audit and xw:audit:{ws}; the metrics
+#     count folded results, duplicates and finished attempts;
+#  7. Redis restarted mid-package: the batch is retried, the scripts are
+#     reloaded, the package finishes, one PackageFinished;
+#  8. --rebuild deletes only the reporter's keys, replays the topics and
+#     ends with byte-identical summaries and the same result hashes,
+#     publishing nothing.
+. "$(dirname "$0")/../lib/harness.sh"
+xw_harness_init
+xw_start_redis
+xw_start_broker
+inject=$XW_BUILD_DIR/tests/reporter_inject
+[ -x "$inject" ] || xw_die "$inject is not built"
+R() { redis-cli -p "$REDIS_PORT" "$@"; }
+B=1764115200000
+at() { echo $((B + $1)); }
+
+xw_start_service result-reporter XW_LOG_LEVEL=info
+xw_wait_for "result-reporter healthy" 20 xw_service_healthy result-reporter
+
+metric() { # NAME -> value
+    curl -fsS "http://127.0.0.1:$(cat "$XW_RUN_DIR/result-reporter.admin-port")/metrics" |
+        awk -v n="$1" '$1 == n { print $2 }'
+}
+status_is() { # PKG STATUS ATTEMPT
+    local s
+    s=$(R GET "xw:pkgsum:$1")
+    [ -n "$s" ] && [ "$(jq -r '.status + " " + (.attempt|tostring)' <<<"$s")" = "$2 $3" ]
+}
+
+# 1. Results first (attempt 1: 3 deployed, 1 failed, 1 excluded).
+res1=(o1=deployed@$(at 20000) o2=deployed@$(at 21000) o3=deployed@$(at 22000)
+      o4=failed@$(at 23000) o5=excluded@$(at 24000))
+"$inject" results P 1 5 "${res1[@]}" >/dev/null
+xw_wait_for "results of attempt 1 folded" 30 \
+    bash -c "[ \"\$(redis-cli -p $REDIS_PORT HLEN xw:res:P:1)\" = 5 ]"
+xw_expect_eq "no summary before the package is known" "$(R EXISTS xw:pkgsum:P)" 0
+xw_expect_eq "counters kept without a total" \
+    "$(R HMGET xw:cnt:P:1 total deployed failed excluded | paste -sd' ')" " 3 1 1"
+
+"$inject" created P dev prod >/dev/null
+"$inject" started P 1 "$(at 10000)" o1 o2 o3 o4 o5 >/dev/null
+xw_wait_for "attempt 1 final" 30 status_is P failed 1
+
+# 2. The summary, byte for byte (fixed field order).
+want='{"package_id":"P","source_workspace":"dev","destination_workspace":"prod","environment":"to-prod","creator":"dave","executor":"olga","status":"failed","attempt":1,"objects":5,"total":5,"deployed":3,"failed":1,"excluded":1,"pending":0,"created_at":'$B',"started_at":'$(at 10000)',"finished_at":'$(at 24000)',"duration_ms":14000}'
+xw_expect_eq "summary after attempt 1" "$(R GET xw:pkgsum:P)" "$want"
+xw_expect_eq "latest results" "$(R HLEN xw:res:P)" 5
+xw_expect_eq "o4 failed with its reason" \
+    "$(R HGET xw:res:P o4 | jq -r '.outcome + "/" + .reason_code')" "failed/datasource_unmapped"
+xw_expect_eq "source history" "$(R ZSCORE xw:pkgs:dev P)" "$B"
+xw_expect_eq "destination history" "$(R ZSCORE xw:pkgs:prod P)" "$B"
+
+# An attempt without objects is final when it starts.
+"$inject" created Z dev prod >/dev/null
+"$inject" started Z 1 "$(at 50000)" >/dev/null
+xw_wait_for "empty attempt final" 30 status_is Z succeeded 1
+xw_expect_eq "empty attempt counts" \
+    "$(R GET xw:pkgsum:Z | jq -c '[.total,.pending,.finished_at,.duration_ms]')" "[0,0,$(at 50000),0]"
+
+# 3. What subscribers got.
+out=$("$inject" dump outcomes)
+xw_expect_eq "one PackageFinished for attempt 1" "$(grep -c '^PackageFinished P 1 ' <<<"$out")" 1
+xw_check "PackageFinished fields: $(grep '^PackageFinished P 1 ' <<<"$out")" \
+    grep -q "^PackageFinished P 1 failed total=5 deployed=3 failed=1 excluded=1 src=dev dst=prod env=to-prod creator=dave executor=olga started=$(at 10000) finished=$(at 24000) duration=14000 " <<<"$out"
+xw_expect_eq "one PackageFinished for the empty attempt" \
+    "$(grep -c '^PackageFinished Z 1 succeeded total=0 ' <<<"$out")" 1
+xw_expect_eq "one copy per result" "$(grep -c '^ObjectResult P 1 ' <<<"$out")" 5
+xw_expect_eq "copies are distinct" "$(grep '^ObjectResult P 1 ' <<<"$out" | sort -u | wc -l)" 5
+
+# 4. Poison: dead-lettered, the service goes on.
+"$inject" poison >/dev/null
+xw_wait_for "dead letter" 20 bash -c "'$inject' dump dlq | grep -q '^DeadLetter result-reporter xw.results undecodable'"
+
+# 5. Replay: attempt 2 runs the failed object, which now deploys; late
+# duplicates of attempt 1 come along.
+"$inject" started P 2 "$(at 100000)" o4 >/dev/null
+"$inject" results P 2 1 o4=deployed@$(at 105000) >/dev/null
+"$inject" results P 1 5 "${res1[@]}" >/dev/null
+xw_wait_for "attempt 2 final" 30 status_is P succeeded 2
+want='{"package_id":"P","source_workspace":"dev","destination_workspace":"prod","environment":"to-prod","creator":"dave","executor":"oscar","status":"succeeded","attempt":2,"objects":5,"total":1,"deployed":1,"failed":0,"excluded":0,"pending":0,"created_at":'$B',"started_at":'$(at 100000)',"finished_at":'$(at 105000)',"duration_ms":5000}'
+xw_expect_eq "summary after the replay" "$(R GET xw:pkgsum:P)" "$want"
+latest=$(R HGETALL xw:res:P | paste - - | while read -r o j; do
+    printf '%s:%s:%s ' "$o" "$(jq -r .outcome <<<"$j")" "$(jq -r .attempt <<<"$j")"; done)
+xw_expect_eq "latest outcomes" "$(tr ' ' '\n' <<<"$latest" | sort | paste -sd' ')" \
+    " o1:deployed:1 o2:deployed:1 o3:deployed:1 o4:deployed:2 o5:excluded:1"
+xw_expect_eq "attempt 1 keeps its own result" "$(R HGET xw:res:P:1 o4 | jq -r .outcome)" failed
+xw_expect_eq "attempt 1 counters unchanged by late duplicates" \
+    "$(R HMGET xw:cnt:P:1 deployed failed excluded status | paste -sd' ')" "3 1 1 failed"
+out=$("$inject" dump outcomes)
+xw_expect_eq "still one PackageFinished for attempt 1" "$(grep -c '^PackageFinished P 1 ' <<<"$out")" 1
+xw_expect_eq "one PackageFinished for attempt 2" \
+    "$(grep -c '^PackageFinished P 2 succeeded total=1 deployed=1 failed=0 excluded=0 ' <<<"$out")" 1
+xw_expect_eq "one copy of the replayed result" "$(grep -c '^ObjectResult P 2 o4 deployed' <<<"$out")" 1
+xw_expect_eq "no more copies of attempt 1" "$(grep -c '^ObjectResult P 1 ' <<<"$out")" 5
+
+# 6. Audit, once per event id.
+"$inject" audit 4 dev >/dev/null
+xw_wait_for "audit recorded" 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT LLEN xw:audit)\" = 4 ]"
+xw_expect_eq "workspace audit" "$(R LLEN xw:audit:dev)" 2
+
+xw_expect_eq "metric: results folded" "$(metric xw_reporter_results_folded_total)" 6
+xw_expect_eq "metric: duplicates" "$(metric xw_reporter_results_duplicate_total)" 16
+xw_expect_eq "metric: packages finished" "$(metric xw_reporter_packages_finished_total)" 3
+xw_expect_eq "metric: audit duplicates" "$(metric xw_reporter_audit_duplicate_total)" 4
+
+# 7. Redis restarts while a package is in flight: the batch is retried until
+# Redis is back (with an empty script cache: reloaded on NOSCRIPT).
+kill "$(cat "$XW_RUN_DIR/redis/redis.pid")"
+xw_wait_for "redis down" 10 bash -c "! redis-cli -p $REDIS_PORT ping"
+"$inject" created Q dev prod >/dev/null
+"$inject" started Q 1 "$(at 200000)" o1 o2 >/dev/null
+"$inject" results Q 1 2 o1=deployed@$(at 201000) o2=failed@$(at 202000) >/dev/null
+sleep 1
+xw_start_redis >/dev/null
+xw_wait_for "package Q final after the Redis restart" 40 status_is Q failed 1
+xw_expect_eq "attempt 1 survived the restart (AOF)" "$(R GET xw:pkgsum:P | jq -r .status)" succeeded
+xw_expect_eq "one PackageFinished for Q" "$("$inject" dump outcomes | grep -c '^PackageFinished Q 1 failed total=2 deployed=1 failed=1 ')" 1
+xw_check "the reporter retried while Redis was down" grep -q "batch not applied" "$XW_RUN_DIR/result-reporter.log"
+
+# 8. Rebuild. Someone else's key must survive; a stale projection must go.
+snapshot() {
+    for k in xw:pkgsum:P xw:pkgsum:Z xw:pkgsum:Q; do echo "$k $(R GET $k)"; done
+    for k in xw:res:P xw:res:P:1 xw:res:P:2 xw:res:Q; do
+        echo "$k"; R HGETALL "$k" | paste - - | sort
+    done
+    for k in xw:cnt:P:1 xw:cnt:P:2 xw:cnt:Z:1 xw:cnt:Q:1; do
+        echo "$k"; R HGETALL "$k" | paste - - | grep -v '^published' | sort
+    done
+    for k in xw:pkgs:dev xw:pkgs:prod; do echo "$k $(R ZRANGE $k 0 -1 WITHSCORES | paste -sd' ')"; done
+    echo "audit $(R LLEN xw:audit) $(R LLEN xw:audit:dev)"
+}
+before=$(snapshot)
+outcomes_before=$("$inject" dump outcomes | wc -l)
+R HSET xw:pkg:P meta '{"package_id":"P"}' >/dev/null
+R SET xw:pkgsum:ghost '{"status":"pending"}' >/dev/null
+xw_stop_service result-reporter
+start=$SECONDS
+timeout 45 "$XW_BUILD_DIR/services/xw-result-reporter" --rebuild \
+    >> "$XW_RUN_DIR/rebuild.log" 2>&1 || xw_die "rebuild failed: $(tail -5 "$XW_RUN_DIR/rebuild.log")"
+xw_log "rebuild took $((SECONDS - start)) s"
+after=$(snapshot)
+[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") >&2; xw_die "rebuild changed the projections"; }
+XW_CHECKS=$((XW_CHECKS + 1))
+xw_expect_eq "stale reporter key deleted" "$(R EXISTS xw:pkgsum:ghost)" 0
+xw_expect_eq "packager's key kept" "$(R HGET xw:pkg:P meta)" '{"package_id":"P"}'
+xw_expect_eq "rebuild published nothing" "$("$inject" dump outcomes | wc -l)" "$outcomes_before"
+xw_expect_eq "rebuild dead-lettered nothing" "$("$inject" dump dlq | grep -c '^DeadLetter')" 1
+xw_pass
