@@ -123,9 +123,20 @@ enum xw_handle_result rep_handle(void *ctx, const rd_kafka_message_t *m,
     if (r->rebuild)
         rep_progress_note(r, m);
     if (!m->payload
-        || xw_avro_decode(r->dec, m->payload, m->len, &t, &v, &ae) < 0)
+        || xw_avro_decode(r->dec, m->payload, m->len, &t, &v, &ae) < 0) {
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        size_t tl = strlen(topic);
+
+        /* A broken message on the dead-letter topic itself is skipped, not
+         * dead-lettered again: that would loop forever. */
+        if (tl >= 3 && strcmp(topic + tl - 3, "dlq") == 0) {
+            xw_warn("DLQ", "skipping undecodable dead letter at %s [%d] @%lld",
+                    topic, (int)m->partition, (long long)m->offset);
+            return XW_HANDLE_OK;
+        }
         return rep_poison(err, "undecodable", "%s",
                           m->payload ? ae.msg : "empty message");
+    }
     if (strcmp(t->short_name, "ObjectResult") == 0)
         res = rep_fold_queue(r, m, v, err);
     else if (strcmp(t->short_name, "PackageCreated") == 0)
@@ -134,6 +145,8 @@ enum xw_handle_result rep_handle(void *ctx, const rd_kafka_message_t *m,
         res = rep_history_started(r, v, err);
     else if (strcmp(t->short_name, "AuditRecorded") == 0)
         res = rep_audit_queue(r, v, err);
+    else if (strcmp(t->short_name, "DeadLetter") == 0)
+        res = rep_dlq_queue(r, v, err);
     else
         return rep_poison(err, "unexpected_event",
                           "%s is not an event the result-reporter reads",

@@ -30,6 +30,7 @@ static const struct xw_config_def settings[] = {
 
 static const enum xw_topic topics[] = {
     XW_TOPIC_PACKAGES, XW_TOPIC_DEPLOY, XW_TOPIC_RESULTS, XW_TOPIC_AUDIT,
+    XW_TOPIC_DLQ,
 };
 
 static void usage(FILE *f)

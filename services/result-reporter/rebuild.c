@@ -27,7 +27,7 @@
 
 static const char *const patterns[] = {
     "xw:pkgsum:*", "xw:res:*", "xw:cnt:*", "xw:pkgs:*", "xw:audit",
-    "xw:audit:*", "xw:seen:reporter:*",
+    "xw:audit:*", "xw:dlq", "xw:seen:reporter:*",
 };
 
 static int delete_pattern(struct reporter *r, const char *pat,

@@ -306,6 +306,8 @@ int rep_status_from_counts(struct reporter *r, long long total,
 
 /* ---- audit.c ------------------------------------------------------------ */
 
+enum xw_handle_result rep_dlq_queue(struct reporter *r, const avro_value_t *v,
+                                    struct xw_handle_error *err);
 enum xw_handle_result rep_audit_queue(struct reporter *r,
                                       const avro_value_t *v,
                                       struct xw_handle_error *err);

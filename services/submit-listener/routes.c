@@ -36,6 +36,8 @@ static const struct route routes[] = {
     { "POST",   "/v1/packages/{}/replay", h_pkg_replay },
     { "GET",    "/v1/requests/{}", h_req_get },
     { "POST",   "/v1/parameters/resolve", h_param_resolve },
+    { "GET",    "/v1/dlq", h_dlq_list },
+    { "POST",   "/v1/dlq/{}/replay", h_dlq_replay },
 };
 
 /* Matches path against pattern; fills params. 1 match, 0 no match, -1

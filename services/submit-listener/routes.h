@@ -33,6 +33,8 @@ void h_pkg_get(struct sl_request *r);
 void h_deployed_list(struct sl_request *r);
 void h_req_get(struct sl_request *r);
 void h_param_resolve(struct sl_request *r);
+void h_dlq_list(struct sl_request *r);
+void h_dlq_replay(struct sl_request *r);
 
 /* Answers a paged list of the JSON values of hash `key`, filtered by
  * kind / owner / substring of id or name (each may be NULL), by id. */
