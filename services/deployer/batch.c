@@ -60,7 +60,6 @@ int dp_deployer_init(struct dp_deployer *d, struct xw_service *svc,
 {
     const xw_avro_type *om = xw_avro_type_find(svc->avro, "ObjectMapped");
     const xw_avro_type *res = xw_avro_type_find(svc->avro, "ObjectResult");
-    size_t cap = (size_t)xw_config_int(&svc->cfg, "XW_BATCH_MAX");
     int ttl = (int)xw_config_int(&svc->cfg, "XW_DEPLOY_LOCK_TTL_MS");
 
     memset(d, 0, sizeof *d);
@@ -76,13 +75,10 @@ int dp_deployer_init(struct dp_deployer *d, struct xw_service *svc,
                  "registered");
         goto fail;
     }
-    d->cap = cap;
-    d->items = calloc(cap, sizeof *d->items);
-    d->replies = calloc(2 * cap, sizeof *d->replies);
     d->locks = dp_locks_new(ttl, (int)xw_config_int(&svc->cfg,
                                                     "XW_DEPLOY_LOCK_IDLE_MS"));
     d->zones = dp_zones_new(xw_config_int(&svc->cfg, "XW_DEPLOY_WS_CACHE_MS"));
-    if (!d->items || !d->replies || !d->locks || !d->zones
+    if (!d->locks || !d->zones
         || xw_avro_value_init(&d->in, om) < 0
         || xw_avro_value_init(&d->result, res) < 0) {
         xw_error("INIT", "out of memory");
@@ -212,6 +208,26 @@ static enum xw_handle_result read_item(const avro_value_t *ev,
     return XW_HANDLE_OK;
 }
 
+/* Room for one more item (and its two pre-read replies). The batch grows
+ * to the largest the loop hands over and stays that size: no allocation
+ * per event once warm, and no XW_BATCH_MAX-sized block up front. */
+static int grow(struct dp_deployer *d)
+{
+    size_t cap = d->cap ? d->cap * 2 : 64;
+    struct dp_item *items = realloc(d->items, cap * sizeof *items);
+    redisReply **replies;
+
+    if (!items)
+        return -1;
+    d->items = items;
+    replies = realloc(d->replies, 2 * cap * sizeof *replies);
+    if (!replies)
+        return -1;
+    d->replies = replies;
+    d->cap = cap;
+    return 0;
+}
+
 enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
                                 struct xw_handle_error *err)
 {
@@ -220,8 +236,9 @@ enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
     xw_avro_err ae;
     enum xw_handle_result r;
 
-    if (d->n == d->cap) {   /* the loop never hands over more */
-        snprintf(err->code, sizeof err->code, "batch_full");
+    if (d->n == d->cap && grow(d) < 0) {
+        snprintf(err->code, sizeof err->code, "out_of_memory");
+        snprintf(err->reason, sizeof err->reason, "batch of %zu", d->n);
         return XW_HANDLE_RETRY;
     }
     if (xw_avro_decode_into(d->svc->avro, &d->in, msg->payload, msg->len,
@@ -237,7 +254,7 @@ enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
     return r;
 }
 
-/* Decides item it (steps 3 of deployer.h). 0, or -1 with err: retry. */
+/* Decides item it (step 3 of deployer.h). 0, or -1 with err: retry. */
 static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
                       size_t errlen)
 {
@@ -283,11 +300,8 @@ static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
     if (rc < 0)
         return -1;
     it->status = (enum dp_status)rc;
-    if (it->status == DP_STALE) {
-        xw_warn("LOCK", "package %s: fence %lld is stale, a newer deployer "
-                "owns it; skipping its objects", it->package_id, lk->fence);
+    if (it->status == DP_STALE)
         dp_locks_mark_stale(d->locks, it->lock);
-    }
     return 0;
 }
 
@@ -315,7 +329,7 @@ int dp_batch_end(void *ctx)
 {
     struct dp_deployer *d = ctx;
     char err[512];
-    size_t i;
+    size_t i, stale = 0;
     int rc = -1;
 
     if (d->n == 0)
@@ -334,11 +348,15 @@ int dp_batch_end(void *ctx)
     for (i = 0; i < d->n; i++) {
         const struct dp_item *it = &d->items[i];
 
-        if (it->status != DP_STALE
-            && dp_result_emit(d, it, err, sizeof err) < 0)
+        if (it->status == DP_STALE)
+            stale++;
+        else if (dp_result_emit(d, it, err, sizeof err) < 0)
             goto out;
         count(it);
     }
+    if (stale)
+        xw_warn("LOCK", "skipped %zu object(s): a newer deployer holds their "
+                "package's lock (stale fence) and handles them", stale);
     xw_metrics_add(&m_batches, 1);
     xw_debug("DEPL", "batch of %zu object(s) done", d->n);
     rc = 0;

@@ -110,7 +110,7 @@ struct dp_deployer {
     xw_buf body;              /* JSON of the object being delivered */
     xw_buf arena;             /* catalog entries of the batch (offsets) */
 
-    struct dp_item *items;    /* the batch: n used of cap (XW_BATCH_MAX) */
+    struct dp_item *items;    /* the batch: n used of cap (grows) */
     size_t n, cap;
     redisReply **replies;     /* pre-read replies, 2 per item */
 };

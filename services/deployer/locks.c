@@ -45,26 +45,32 @@ size_t dp_locks_count(const dp_locks *l)
     return l->n;
 }
 
-/* Acquires the lock of package `key` into entry e. 1 acquired, 0 held by
- * another owner, -1 Redis failure. */
-static int acquire(dp_locks *l, xw_redis *r, struct dp_lock *e,
-                   const char *key, char *err, size_t errlen)
+/* (Re)acquires entry e's lock, with a new fence. 1 acquired, 0 held by
+ * another owner, -1 Redis failure; on 0 / -1 the entry is stale (it keeps
+ * its key for lookups and is forgotten by the next release_idle). */
+static int acquire(dp_locks *l, xw_redis *r, struct dp_lock *e, char *err,
+                   size_t errlen)
 {
-    int rc = xw_redis_lock_acquire(r, key, l->ttl_ms, &e->lk);
+    char key[XW_REDIS_KEY_MAX + 1];
+    int rc;
 
-    if (rc < 0) {
-        snprintf(err, errlen, "lock %s: %s", key, r->errstr);
-        return -1;
+    snprintf(key, sizeof key, "%s", e->lk.key);
+    rc = xw_redis_lock_acquire(r, key, l->ttl_ms, &e->lk);
+    if (rc == 1) {
+        e->stale = 0;
+        e->extended_ms = xw_mono_ms();
+        xw_debug("LOCK", "acquired %s, fence %lld", key, e->lk.fence);
+        return 1;
     }
-    if (rc == 0) {
+    /* A failed acquire zeroed the lock. */
+    snprintf(e->lk.key, sizeof e->lk.key, "%s", key);
+    e->stale = 1;
+    if (rc < 0)
+        snprintf(err, errlen, "lock %s: %s", key, r->errstr);
+    else
         snprintf(err, errlen, "%s is held by another deployer; waiting for "
                  "it to finish or expire", key);
-        return 0;
-    }
-    e->stale = 0;
-    e->extended_ms = xw_mono_ms();
-    xw_debug("LOCK", "acquired %s, fence %lld", key, e->lk.fence);
-    return 1;
+    return rc;
 }
 
 /* Extends an entry we hold. 1 still ours, 0 lost (marked stale), -1 Redis
@@ -110,33 +116,26 @@ static long entry(dp_locks *l, const char *key)
     return (long)l->n++;
 }
 
-/* Makes entry idx a lock we hold and recently extended. 0, or -1 (err). */
-static int hold_one(dp_locks *l, xw_redis *r, size_t idx, int64_t now,
-                    char *err, size_t errlen)
+/* Makes entry idx a lock we hold and recently extended: extended when a
+ * third of the TTL has passed, acquired afresh (new fence) when new or
+ * lost. 1 held, 0 held by another owner (entry stale), -1 Redis failure;
+ * err says why when not 1. */
+static int hold_one(dp_locks *l, xw_redis *r, size_t idx, char *err,
+                    size_t errlen)
 {
     struct dp_lock *e = &l->v[idx];
-    char key[XW_REDIS_KEY_MAX + 1];
     int rc;
 
     if (e->lk.fence > 0 && !e->stale
-        && now - e->extended_ms >= l->ttl_ms / 3
+        && xw_mono_ms() - e->extended_ms >= l->ttl_ms / 3
         && extend(l, r, e, err, errlen) < 0)
         return -1;
     if (e->lk.fence == 0 || e->stale) {
-        /* New, or lost earlier: acquire afresh, with a new fence (the old
-         * one would be refused by the fenced write). */
-        snprintf(key, sizeof key, "%s", e->lk.key);
-        rc = acquire(l, r, e, key, err, errlen);
-        if (rc <= 0) {
-            /* A failed acquire zeroes the lock: keep the key for lookups;
-             * the entry is forgotten by the next release_idle. */
-            snprintf(e->lk.key, sizeof e->lk.key, "%s", key);
-            e->stale = 1;
-            return -1;
-        }
+        rc = acquire(l, r, e, err, errlen);
+        if (rc <= 0)
+            return rc;
     }
-    e->used_ms = now;
-    return 0;
+    return 1;
 }
 
 int dp_locks_hold(dp_locks *l, xw_redis *r, struct dp_item *items, size_t n,
@@ -162,8 +161,11 @@ int dp_locks_hold(dp_locks *l, xw_redis *r, struct dp_item *items, size_t n,
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        if (hold_one(l, r, (size_t)idx, now, err, errlen) < 0)
+        /* Held by another owner: wait for it (retry the batch) rather
+         * than race it; it releases when idle or expires when dead. */
+        if (hold_one(l, r, (size_t)idx, err, errlen) <= 0)
             return -1;
+        l->v[idx].used_ms = now;
         items[i].lock = (size_t)idx;
     }
     return 0;
@@ -177,15 +179,17 @@ const xw_redis_lock *dp_locks_get(dp_locks *l, size_t idx)
 int dp_locks_refresh(dp_locks *l, xw_redis *r, size_t idx)
 {
     char err[256];
+    int rc;
 
-    if (idx >= l->n || l->v[idx].stale
-        || xw_mono_ms() - l->v[idx].extended_ms < l->ttl_ms / 3)
+    if (idx >= l->n || l->v[idx].stale)
         return 0;
-    if (extend(l, r, &l->v[idx], err, sizeof err) < 0) {
+    /* Lost mid-batch: taken again if free (it only expired); if someone
+     * else holds it now, that newer owner handles the package and the
+     * entry stays stale. */
+    rc = hold_one(l, r, idx, err, sizeof err);
+    if (rc <= 0)
         xw_warn("LOCK", "%s", err);
-        return -1;
-    }
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 void dp_locks_mark_stale(dp_locks *l, size_t idx)

@@ -59,14 +59,6 @@ static dp_target *target_new(const struct xw_config *cfg)
     return t;
 }
 
-static int dead_letter(void *ctx, const rd_kafka_message_t *msg,
-                       const struct xw_handle_error *e)
-{
-    struct dp_deployer *d = ctx;
-
-    return xw_service_dead_letter(d->svc, msg, e);
-}
-
 int main(void)
 {
     static const enum xw_topic topics[] = { XW_TOPIC_MAPPED };
@@ -101,7 +93,8 @@ int main(void)
     h = (struct xw_kafka_handler){ .handle = dp_handle,
                                    .batch_end = dp_batch_end,
                                    .batch_abort = dp_batch_abort,
-                                   .dead_letter = dead_letter,
+                                   .dead_letter = xw_service_dead_letter,
+                                   .dead_letter_ctx = &svc,
                                    .ctx = &dep };
     xw_info("INIT", "deploying to the %s target, state in redis %s",
             dep.target->name, xw_redis_describe(redis));

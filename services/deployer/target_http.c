@@ -55,6 +55,27 @@ static void excerpt(const xw_buf *b, char *out, size_t len)
     out[i] = '\0';
 }
 
+/* What went wrong, without the URL: its path may carry a credential (a
+ * webhook-style token), and this text ends up in results and logs. */
+static const char *failure(const xw_http_resp *r, char *buf, size_t len)
+{
+    switch (r->kind) {
+    case XW_HTTP_ESTATUS:
+        snprintf(buf, len, "HTTP %ld", r->status);
+        return buf;
+    case XW_HTTP_ETIMEOUT:
+        return "timed out";
+    case XW_HTTP_ECONNECT:
+        return "could not connect";
+    case XW_HTTP_ENETWORK:
+        return "connection broken";
+    case XW_HTTP_ETOOBIG:
+        return "answer too large";
+    default:
+        return "request failed";
+    }
+}
+
 static enum dp_delivery http_deliver(dp_target *t, struct dp_item *it,
                                      const char *body, size_t len)
 {
@@ -69,7 +90,7 @@ static enum dp_delivery http_deliver(dp_target *t, struct dp_item *it,
         .body_len = len,
         .timeout_ms = h->timeout_ms,
     };
-    char text[EXCERPT_MAX + 1];
+    char text[EXCERPT_MAX + 1], what[32];
     int attempts = 0, rc;
 
     /* Same key for every delivery of this version to this destination:
@@ -96,12 +117,11 @@ static enum dp_delivery http_deliver(dp_target *t, struct dp_item *it,
         return DP_REFUSED;
     }
     xw_metrics_add(&m_http_unavailable, 1);
+    failure(&h->resp, what, sizeof what);
     xw_warn("HTTP", "%s %s v%lld not delivered after %d attempt(s): %s",
-            it->dest_ws, it->obj_id, (long long)it->version, attempts,
-            h->resp.errstr);
+            it->dest_ws, it->obj_id, (long long)it->version, attempts, what);
     dp_item_fail(it, "target_unavailable", "the destination did not accept "
-                 "the object after %d attempt(s): %s", attempts,
-                 h->resp.errstr);
+                 "the object after %d attempt(s): %s", attempts, what);
     return DP_REFUSED;
 }
 

@@ -12,6 +12,7 @@
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
 {
     size_t n = d->n, i;
+    int rc = -1;
 
     for (i = 0; i < n; i++) {
         const struct dp_item *it = &d->items[i];
@@ -20,11 +21,15 @@ int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
                             it->dest_ws, it->obj_id) < 0
             || xw_redis_append(d->redis, "EXISTS xw:write:%s:%s:%lld",
                                it->dest_ws, it->obj_id,
-                               (long long)it->version) < 0)
-            goto redis_failed;
+                               (long long)it->version) < 0) {
+            snprintf(err, errlen, "redis: %s", d->redis->errstr);
+            return -1;   /* a failed append discards the queued batch */
+        }
     }
-    if (xw_redis_pipeline_exec(d->redis, d->replies, 2 * n) < 0)
-        goto redis_failed;
+    if (xw_redis_pipeline_exec(d->redis, d->replies, 2 * n) < 0) {
+        snprintf(err, errlen, "redis: %s", d->redis->errstr);
+        return -1;       /* and a failed exec leaves no replies */
+    }
     for (i = 0; i < n; i++) {
         struct dp_item *it = &d->items[i];
         const redisReply *cur = d->replies[2 * i];
@@ -34,20 +39,18 @@ int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
         it->prev_len = 0;
         if (cur->type == REDIS_REPLY_STRING) {
             if (xw_buf_add(&d->arena, cur->str, cur->len) < 0) {
-                xw_redis_replies_free(d->replies, 2 * n);
                 snprintf(err, errlen, "out of memory");
-                return -1;
+                goto out;
             }
             it->prev_len = cur->len;
         }
         it->once_exists = once->type == REDIS_REPLY_INTEGER
                           && once->integer == 1;
     }
+    rc = 0;
+out:
     xw_redis_replies_free(d->replies, 2 * n);
-    return 0;
-redis_failed:
-    snprintf(err, errlen, "redis: %s", d->redis->errstr);
-    return -1;
+    return rc;
 }
 
 void dp_write_follow(struct dp_deployer *d, size_t i)

@@ -20,15 +20,6 @@ static const struct xw_config_def settings[] = {
       "deployment attempts whose environment and workspaces stay in memory" },
 };
 
-/* The loop hands handle() and dead_letter() the same ctx: the mapper. */
-static int dead_letter(void *ctx, const rd_kafka_message_t *msg,
-                       const struct xw_handle_error *e)
-{
-    struct mp_mapper *m = ctx;
-
-    return xw_service_dead_letter(m->svc, msg, e);
-}
-
 int main(void)
 {
     static const enum xw_topic topics[] = { XW_TOPIC_DEPLOY };
@@ -58,7 +49,8 @@ int main(void)
     if (!consumer)
         goto out;
     h = (struct xw_kafka_handler){ .handle = mp_mapper_handle,
-                                   .dead_letter = dead_letter,
+                                   .dead_letter = xw_service_dead_letter,
+                                   .dead_letter_ctx = &svc,
                                    .ctx = &mapper };
     xw_info("INIT", "mapping DeployStarted events from redis %s",
             xw_redis_describe(redis));
