@@ -82,6 +82,10 @@ void sl_reply_findings(struct sl_request *r, unsigned status,
                        const char *rule, const struct xw_findings *f);
 void sl_reply_unavailable(struct sl_request *r, const char *what);
 
+/* Records the answered write r in the audit trail (no-op for reads and
+ * unauthenticated requests). Never fails the request. */
+void sl_audit(struct sl_request *r);
+
 /* Query-string value (borrowed) or NULL. */
 const char *sl_query(struct sl_request *r, const char *name);
 

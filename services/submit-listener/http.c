@@ -177,6 +177,7 @@ static enum MHD_Result send_reply(struct sl_request *r)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
+    sl_audit(r);
     xw_metrics_add(&m_requests, 1);
     if (r->status >= 500)
         xw_metrics_add(&m_errors_5xx, 1);

@@ -37,6 +37,7 @@ static const struct route routes[] = {
     { "GET",    "/v1/requests/{}", h_req_get },
     { "POST",   "/v1/parameters/resolve", h_param_resolve },
     { "GET",    "/v1/dlq", h_dlq_list },
+    { "GET",    "/v1/audit", h_audit_list },
     { "POST",   "/v1/dlq/{}/replay", h_dlq_replay },
 };
 

@@ -34,6 +34,7 @@ void h_deployed_list(struct sl_request *r);
 void h_req_get(struct sl_request *r);
 void h_param_resolve(struct sl_request *r);
 void h_dlq_list(struct sl_request *r);
+void h_audit_list(struct sl_request *r);
 void h_dlq_replay(struct sl_request *r);
 
 /* Answers a paged list of the JSON values of hash `key`, filtered by

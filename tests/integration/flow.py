@@ -146,4 +146,14 @@ check(rows["n-legacy-emr"]["outcome"] == "excluded", rows["n-legacy-emr"])
 
 st, hist = api.call("vic", "GET", "/v1/workspaces/dev/packages?status=succeeded")
 check(st == 200 and any(x["package_id"] == pkg for x in hist["items"]), hist)
+# The audit trail: accepted and refused writes, with actor and request id.
+st, audit = api.call("alice", "GET", "/v1/audit?workspace=dev&limit=1000")
+check(st == 200 and audit["total"] > 5, audit)
+outcomes = {(a["actor"], a["outcome"]) for a in audit["items"]}
+check(("olga", "accepted") in outcomes and ("dave", "refused") in outcomes,
+      sorted(outcomes))
+check(all(a["request_id"] for a in audit["items"] if a["outcome"] == "accepted"),
+      "accepted writes carry their request id")
+st, _ = api.call("dave", "GET", "/v1/audit?workspace=dev")
+check(st == 403, "the audit trail is for administrators")
 print("%d checks" % checks)
