@@ -4,11 +4,12 @@ xwdeploy CLI's OWN behaviour: exit codes, rendering, --json passthrough,
 --wait, and the Idempotency-Key it sends across its retries.
 
 It is not a model of the service: it answers fixed shapes for a handful of
-paths (documented in docs/api.md) and logs every request it gets, one JSON
-line each, to --log, so a test can assert what the CLI sent:
+paths (documented in docs/api.md) and logs every request it gets, one
+tab-separated line each, to --log, so a shell test can assert what the CLI
+sent with cut/grep (no interpreter start per check):
 
-  {"method":"POST","path":"/v1/...","query":{...},"idem":"<key>|null",
-   "auth":true,"body":{...}|null}
+  METHOD  PATH[?query, keys sorted]  IDEMPOTENCY-KEY|-  AUTH(1|0)
+  BODY (compact JSON, keys sorted)|null  N (items in object_ids/objects)
 
 The token itself is never logged, only whether a valid one came.
 
@@ -53,6 +54,17 @@ DEV_NODES = [
      "submitted_at": "2026-11-26T10:00:00Z"},
 ]
 BIG_NODES = nodes(2500)
+
+ENV = {"name": "to-prod", "type": "cross_workspace",
+       "destination_workspace": "prod", "owner_policy": "default",
+       "compute_mappings": [{"source": "mc_dev", "target": "mc_prod",
+                             "ignore": False},
+                            {"source": "mc_sandbox", "target": None,
+                             "ignore": True}],
+       "resource_group_mappings": [], "dependency_mappings": [],
+       "data_source_mappings": [],
+       "parameter_mappings": [{"task": "daily_sales", "name": "bizdate",
+                               "value": "${yyyymmdd-1}"}]}
 
 
 def package(pid, status, attempt, deployed, failed, total=4):
@@ -116,11 +128,15 @@ class Handler(BaseHTTPRequestHandler):
             body = "<not json>"
         auth = self.headers.get("Authorization") == "Bearer " + ARGS.token
         idem = self.headers.get("Idempotency-Key")
+        q = "&".join("%s=%s" % (k, v[0]) for k, v in sorted(query.items()))
+        items = body.get("object_ids", body.get("objects", [])) \
+            if isinstance(body, dict) else []
         with LOCK, open(ARGS.log, "a") as f:
-            f.write(json.dumps({"method": method, "path": path,
-                                "query": {k: v[0] for k, v in query.items()},
-                                "idem": idem, "auth": auth,
-                                "body": body}) + "\n")
+            f.write("\t".join([method, path + ("?" + q if q else ""),
+                               idem or "-", "1" if auth else "0",
+                               json.dumps(body, sort_keys=True,
+                                          separators=(",", ":")),
+                               str(len(items))]) + "\n")
         if not auth:
             return self.error(401, "auth", "missing or unknown token")
         return self.route(method, path, query, idem, body)
@@ -153,6 +169,30 @@ class Handler(BaseHTTPRequestHandler):
                                      "is_default": True,
                                      "is_shared": False}],
                 "data_sources": [], "projects": []})
+        if method == "GET" and path == "/v1/workspaces/dev/environment-info":
+            return self.answer(200, {
+                "compute_resources": [{"name": "mc_dev",
+                                       "type": "maxcompute"}],
+                "resource_groups": [], "data_sources": [], "projects": []})
+        if method == "GET" and path == "/v1/workspaces/dev/environments":
+            return self.answer(200, {"items": [ENV], "total": 1,
+                                     "offset": off, "limit": lim})
+        if method == "GET" and \
+                path == "/v1/workspaces/dev/environments/to-prod":
+            return self.answer(200, ENV)
+        if method == "GET" and path == "/v1/workspaces/dev/basket":
+            return self.answer(200, {"items": DEV_NODES[:2], "total": 2})
+        if method == "GET" and path == "/v1/workspaces/prod/deployed-objects":
+            return self.answer(200, {"items": [
+                {"object_id": "n-1001", "name": "daily_sales",
+                 "kind": "node", "version": 3, "replaced_version": 2,
+                 "compute_resource": "mc_prod", "resource_group": "rg_prod",
+                 "owner": "alice", "package_id": "pkg-1",
+                 "deployed_at": 1764151200000,
+                 "effective_at": 1764288000000}], "total": 1,
+                "offset": off, "limit": lim})
+        if method == "PUT":
+            return self.accepted("req-put")
         if method == "GET" and path == "/v1/workspaces/garbage":
             return self.answer(200, raw=b'{"id": "garbage", oops')
         if path.startswith("/v1/workspaces/down"):
@@ -171,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
                                          "/v1/workspaces/dev/production"):
             return self.accepted("req-" + (idem or "none")[:8])
         if method == "POST" and path == "/v1/workspaces/dev/environments":
+            if not query.get("dry_run") and body.get("name") == "to-prod":
+                return self.accepted("req-env")
             if query.get("dry_run") == ["true"] and body.get("name") == "ok":
                 return self.answer(200, {"valid": True, "findings": [
                     {"code": "di_network", "severity": "warning",

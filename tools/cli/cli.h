@@ -83,7 +83,6 @@ struct cli {
     char idem_key[CLI_IDEM_MAX + 1]; /* this invocation's key */
     const char *key_override;    /* a chunk's derived key, else NULL */
     xw_http_client *http;
-    const char *cmd_name;        /* "package deploy", for messages */
 };
 
 /* Set by SIGINT / SIGTERM; long waits and retries stop on it. */
@@ -298,6 +297,12 @@ void cli_print_raw(const xw_buf *body);
  * is not the documented shape is shown as status plus a sanitised excerpt. */
 void cli_print_api_error(long status, const xw_buf *body);
 
+/* Findings (validation results) one per line:
+ *   "  <severity> <code> <field>: <message>"
+ * A lone finding whose message is `skip` (the headline; may be NULL) is
+ * not repeated. */
+void cli_print_findings(FILE *f, const json_t *findings, const char *skip);
+
 /* Package progress "package p-1: deploying, deployed 40/100, failed 2" on
  * stderr: rewritten in place on a terminal, one line per change
  * otherwise. final ends the line. */
@@ -311,5 +316,9 @@ void cli_sanitize(const char *s, char *out, size_t outlen);
 
 /* Milliseconds since the epoch -> "2026-11-26T10:00:00Z". */
 void cli_iso8601(long long ms, char *out, size_t outlen);
+/* The other way: epoch milliseconds as digits, or ISO-8601 "2026-11-26",
+ * "2026-11-26T10:00[:00[.123]]" with "Z" or "+08:00" (none: UTC).
+ * 0, or -1 if s is none of these. */
+int cli_parse_time(const char *s, long long *ms);
 
 #endif

@@ -209,7 +209,8 @@ static void print_rejected(const struct cli_answer *st)
 {
     const json_t *err = cli_json_at(st->json, "error");
     xw_buf body = XW_BUF_INIT;
-    json_t *wrap = json_pack("{sO}", "error", err ? err : json_null());
+    json_t *wrap = json_is_object(err) ? json_pack("{sO}", "error", err)
+                                       : NULL;
 
     if (wrap && xw_json_dump(wrap, &body) == 0)
         cli_print_api_error(cli_int_at(err, "status", 0), &body);
@@ -323,6 +324,8 @@ void cli_report_write(struct cli *c, const struct cli_answer *accepted,
                what, rid, rid);
     if (pkg)
         printf("package: %s\n", pkg);
+    /* Accepted with warnings (an environment's Data Integration groups). */
+    cli_print_findings(stderr, cli_json_at(accepted->json, "findings"), NULL);
 }
 
 /* The attempt a package answer describes, -1 if it does not say. */
@@ -463,9 +466,22 @@ int cli_query_filters(xw_buf *url, const struct cli_args *a)
         { OPT_LIMIT, "limit" },
     };
 
-    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-        if (cli_query_add(url, q[i].name, a->val[q[i].opt]) < 0)
+    char ms[32];
+
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        const char *v = a->val[q[i].opt];
+        long long t;
+
+        /* The API takes epoch milliseconds; people type dates. main.c
+         * has checked that these parse. */
+        if (v && (q[i].opt == OPT_SINCE || q[i].opt == OPT_UNTIL) &&
+            cli_parse_time(v, &t) == 0) {
+            snprintf(ms, sizeof ms, "%lld", t);
+            v = ms;
+        }
+        if (cli_query_add(url, q[i].name, v) < 0)
             return -1;
+    }
     return 0;
 }
 

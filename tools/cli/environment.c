@@ -46,7 +46,7 @@ static const struct cli_col finding_cols[] = {
     { "SEVERITY", "severity", FMT_TEXT, 0 },
     { "CODE", "code", FMT_TEXT, 40 },
     { "FIELD", "field", FMT_TEXT, 48 },
-    { "MESSAGE", "message", FMT_TEXT, 100 },
+    { "MESSAGE", "message", FMT_TEXT, 0 },   /* the point: never cut */
 };
 
 static const struct cli_sect env_sections[] = {

@@ -44,7 +44,7 @@ volatile sig_atomic_t cli_stop;
 /* How a positional or option value is checked before any request. Ids
  * end up in URL paths, so they must pass the API's id rule here rather
  * than be mangled by the URL parser (".." would even be resolved away). */
-enum check { CHK_NONE, CHK_ID, CHK_NAME, CHK_INT, CHK_TEXT };
+enum check { CHK_NONE, CHK_ID, CHK_NAME, CHK_INT, CHK_TEXT, CHK_TIME };
 
 struct optdef {
     const char *name;      /* --name */
@@ -84,14 +84,14 @@ static const struct optdef options[OPT_COUNT] = {
     [OPT_OWNER] = { "owner", 0, "U", CHK_ID, 0, 0, 0, NULL },
     [OPT_SEARCH] = { "q", 0, "S", CHK_TEXT, 0, 0, 0, NULL },
     [OPT_ALL] = { "all", 0, NULL, CHK_NONE, 0, 0, 0, NULL },
-    [OPT_ENV] = { "env", 0, "NAME", CHK_NAME, 0, 0, 0, NULL },
+    [OPT_ENV] = { "env", 0, "NAME", CHK_ID, 0, 0, 0, NULL },
     [OPT_DEPLOY_NOW] = { "deploy-now", 0, NULL, CHK_NONE, 0, 0, 0, NULL },
     [OPT_RG_OVERRIDE] = { "rg-override", 0, "RG", CHK_NAME, 0, 0, 0, NULL },
     [OPT_STATUS] = { "status", 0, "S", CHK_TEXT, 0, 0, 0, NULL },
     [OPT_CREATOR] = { "creator", 0, "U", CHK_ID, 0, 0, 0, NULL },
     [OPT_EXECUTOR] = { "executor", 0, "U", CHK_ID, 0, 0, 0, NULL },
-    [OPT_SINCE] = { "since", 0, "T", CHK_TEXT, 0, 0, 0, NULL },
-    [OPT_UNTIL] = { "until", 0, "T", CHK_TEXT, 0, 0, 0, NULL },
+    [OPT_SINCE] = { "since", 0, "T", CHK_TIME, 0, 0, 0, NULL },
+    [OPT_UNTIL] = { "until", 0, "T", CHK_TIME, 0, 0, 0, NULL },
     [OPT_OFFSET] = { "offset", 0, "N", CHK_INT, 0, 100000000, 0, NULL },
     [OPT_LIMIT] = { "limit", 0, "N", CHK_INT, 1, CLI_PAGE_MAX, 0, NULL },
     [OPT_BIZDATE] = { "bizdate", 0, "D", CHK_TEXT, 0, 0, 0, NULL },
@@ -105,7 +105,7 @@ static const struct {
     const char *what;
 } metavars[] = {
     { "WS", CHK_ID, "workspace id" },
-    { "NAME", CHK_NAME, "environment name" },
+    { "NAME", CHK_ID, "environment name" },
     { "OBJ", CHK_ID, "object id" },
     { "OBJECT", CHK_ID, "object id" },
     { "ID", CHK_ID, "id" },
@@ -181,7 +181,8 @@ static const struct cmd commands[] = {
       "a package and every object's outcome; --wait follows it to the end" },
     { "replay", NULL, "ID", CMD_WRITE, cli_package_replay,
       "same as package replay" },
-    { "objects", NULL, "WS [--offset N] [--limit N]", 0, cli_objects,
+    { "objects", NULL, "WS [--kind K] [--owner U] [--q S] [--offset N] "
+      "[--limit N]", 0, cli_objects,
       "what destination WS now runs (the Operation Center view)" },
     { "request", NULL, "ID", CMD_WAIT, cli_request,
       "status of an accepted write; --wait until it is done or rejected" },
@@ -355,6 +356,14 @@ static int check_value(enum check chk, const char *what, const char *v,
                 return -1;
             }
         return 0;
+    case CHK_TIME:
+        if (cli_parse_time(v, &n) < 0) {
+            cli_err("%s '%s' is not a time: use 2026-11-26, "
+                    "2026-11-26T10:00:00Z, 2026-11-26T18:00+08:00 or epoch "
+                    "milliseconds", what, shown);
+            return -1;
+        }
+        return 0;
     case CHK_NONE:
         return 0;
     }
@@ -433,6 +442,10 @@ static void print_help(FILE *f, const char *group)
     }
     fprintf(f, "  %-22s ", "--offset N --limit N");
     print_wrapped(f, 25, 25, "paging of lists (limit 1..1000, default 50)");
+    fprintf(f, "  %-22s ", "--since T --until T");
+    print_wrapped(f, 25, 25, "times: 2026-11-26, 2026-11-26T10:00:00Z, "
+                  "2026-11-26T18:00+08:00 or epoch milliseconds (no offset: "
+                  "UTC); shown in UTC");
     fprintf(f, "\nConfiguration: $XDG_CONFIG_HOME/xwdeploy/config or "
                "~/.config/xwdeploy/config,\nlines \"url = ...\" and "
                "\"token = ...\"; a token there is ignored unless the "
@@ -644,9 +657,16 @@ out:
 
 /* ---- command line ----------------------------------------------------- */
 
+/* The first Ctrl-C asks the waits and retries to stop (they check
+ * cli_stop between steps); a request in flight can still take until its
+ * own timeout, so a second Ctrl-C ends the process at once. */
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (cli_stop) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     cli_stop = 1;
 }
 
@@ -791,7 +811,6 @@ int main(int argc, char **argv)
     const struct cmd *cmd = NULL;
     const char **words = NULL;
     size_t nwords = 0, used = 0;
-    char name[64];
     int rc;
 
     memset(&c, 0, sizeof c);
@@ -799,9 +818,17 @@ int main(int argc, char **argv)
     /* xw_http reports its retries as WARN lines; the CLI shows those and
      * nothing chattier. -q silences them below. */
     xw_log_init("xwdeploy", XW_WARN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;      /* no SA_RESTART: sleeps end */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sa.sa_handler = SIG_IGN;        /* a closed pipe is EPIPE */
+        sigaction(SIGPIPE, &sa, NULL);
+    }
 
     if (!(words = calloc((size_t)argc + 1, sizeof *words))) {
         cli_err("out of memory");
@@ -852,13 +879,13 @@ int main(int argc, char **argv)
         goto out;
     if (a.val[OPT_QUIET])
         xw_log_min_level = XW_ERROR;
-    snprintf(name, sizeof name, "%s%s%s", cmd->group, cmd->verb ? " " : "",
-             cmd->verb ? cmd->verb : "");
-    c.cmd_name = name;
     if ((rc = setup(&c, &a)) != CLI_OK)
         goto out;
     rc = cmd->run(&c, &a);
 out:
+    if (rc == CLI_INTERRUPTED)
+        cli_err("interrupted; a write the server accepted goes on there "
+                "(see xwdeploy request ID)");
     /* A reader that went away (| head) is not an error of ours. */
     if (fflush(stdout) != 0 && errno != EPIPE && rc == CLI_OK) {
         cli_err("cannot write the output: %s", strerror(errno));

@@ -54,11 +54,20 @@ void cli_sanitize(const char *s, char *out, size_t outlen)
             out[o++] = (char)*p;
         }
     }
-    /* Never end inside a UTF-8 sequence. */
-    while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
-        o--;
-    if (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0)
-        o--;
+    /* Cut short by outlen: never end inside a UTF-8 sequence. */
+    if (*p) {
+        size_t lead = o;
+        unsigned char b;
+        size_t need;
+
+        while (lead > 0 && ((unsigned char)out[lead - 1] & 0xc0) == 0x80)
+            lead--;
+        if (lead > 0 && ((b = (unsigned char)out[lead - 1]) & 0xc0) == 0xc0) {
+            need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+            if (o - (lead - 1) < need)
+                o = lead - 1;
+        }
+    }
     out[o] = '\0';
 }
 
@@ -109,6 +118,71 @@ void cli_iso8601(long long ms, char *out, size_t outlen)
         return;
     }
     strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cli_parse_time(const char *s, long long *ms)
+{
+    struct tm tm, back;
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, oh = 0, om = 0, sign = 0;
+    long long frac = 0;
+    time_t t;
+    const char *p;
+
+    if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 16) {
+        *ms = strtoll(s, NULL, 10);
+        return 0;
+    }
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        return -1;
+    p = s + n;
+    if (*p == 'T' || *p == ' ') {
+        n = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) != 2)
+            return -1;
+        p += 1 + n;
+        if (*p == ':') {
+            n = 0;
+            if (sscanf(p + 1, "%2d%n", &sec, &n) != 1)
+                return -1;
+            p += 1 + n;
+        }
+        if (*p == '.') {            /* milliseconds; finer digits dropped */
+            int digits = 0;
+
+            for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+                if (digits < 3)
+                    frac = frac * 10 + (*p - '0');
+            for (; digits < 3; digits++)
+                frac *= 10;
+        }
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            sign = *p == '-' ? -1 : 1;
+            n = 0;
+            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 &&
+                (n = 0, sscanf(p + 1, "%2d%2d%n", &oh, &om, &n) != 2))
+                return -1;
+            p += 1 + n;
+        }
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        sec > 60 || oh > 23 || om > 59 || h < 0 || mi < 0 || sec < 0)
+        return -1;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    /* Times without an offset are UTC, like the ones we print. */
+    if ((t = timegm(&tm)) == (time_t)-1 || !gmtime_r(&t, &back) ||
+        back.tm_mday != d)          /* 2026-02-30 */
+        return -1;
+    *ms = ((long long)t - (long long)sign * (oh * 3600 + om * 60)) * 1000 +
+          frac;
+    return 0;
 }
 
 /* ---- paths ------------------------------------------------------------ */
@@ -376,13 +450,42 @@ void cli_print_raw(const xw_buf *body)
 
 /* ---- errors and progress ---------------------------------------------- */
 
+void cli_print_findings(FILE *f, const json_t *findings, const char *skip)
+{
+    static const struct cli_col fcols[] = {
+        { "", "severity", FMT_TEXT, 16 }, { "", "code", FMT_TEXT, 64 },
+        { "", "field", FMT_TEXT, 200 }, { "", "message", FMT_TEXT, 0 },
+    };
+    char sev[64], code[128], field[256], msg[CELL_MAX];
+    const json_t *x;
+    size_t i;
+
+    json_array_foreach(findings, i, x) {
+        const char *m = cli_str_at(x, "message");
+
+        /* A single finding usually is the headline: do not say it twice. */
+        if (skip && m && json_array_size(findings) == 1 &&
+            strcmp(m, skip) == 0)
+            continue;
+        if (i == MAX_FINDINGS) {
+            fprintf(f, "  … and %zu more findings (see --json)\n",
+                    json_array_size(findings) - i);
+            break;
+        }
+        cli_cell(x, &fcols[0], sev, sizeof sev);
+        cli_cell(x, &fcols[1], code, sizeof code);
+        cli_cell(x, &fcols[2], field, sizeof field);
+        cli_cell(x, &fcols[3], msg, sizeof msg);
+        fprintf(f, "  %s %s %s: %s\n", sev, code, field, msg);
+    }
+}
+
 void cli_print_api_error(long status, const xw_buf *body)
 {
     json_t *root = json_loadb(body->data, body->len, 0, NULL);
-    const json_t *err = cli_json_at(root, "error"), *findings, *f;
+    const json_t *err = cli_json_at(root, "error"), *findings;
     char field[256], msg[CELL_MAX], rule[128], excerpt[ERROR_EXCERPT + 1];
     const char *s;
-    size_t i;
 
     if (!json_is_object(err)) {
         /* Not our error shape (a proxy's HTML page, say). */
@@ -403,26 +506,9 @@ void cli_print_api_error(long status, const xw_buf *body)
             cli_int_at(err, "status", status), field, field[0] ? ": " : "",
             msg, rule[0] ? " (" : "", rule, rule[0] ? ")" : "");
     findings = cli_json_at(err, "findings");
-    if (!findings)
-        findings = cli_json_at(root, "findings");
-    json_array_foreach(findings, i, f) {
-        static const struct cli_col fcols[] = {
-            { "", "severity", FMT_TEXT, 16 }, { "", "code", FMT_TEXT, 64 },
-            { "", "field", FMT_TEXT, 200 }, { "", "message", FMT_TEXT, 0 },
-        };
-        char sev[64], code[128];
-
-        if (i == MAX_FINDINGS) {
-            fprintf(stderr, "  … and %zu more findings (see --json)\n",
-                    json_array_size(findings) - i);
-            break;
-        }
-        cli_cell(f, &fcols[0], sev, sizeof sev);
-        cli_cell(f, &fcols[1], code, sizeof code);
-        cli_cell(f, &fcols[2], field, sizeof field);
-        cli_cell(f, &fcols[3], msg, sizeof msg);
-        fprintf(stderr, "  %s %s %s: %s\n", sev, code, field, msg);
-    }
+    cli_print_findings(stderr,
+                       findings ? findings : cli_json_at(root, "findings"),
+                       cli_str_at(err, "message"));
 out:
     json_decref(root);
 }

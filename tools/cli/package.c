@@ -36,6 +36,7 @@ static const struct cli_col header_fields[] = {
     { "attempt", "attempt", FMT_TEXT, 0 },
     { "rg override", "rg", FMT_TEXT, 0 },
     { "created", "created", FMT_TIME, 0 },
+    { "started", "started", FMT_TIME, 0 },
     { "finished", "finished", FMT_TIME, 0 },
 };
 
@@ -43,7 +44,7 @@ static const struct cli_col object_cols[] = {
     { "OBJECT", "object_id|id", FMT_TEXT, 40 },
     { "KIND", "kind", FMT_TEXT, 0 },
     { "OUTCOME", "outcome|status", FMT_TEXT, 0 },
-    { "REASON", "reason|reason_code", FMT_TEXT, 48 },
+    { "REASON", "reason|reason_code", FMT_TEXT, 60 },
     { "COMPUTE", "compute_resource|destination.compute_resource", FMT_TEXT,
       28 },
     { "RESOURCE GROUP", "resource_group|destination.resource_group",
@@ -59,24 +60,29 @@ static json_t *header_of(const json_t *pkg)
     char route[300], counts[200];
     const char *src = cli_str_at(pkg, "source_workspace|source");
     const char *dst = cli_str_at(pkg, "destination_workspace|destination");
+    long long pending = cli_int_at(pkg, "pending|counts.pending", 0);
+    int n;
     /* Copied as they are; cli_record leaves out what is missing. */
     static const char *const copy[][2] = {
         { "id", "id|package_id" }, { "environment", "environment" },
         { "status", "status" }, { "creator", "creator" },
         { "executor", "executor" }, { "attempt", "attempt|current_attempt" },
-        { "rg", "resource_group_override" },
-        { "created", "created_at" }, { "finished", "finished_at" },
+        { "rg", "resource_group_override" }, { "created", "created_at" },
+        { "started", "started_at" }, { "finished", "finished_at" },
     };
     json_t *h;
 
     snprintf(route, sizeof route, "%s \xe2\x86\x92 %s", src ? src : "?",
              dst ? dst : "?");
-    snprintf(counts, sizeof counts,
-             "%lld total, %lld deployed, %lld failed, %lld excluded",
-             cli_int_at(pkg, "total|counts.total", 0),
-             cli_int_at(pkg, "deployed|counts.deployed", 0),
-             cli_int_at(pkg, "failed|counts.failed", 0),
-             cli_int_at(pkg, "excluded|counts.excluded", 0));
+    n = snprintf(counts, sizeof counts,
+                 "%lld total, %lld deployed, %lld failed, %lld excluded",
+                 cli_int_at(pkg, "total|counts.total", 0),
+                 cli_int_at(pkg, "deployed|counts.deployed", 0),
+                 cli_int_at(pkg, "failed|counts.failed", 0),
+                 cli_int_at(pkg, "excluded|counts.excluded", 0));
+    if (pending > 0 && n > 0 && (size_t)n < sizeof counts)
+        snprintf(counts + n, sizeof counts - (size_t)n, ", %lld pending",
+                 pending);
     h = json_pack("{ss ss}", "route", route, "counts", counts);
     for (size_t i = 0; h && i < CLI_NELEM(copy); i++) {
         const json_t *v = cli_json_at(pkg, copy[i][1]);
