@@ -127,6 +127,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = "<not json>"
         auth = self.headers.get("Authorization") == "Bearer " + ARGS.token
+        if method == "GET" and path == "/health":   # no token, not logged
+            return self.answer(200, {"service": "submit-listener",
+                                     "status": "ok"})
         idem = self.headers.get("Idempotency-Key")
         q = "&".join("%s=%s" % (k, v[0]) for k, v in sorted(query.items()))
         items = body.get("object_ids", body.get("objects", [])) \
@@ -294,6 +297,24 @@ class Handler(BaseHTTPRequestHandler):
                                                     2, 0))
                 return self.answer(200, package(pid, "succeeded", 2, 3, 0))
             return self.error(404, "not_found", "no package " + pid)
+        if method == "GET" and path == "/v1/audit":
+            return self.answer(200, {"items": [
+                {"event_id": "a-1", "occurred_at": 1764151200000,
+                 "actor": "alice", "request_id": "req-1", "method": "POST",
+                 "path": "/v1/workspaces/dev/basket", "workspace": "dev",
+                 "status": 202, "outcome": "accepted"}],
+                "total": 1, "offset": off, "limit": lim})
+        if method == "GET" and path == "/v1/dlq":
+            return self.answer(200, {"items": [
+                {"event_id": "ev-9", "occurred_at": 1764151200000,
+                 "service": "mapper", "source_topic": "xw.commands",
+                 "partition": 3, "offset": 1234, "key": "dev",
+                 "payload": "wwE=", "error_code": "invalid_event",
+                 "reason": "attempt must be >= 1", "replayed": False}],
+                "total": 1, "offset": off, "limit": lim})
+        if method == "POST" and path == "/v1/dlq/ev-9/replay":
+            return self.answer(200, {"dead_letter": "ev-9",
+                                     "topic": "xw.commands", "bytes": 2})
         if method == "POST" and path == "/v1/parameters/resolve":
             return self.answer(200, {"value": "20261125"})
         if method == "DELETE" and path.startswith("/v1/workspaces/dev/"):

@@ -4,7 +4,7 @@
  * Layout: main.c parses global options, reads the configuration and
  * dispatches through one command table; each command group lives in its
  * own file (workspace.c, environment.c, production.c, basket.c, package.c,
- * result.c, request.c); client.c talks to the API through xw_http;
+ * result.c, request.c, ops.c); client.c talks to the API through xw_http;
  * output.c renders tables, records, errors and progress.
  *
  * Conventions used throughout:
@@ -52,6 +52,7 @@ enum cli_opt {
     OPT_DRY_RUN, OPT_KIND, OPT_OWNER, OPT_SEARCH, OPT_ALL, OPT_ENV,
     OPT_DEPLOY_NOW, OPT_RG_OVERRIDE, OPT_STATUS, OPT_CREATOR, OPT_EXECUTOR,
     OPT_SINCE, OPT_UNTIL, OPT_OFFSET, OPT_LIMIT, OPT_BIZDATE, OPT_CYCTIME,
+    OPT_WORKSPACE,
     OPT_COUNT
 };
 
@@ -115,6 +116,10 @@ int cli_package_show(struct cli *c, const struct cli_args *a);
 int cli_objects(struct cli *c, const struct cli_args *a);
 int cli_request(struct cli *c, const struct cli_args *a);
 int cli_param_resolve(struct cli *c, const struct cli_args *a);
+int cli_health(struct cli *c, const struct cli_args *a);
+int cli_audit(struct cli *c, const struct cli_args *a);
+int cli_dlq_list(struct cli *c, const struct cli_args *a);
+int cli_dlq_replay(struct cli *c, const struct cli_args *a);
 
 /* ---- client.c: the API on xw_http ------------------------------------ */
 

@@ -463,7 +463,7 @@ int cli_query_filters(xw_buf *url, const struct cli_args *a)
         { OPT_CREATOR, "creator" }, { OPT_EXECUTOR, "executor" },
         { OPT_ENV, "environment" }, { OPT_SINCE, "since" },
         { OPT_UNTIL, "until" },     { OPT_OFFSET, "offset" },
-        { OPT_LIMIT, "limit" },
+        { OPT_LIMIT, "limit" },       { OPT_WORKSPACE, "workspace" },
     };
 
     char ms[32];

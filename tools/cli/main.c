@@ -96,6 +96,7 @@ static const struct optdef options[OPT_COUNT] = {
     [OPT_LIMIT] = { "limit", 0, "N", CHK_INT, 1, CLI_PAGE_MAX, 0, NULL },
     [OPT_BIZDATE] = { "bizdate", 0, "D", CHK_TEXT, 0, 0, 0, NULL },
     [OPT_CYCTIME] = { "cyctime", 0, "T", CHK_TEXT, 0, 0, 0, NULL },
+    [OPT_WORKSPACE] = { "workspace", 0, "WS", CHK_ID, 0, 0, 0, NULL },
 };
 
 /* Positional metavariables of the usage strings and how each is checked. */
@@ -111,6 +112,7 @@ static const struct {
     { "ID", CHK_ID, "id" },
     { "FILE|-", CHK_NONE, "file" },
     { "EXPR", CHK_TEXT, "expression" },
+    { "EVENT", CHK_ID, "event id" },
 };
 
 enum {
@@ -190,6 +192,16 @@ static const struct cmd commands[] = {
       cli_param_resolve,
       "resolve a scheduling parameter expression, e.g. '$[yyyymmdd-1]' "
       "--bizdate 2026-11-25 --cyctime 2026-11-26T02:00:00" },
+    { "audit", NULL, "[--workspace WS] [--offset N] [--limit N]", 0,
+      cli_audit, "every write the API answered, newest first (system "
+      "admins; a workspace's admins with --workspace)" },
+    { "dlq", "list", "[--offset N] [--limit N]", 0, cli_dlq_list,
+      "dead letters: events a service could not handle (system admins)" },
+    { "dlq", "replay", "EVENT", CMD_KEYED, cli_dlq_replay,
+      "send a dead letter's original bytes back to its topic once the "
+      "cause is fixed (system admins)" },
+    { "health", NULL, "", 0, cli_health,
+      "is the API up (no token needed)" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -405,8 +417,13 @@ static void print_command(FILE *f, const struct cmd *cmd)
 
     snprintf(head, sizeof head, "  %s%s%s", cmd->group,
              cmd->verb ? " " : "", cmd->verb ? cmd->verb : "");
-    fprintf(f, "%s ", head);
-    print_wrapped(f, strlen(head) + 1, 8, cmd->usage);
+    fputs(head, f);
+    if (*cmd->usage) {
+        fputc(' ', f);
+        print_wrapped(f, strlen(head) + 1, 8, cmd->usage);
+    } else {
+        fputc('\n', f);
+    }
     fputs("      ", f);
     print_wrapped(f, 6, 6, cmd->help);
 }
