@@ -9,8 +9,19 @@
 #include <time.h>
 
 #include "xw_log.h"
+#include "xw_metrics.h"
 
 extern char **environ;
+
+/* Cost counters for the benchmark (process-wide). */
+XW_COUNTER(m_produced, "xw_kafka_produced_total",
+           "messages queued to the producer");
+XW_COUNTER(m_produced_bytes, "xw_kafka_produced_bytes_total",
+           "value bytes of the messages queued to the producer");
+XW_COUNTER(m_consumed, "xw_kafka_consumed_total",
+           "messages handed to the consumer loop's handler");
+XW_COUNTER(m_batches, "xw_kafka_consumer_batches_total",
+           "consumer loop batches (each ends with a producer flush)");
 
 volatile sig_atomic_t xw_kafka_stop;
 
@@ -190,6 +201,8 @@ xw_kafka_producer *xw_kafka_producer_new(const struct xw_config *cfg,
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
     if (!p->rk)
         goto fail;
+    xw_metrics_register(&m_produced);
+    xw_metrics_register(&m_produced_bytes);
     return p;
 fail:
     if (conf)
@@ -228,6 +241,8 @@ static int produce_rkt(xw_kafka_producer *p, rd_kafka_topic_t *rkt,
         if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                              (void *)value, len, key, keylen, opaque) == 0) {
             atomic_fetch_add(&p->produced, 1);
+            xw_metrics_add(&m_produced, 1);
+            xw_metrics_add(&m_produced_bytes, len);
             return 0;
         }
         e = rd_kafka_last_error();
@@ -475,6 +490,8 @@ xw_kafka_consumer *xw_kafka_consumer_new(const struct xw_config *cfg,
         goto fail;
     }
     rd_kafka_topic_partition_list_destroy(subs);
+    xw_metrics_register(&m_consumed);
+    xw_metrics_register(&m_batches);
     xw_info("KAFK", "consumer in group %s subscribed to %zu topic(s)", gid,
             ntopics);
     return c;
@@ -573,6 +590,7 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
         if (more > 0)
             n += more;
     }
+    xw_metrics_add(&m_batches, 1);
     first = rd_kafka_topic_partition_list_new(8);
     next = rd_kafka_topic_partition_list_new(8);
     /* Every partition of the batch, with its first offset, before anything
@@ -597,6 +615,7 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
             continue;
         }
         batch_partition(next, m)->offset = m->offset + 1;
+        xw_metrics_add(&m_consumed, 1);
         memset(&herr, 0, sizeof herr);
         r = h->handle(h->ctx, m, &herr);
         if (r == XW_HANDLE_POISON) {

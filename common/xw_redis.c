@@ -18,8 +18,15 @@
 #include <openssl/evp.h>
 
 #include "xw_log.h"
+#include "xw_metrics.h"
 
 #define TAG "REDIS"
+
+/* Cost counters for the benchmark (process-wide, every connection). */
+XW_COUNTER(m_round_trips, "xw_redis_round_trips_total",
+           "Redis round trips (commands written together, replies read)");
+XW_COUNTER(m_commands, "xw_redis_commands_total",
+           "Redis commands sent (each command of a pipeline counted)");
 
 /* ---- Lua scripts ------------------------------------------------------ */
 
@@ -577,6 +584,8 @@ xw_redis *xw_redis_connect(const char *url, const xw_redis_opts *opts,
     }
     hex_encode(r->mark_prefix, rnd, sizeof rnd);
     (void)pthread_once(&script_once, script_init);
+    xw_metrics_register(&m_round_trips);
+    xw_metrics_register(&m_commands);
 
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
         sa.sa_handler = SIG_IGN;
@@ -639,6 +648,10 @@ static int read_replies(xw_redis *r, size_t n, redisReply **out)
     size_t i, j;
     int seen_err = 0;
 
+    if (n) {
+        xw_metrics_add(&m_round_trips, 1);
+        xw_metrics_add(&m_commands, n);
+    }
     for (i = 0; i < n; i++) {
         void *p = NULL;
         redisReply *rep;

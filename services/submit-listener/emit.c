@@ -255,7 +255,7 @@ int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
 {
     char err[256], status_url[96];
     xw_avro_err ae;
-    json_t *body = NULL, *stored = NULL;
+    json_t *body = NULL;
     int rc = -1;
 
     if (xw_avro_encode(event, &r->w->enc, &ae) < 0) {
@@ -280,20 +280,27 @@ int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
         goto out;
     if (extra)
         json_object_update(body, extra);
-    if (r->idem_key) {
-        stored = json_pack("{s:i, s:O}", "status", 202, "body", body);
-        xw_buf_reset(&r->w->scratch);
-        if (stored && xw_json_dump(stored, &r->w->scratch) == 0)
-            xw_redis_command(r->w->redis, "SET xw:idem:%s:%s %b EX %d",
-                             r->user, r->request_id, r->w->scratch.data,
-                             r->w->scratch.len, IDEM_TTL_S);
-    }
-    sl_reply(r, 202, body);
+    sl_reply_remembered(r, 202, body);
     body = NULL;
     rc = 0;
 out:
     json_decref(extra);
     json_decref(body);
-    json_decref(stored);
     return rc;
+}
+
+void sl_reply_remembered(struct sl_request *r, unsigned status, json_t *body)
+{
+    json_t *stored;
+
+    if (r->idem_key && r->w && body) {
+        stored = json_pack("{s:i, s:O}", "status", (int)status, "body", body);
+        xw_buf_reset(&r->w->scratch);
+        if (stored && xw_json_dump(stored, &r->w->scratch) == 0)
+            xw_redis_command(r->w->redis, "SET xw:idem:%s:%s %b EX %d",
+                             r->user, r->request_id, r->w->scratch.data,
+                             r->w->scratch.len, IDEM_TTL_S);
+        json_decref(stored);
+    }
+    sl_reply(r, status, body);
 }

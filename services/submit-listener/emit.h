@@ -37,6 +37,12 @@ int sl_request_begin(struct sl_request *r);
 int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
               const char *key, json_t *extra);
 
+/* Answers `status` with `body` (stolen) and, when the request carried an
+ * Idempotency-Key, stores that answer for 24 h so a retry with the same
+ * key gets it again (sl_request_begin). For writes that are done by the
+ * time they answer (webhook subscriptions); sl_accept uses it too. */
+void sl_reply_remembered(struct sl_request *r, unsigned status, json_t *body);
+
 /* Encodes `event` and produces it, waiting for the broker's
  * acknowledgement, without answering (for a request that emits more than
  * one event: all but the last). 0, or -1 with 500/503 answered. */
