@@ -1,5 +1,8 @@
 /*
- * xw_kafka_tool - drives the common Kafka module from integration tests.
+ * xw_kafka_tool - drives the common Kafka and Avro modules from
+ * integration tests: the messages are Avro Probe events (single-object
+ * encoding), probe_id "m-<i>", produced by one process and decoded by
+ * another through a consumer group.
  *
  *   xw_kafka_tool produce N [FIRST]    N messages "m-<i>" to the commands topic
  *   xw_kafka_tool consume GROUP N S    consume until N distinct messages were
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xw_avro.h"
 #include "xw_config.h"
 #include "xw_id.h"
 #include "xw_kafka.h"
@@ -22,24 +26,28 @@ static const char *env_get(const char *name) { return getenv(name); }
 struct seen {
     unsigned char *bits;
     long n, distinct, total, fail_every, failed_once_upto;
+    xw_avro_decoder *dec;
 };
 
 static enum xw_handle_result handle(void *ctx, const rd_kafka_message_t *m,
                                     struct xw_handle_error *err)
 {
     struct seen *s = ctx;
-    char buf[32];
+    const xw_avro_type *type;
+    const char *probe;
+    avro_value_t *v;
+    xw_avro_err ae;
     long i;
 
-    if (m->len < 3 || m->len >= sizeof buf) {
-        snprintf(err->code, sizeof err->code, "bad_length");
-        snprintf(err->reason, sizeof err->reason, "message of %zu bytes",
-                 m->len);
+    if (xw_avro_decode(s->dec, m->payload, m->len, &type, &v, &ae) < 0
+        || strcmp(type->short_name, "Probe") != 0
+        || xw_avro_get_string(v, "probe_id", &probe, NULL) != 0
+        || strncmp(probe, "m-", 2) != 0) {
+        snprintf(err->code, sizeof err->code, "not_a_probe");
+        snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
         return XW_HANDLE_POISON;
     }
-    memcpy(buf, m->payload, m->len);
-    buf[m->len] = '\0';
-    i = strtol(buf + 2, NULL, 10);
+    i = strtol(probe + 2, NULL, 10);
     if (i < 0 || i >= s->n)
         return XW_HANDLE_OK;
     if (s->fail_every && i % s->fail_every == 0 && i >= s->failed_once_upto) {
@@ -60,6 +68,7 @@ int main(int argc, char **argv)
     const struct xw_config_def *tables[] = { xw_config_common };
     size_t counts[] = { xw_config_common_count };
     struct xw_config cfg;
+    xw_avro_registry *reg = NULL;
     char err[512];
     int rc = 1;
 
@@ -70,23 +79,41 @@ int main(int argc, char **argv)
                 argc < 3 ? "" : err);
         return 2;
     }
+    if (xw_avro_registry_open(&reg, err, sizeof err) < 0)
+        goto fail;
     if (strcmp(argv[1], "produce") == 0) {
         xw_kafka_producer *p = xw_kafka_producer_new(&cfg, "tool", err, sizeof err);
         long n = atol(argv[2]), first = argc > 3 ? atol(argv[3]) : 0;
+        xw_avro_value ev = { 0 };
+        xw_buf out = XW_BUF_INIT;
+        xw_avro_err ae;
+        avro_value_t hop;
         char msg[32];
 
-        if (!p)
+        if (!p || xw_avro_value_init(&ev, xw_avro_type_find(reg, "Probe")) < 0)
             goto fail;
         for (long i = first; i < first + n; i++) {
             int len = snprintf(msg, sizeof msg, "m-%ld", i);
 
-            if (xw_kafka_produce(p, XW_TOPIC_COMMANDS, msg, (size_t)len, msg,
-                                 (size_t)len, err, sizeof err) < 0)
+            xw_avro_value_reset(&ev);
+            if (xw_avro_set_envelope(&ev.value, msg, xw_now_ms(), "tool", msg) < 0
+                || xw_avro_set_string(&ev.value, "probe_id", msg) < 0
+                || xw_avro_array_append(&ev.value, "hops", &hop) < 0
+                || xw_avro_set_string(&hop, "service", "xw_kafka_tool") < 0
+                || xw_avro_encode(&ev.value, &out, &ae) < 0) {
+                snprintf(err, sizeof err, "encoding a Probe");
+                goto fail;
+            }
+            if (xw_kafka_produce(p, XW_TOPIC_COMMANDS, msg, (size_t)len,
+                                 out.data, out.len, err, sizeof err) < 0)
                 goto fail;
         }
+        xw_avro_value_release(&ev);
+        xw_buf_release(&out);
         if (xw_kafka_flush(p, 30000, err, sizeof err) < 0)
             goto fail;
         xw_kafka_producer_free(p);
+        xw_avro_registry_free(reg);
         printf("produced %ld\n", n);
         return 0;
     }
@@ -101,6 +128,8 @@ int main(int argc, char **argv)
         s.n = atol(argv[3]);
         s.bits = calloc((size_t)s.n / 8 + 1, 1);
         s.fail_every = argc == 6 ? atol(argv[5]) : 0;
+        if (xw_avro_decoder_new(&s.dec, reg) < 0)
+            goto fail;
         c = xw_kafka_consumer_new(&cfg, argv[2], topics, 1, NULL, err, sizeof err);
         if (!c || !s.bits)
             goto fail;
@@ -112,6 +141,8 @@ int main(int argc, char **argv)
         printf("distinct %ld total %ld\n", s.distinct, s.total);
         rc = s.distinct == s.n ? 0 : 1;
         free(s.bits);
+        xw_avro_decoder_free(s.dec);
+        xw_avro_registry_free(reg);
         return rc;
     }
     fprintf(stderr, "unknown mode %s\n", argv[1]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Events produced by one process are consumed by another through a
+# Avro events (Probe, single-object encoding) produced by one process are
+# decoded by another through a
 # consumer group on the local broker; a handler asking for retries loses
 # nothing; injected broker errors on Produce and Fetch are survived.
 . "$(dirname "$0")/../lib/harness.sh"
