@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reporter.h"
+#include "webhooks.h"
 #include "xw_id.h"
 #include "xw_log.h"
 #include "xw_metrics.h"
@@ -96,6 +97,7 @@ int rep_get_id(const avro_value_t *v, const char *field, const char **s,
 
 static void batch_reset(struct reporter *r)
 {
+    rep_wh_reset(r);
     rep_cmds_reset(&r->main);
     rep_cmds_reset(&r->pipe);
     rep_cmds_reset(&r->check);
@@ -217,6 +219,10 @@ int rep_batch_end(void *ctx)
     struct reporter *r = ctx;
     int rc = -1;
 
+    if (!r->rebuild && rep_wh_refresh(r) < 0) {
+        xw_warn("REDIS", "batch not applied: %s", r->redis->errstr);
+        goto out;
+    }
     if (!r->rebuild && r->publish_results && rep_fold_copies(r) < 0)
         goto out;
     if (build_pipe(r) < 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "reporter.h"
+#include "webhooks.h"
 #include "xw_avro_json.h"
 #include "xw_log.h"
 
@@ -213,13 +214,18 @@ int rep_fold_copies(struct reporter *r)
             xw_warn("KAFK", "result copy: %s", err);
             return -1;
         }
+        if (rep_wh_note_bytes(r, m->payload, m->len) < 0)
+            return -1;
         n++;
     }
-    /* Delivered before the fold makes them duplicates. */
+    /* Delivered (and their webhooks enqueued) before the fold makes them
+     * duplicates. */
     if (n && xw_kafka_flush(r->svc->producer, 30000, err, sizeof err) < 0) {
         xw_warn("KAFK", "result copies: %s", err);
         return -1;
     }
+    if (rep_wh_enqueue(r) < 0)
+        return -1;
     rep_metric_copies(n);
     return 0;
 }

@@ -96,9 +96,10 @@ enum xw_handle_result rep_history_started(struct reporter *r,
     if (xw_avro_get_long(v, "deploy_at", &deploy_at) != 0 || deploy_at <= 0)
         deploy_at = 0;
     started_at = deploy_at ? deploy_at : p.occurred_at;
-    if (rep_cmd_script(r, l, REP_OP_STARTED, REP_LUA_STARTED, 2) < 0
+    if (rep_cmd_script(r, l, REP_OP_STARTED, REP_LUA_STARTED, 3) < 0
         || rep_argf(r, l, "xw:cnt:%s:%d", p.pkg, (int)att) < 0
         || rep_argf(r, l, "xw:pkgsum:%s", p.pkg) < 0
+        || rep_arg(r, l, "xw:deploying", 12) < 0
         || rep_arg(r, l, p.pkg, p.pkg_len) < 0
         || rep_argf(r, l, "%d", (int)att) < 0
         || rep_argf(r, l, "%d", (int)total) < 0
@@ -107,7 +108,8 @@ enum xw_handle_result rep_history_started(struct reporter *r,
         || rep_arg(r, l, p.src, p.src_len) < 0
         || rep_arg(r, l, p.dst, p.dst_len) < 0
         || rep_arg(r, l, p.env, p.env_len) < 0
-        || rep_arg(r, l, p.creator, p.creator_len) < 0)
+        || rep_arg(r, l, p.creator, p.creator_len) < 0
+        || rep_argf(r, l, "%lld", (long long)p.occurred_at) < 0)
         return XW_HANDLE_RETRY;
     op = rep_cmd_last(l);
     op->att = (int)att;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "reporter.h"
+#include "webhooks.h"
 #include "xw_log.h"
 
 static const struct xw_config_def settings[] = {
@@ -26,6 +27,27 @@ static const struct xw_config_def settings[] = {
       "entries kept in xw:audit and in each xw:audit:{ws}" },
     { "XW_REPORTER_PUBLISH_RESULTS", XW_CFG_BOOL, "true", 0, 1, 0,
       "copy each new ObjectResult to the outcomes topic for subscribers" },
+    { "XW_PACKAGE_TIMEOUT_S", XW_CFG_INT, "600", 0, 31536000, 0,
+      "an attempt without a new result for this long: its objects still "
+      "without one fail with reason_code timeout (timeout.c); 0: never" },
+    { "XW_WEBHOOK_WORKERS", XW_CFG_INT, "4", 0, 256, 0,
+      "webhook delivery threads (subscriptions served at once); 0: none" },
+    { "XW_WEBHOOK_CONNECT_TIMEOUT_MS", XW_CFG_INT, "2000", 50, 60000, 0,
+      "webhook connect timeout" },
+    { "XW_WEBHOOK_TIMEOUT_MS", XW_CFG_INT, "10000", 100, 120000, 0,
+      "webhook request timeout (whole attempt)" },
+    { "XW_WEBHOOK_BACKOFF_MIN_MS", XW_CFG_INT, "10000", 10, 3600000, 0,
+      "first retry delay cap (full jitter; doubles per failure)" },
+    { "XW_WEBHOOK_BACKOFF_MAX_MS", XW_CFG_INT, "3600000", 10, 86400000, 0,
+      "largest retry delay cap" },
+    { "XW_WEBHOOK_MAX_AGE_S", XW_CFG_INT, "86400", 1, 2592000, 0,
+      "a delivery not answered 2xx within this long is parked as failed" },
+    { "XW_WEBHOOK_POLL_MS", XW_CFG_INT, "200", 10, 10000, 0,
+      "how often an idle delivery worker looks for due subscriptions" },
+    { "XW_WEBHOOK_LOG_MAX", XW_CFG_INT, "1000", 10, 1000000, 0,
+      "deliveries kept in each subscription's delivery log" },
+    { "XW_WEBHOOK_QUEUE_MAX", XW_CFG_INT, "100000", 10, 10000000, 0,
+      "pending deliveries per subscription; more are parked at once" },
 };
 
 static const enum xw_topic topics[] = {
@@ -45,6 +67,7 @@ int main(int argc, char **argv)
     struct reporter r;
     struct xw_kafka_handler h = { 0 };
     xw_kafka_consumer *consumer = NULL;
+    struct rep_pool *pool = NULL;
     int rebuild = 0, rc = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -77,6 +100,9 @@ int main(int argc, char **argv)
              ? 1 : 0;
         goto out;
     }
+    /* Webhooks: the consumer enqueues, a pool of threads delivers. */
+    if (rep_wh_init(&r) < 0 || rep_pool_start(&pool, &svc.cfg) < 0)
+        goto out;
     consumer = xw_service_consumer(&svc, topics,
                                    sizeof topics / sizeof topics[0]);
     if (!consumer)
@@ -86,15 +112,26 @@ int main(int argc, char **argv)
     h.batch_abort = rep_batch_abort;
     h.dead_letter = rep_dead_letter;
     h.ctx = &r;
-    xw_info("INIT", "result-reporter running");
-    if (xw_kafka_consumer_run(consumer, &h) < 0) {
-        atomic_store(&svc.unhealthy, 1);
+    if (rep_timeout_init(&r) < 0)
         goto out;
+    xw_info("INIT", "result-reporter running");
+    /* The loop of xw_kafka_consumer_run, plus the timeout sweep between
+     * batches (timeout.c). */
+    while (!xw_kafka_stop) {
+        if (xw_kafka_consumer_run_once(consumer, &h, 200) < 0) {
+            atomic_store(&svc.unhealthy, 1);
+            goto out;
+        }
+        xw_kafka_poll(svc.producer);
+        rep_timeout_tick(&r);
     }
     xw_info("INIT", "stopping");
     rc = 0;
 out:
     xw_kafka_consumer_free(consumer);
+    rep_timeout_release();
+    rep_pool_stop(pool);
+    rep_wh_free(&r);
     rep_release(&r);
     xw_service_release(&svc);
     return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "reporter.h"
+#include "webhooks.h"
 #include "xw_id.h"
 #include "xw_log.h"
 
@@ -184,7 +185,8 @@ static int emit_finished(struct reporter *r, const struct rep_fin *f,
         xw_warn("KAFK", "PackageFinished: %s", err);
         return -1;
     }
-    return 0;
+    /* Last: it grows the arena, which may move `pkg`. */
+    return rep_wh_note(r, v);
 }
 
 int rep_outcomes_finish(struct reporter *r)
@@ -229,6 +231,8 @@ int rep_outcomes_finish(struct reporter *r)
         xw_warn("KAFK", "PackageFinished: %s", err);
         return -1;
     }
+    if (live && rep_wh_enqueue(r) < 0)
+        return -1;
     if (rep_exec(r, l) < 0) {
         xw_warn("REDIS", "batch not applied: %s", r->redis->errstr);
         return -1;

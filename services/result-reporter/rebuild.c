@@ -2,7 +2,7 @@
  *
  *   1. delete the reporter's own keys (SCAN by pattern, UNLINK), nothing
  *      else: xw:pkgsum:*, xw:res:*, xw:cnt:*, xw:pkgs:*, xw:audit,
- *      xw:audit:*, xw:seen:reporter:*;
+ *      xw:audit:*, xw:seen:reporter:*, xw:deploying;
  *   2. note the high watermark of every partition of the four topics;
  *   3. consume them from the start in a fresh group
  *      (XW_GROUP_PREFIX + "result-reporter-rebuild-<ms>"), with the same
@@ -27,7 +27,7 @@
 
 static const char *const patterns[] = {
     "xw:pkgsum:*", "xw:res:*", "xw:cnt:*", "xw:pkgs:*", "xw:audit",
-    "xw:audit:*", "xw:dlq", "xw:seen:reporter:*",
+    "xw:audit:*", "xw:dlq", "xw:seen:reporter:*", "xw:deploying",
 };
 
 static int delete_pattern(struct reporter *r, const char *pat,

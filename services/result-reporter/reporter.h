@@ -49,8 +49,10 @@
  * topic from the start with a fresh group until the high watermarks taken
  * at start are reached, publishes nothing, then exits.
  *
- * Threads: one (the consumer loop). Everything here is owned by struct
- * reporter and reused from batch to batch.
+ * Threads: the consumer loop owns everything here (struct reporter,
+ * reused from batch to batch). The webhook delivery pool (webhooks.h,
+ * delivery.c) runs its own threads, which share nothing with it but
+ * Redis and the metrics.
  */
 #ifndef REP_REPORTER_H
 #define REP_REPORTER_H
@@ -78,6 +80,7 @@ enum rep_script {
                           counters, summary; says whether finished */
     REP_LUA_FINALIZE,  /* final status -> counters, summary */
     REP_LUA_AUDIT,     /* AuditRecorded -> capped lists */
+    REP_LUA_WH_ENQUEUE, /* one webhook delivery (webhooks.c) */
     REP_LUA_COUNT
 };
 
@@ -89,7 +92,7 @@ struct rep_str {
 
 enum rep_op_kind {
     REP_OP_CREATED, REP_OP_STARTED, REP_OP_FOLD, REP_OP_AUDIT,
-    REP_OP_CHECK, REP_OP_FINALIZE
+    REP_OP_CHECK, REP_OP_FINALIZE, REP_OP_WEBHOOK
 };
 
 /* One queued Redis command. */
@@ -187,6 +190,8 @@ struct reporter {
 
     struct rep_progress *progress;
     size_t nprogress;
+
+    struct rep_wh *wh;            /* webhooks.h; NULL in rebuild mode */
 };
 
 /* ---- batch.c: the consumer callbacks and the batch flow ----------------- */
@@ -311,6 +316,16 @@ enum xw_handle_result rep_dlq_queue(struct reporter *r, const avro_value_t *v,
 enum xw_handle_result rep_audit_queue(struct reporter *r,
                                       const avro_value_t *v,
                                       struct xw_handle_error *err);
+
+/* ---- timeout.c: attempts without progress ------------------------------ */
+
+/* Reads XW_PACKAGE_TIMEOUT_S, registers the metric. 0 or -1 (logged). */
+int rep_timeout_init(struct reporter *r);
+/* Between batches: every so often, attempts of xw:deploying without a new
+ * result for the timeout get ObjectResult(failed, timeout) for their
+ * objects still without one. Failures are logged and tried again later. */
+void rep_timeout_tick(struct reporter *r);
+void rep_timeout_release(void);
 
 /* ---- rebuild.c ---------------------------------------------------------- */
 

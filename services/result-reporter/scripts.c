@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "reporter.h"
+#include "webhooks.h"
 #include "xw_log.h"
 
 /* Helpers shared by the scripts that write the summary. */
@@ -135,12 +136,14 @@ static const char lua_created[] = PRELUDE
     "if first then return 1 end\n"
     "return 0\n";
 
-/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}
+/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}, xw:deploying
  * ARGV: pkg, att, total, executor, started_at, src, dst, environment,
- *       creator
+ *       creator, occurred_at
  * Records the attempt; the summary follows it unless a later attempt has
  * started. Counts come from the counters (results may have come first),
- * so this also finds an attempt that is already complete. */
+ * so this also finds an attempt that is already complete. An attempt not
+ * final yet is kept in xw:deploying for the timeout sweep (timeout.c),
+ * scored with the latest occurred_at of its chunks. */
 static const char lua_started[] = PRELUDE
     "local att = tonumber(ARGV[2])\n"
     "local st = tonumber(ARGV[5])\n"
@@ -148,6 +151,11 @@ static const char lua_started[] = PRELUDE
     "if cur and cur < st then st = cur end\n"
     "redis.call('HSET', KEYS[1], 'total', ARGV[3], 'executor', ARGV[4],\n"
     "  'started_at', jn(st))\n"
+    "if redis.call('HEXISTS', KEYS[1], 'status') == 0 then\n"
+    "  local m, at = ARGV[1] .. ' ' .. ARGV[2], tonumber(ARGV[10])\n"
+    "  local sc = tonumber(redis.call('ZSCORE', KEYS[3], m))\n"
+    "  if not sc or at > sc then redis.call('ZADD', KEYS[3], at, m) end\n"
+    "end\n"
     "local s = getj(KEYS[2]) or {}\n"
     "if att >= (num(s.attempt) or 0) then\n"
     "  s.package_id = ARGV[1]\n"
@@ -215,10 +223,14 @@ static const char lua_fold[] = PRELUDE
     "end\n"
     "return {sync(KEYS[3], KEYS[5], att), flags}\n";
 
-/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg}
+/* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg} (and xw:deploying, by name)
  * ARGV: att, status (from the rule module), finished_at, published 0/1 */
 static const char lua_finalize[] = PRELUDE
     "redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3])\n"
+    /* No longer deploying: out of the timeout sweep's set (see STARTED;
+     * its member is "{pkg} {att}", read back from the counters' key). */
+    "local p, a = string.match(KEYS[1], '^xw:cnt:(.+):(%d+)$')\n"
+    "if p then redis.call('ZREM', 'xw:deploying', p .. ' ' .. a) end\n"
     "if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'published', '1') end\n"
     "sync(KEYS[1], KEYS[2], tonumber(ARGV[1]))\n"
     "return 1\n";
@@ -239,7 +251,7 @@ static const char lua_audit[] =
 static const char *const script_src[REP_LUA_COUNT] = {
     [REP_LUA_CREATED] = lua_created,   [REP_LUA_STARTED] = lua_started,
     [REP_LUA_FOLD] = lua_fold,         [REP_LUA_FINALIZE] = lua_finalize,
-    [REP_LUA_AUDIT] = lua_audit,
+    [REP_LUA_AUDIT] = lua_audit,       [REP_LUA_WH_ENQUEUE] = rep_lua_wh_enqueue,
 };
 
 int rep_scripts_load(struct reporter *r)

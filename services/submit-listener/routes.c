@@ -39,6 +39,15 @@ static const struct route routes[] = {
     { "GET",    "/v1/dlq", h_dlq_list },
     { "GET",    "/v1/audit", h_audit_list },
     { "POST",   "/v1/dlq/{}/replay", h_dlq_replay },
+    { "POST",   "/v1/webhooks", h_wh_create },
+    { "GET",    "/v1/webhooks", h_wh_list },
+    { "GET",    "/v1/webhooks/{}", h_wh_get },
+    { "PUT",    "/v1/webhooks/{}", h_wh_update },
+    { "DELETE", "/v1/webhooks/{}", h_wh_delete },
+    { "POST",   "/v1/webhooks/{}/pause", h_wh_pause },
+    { "POST",   "/v1/webhooks/{}/resume", h_wh_resume },
+    { "GET",    "/v1/webhooks/{}/deliveries", h_wh_deliveries },
+    { "POST",   "/v1/webhooks/{}/deliveries/{}/redeliver", h_wh_redeliver },
 };
 
 /* Matches path against pattern; fills params. 1 match, 0 no match, -1

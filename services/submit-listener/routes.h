@@ -36,6 +36,15 @@ void h_param_resolve(struct sl_request *r);
 void h_dlq_list(struct sl_request *r);
 void h_audit_list(struct sl_request *r);
 void h_dlq_replay(struct sl_request *r);
+void h_wh_create(struct sl_request *r);
+void h_wh_list(struct sl_request *r);
+void h_wh_get(struct sl_request *r);
+void h_wh_update(struct sl_request *r);
+void h_wh_delete(struct sl_request *r);
+void h_wh_pause(struct sl_request *r);
+void h_wh_resume(struct sl_request *r);
+void h_wh_deliveries(struct sl_request *r);
+void h_wh_redeliver(struct sl_request *r);
 
 /* Answers a paged list of the JSON values of hash `key`, filtered by
  * kind / owner / substring of id or name (each may be NULL), by id. */

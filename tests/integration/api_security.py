@@ -74,6 +74,12 @@ ROUTES = [
     ("GET", "/v1/packages/" + pkg), ("POST", "/v1/packages/%s/deploy" % pkg),
     ("POST", "/v1/packages/%s/replay" % pkg), ("GET", "/v1/requests/x"),
     ("POST", "/v1/parameters/resolve"),
+    ("POST", "/v1/webhooks"), ("GET", "/v1/webhooks"),
+    ("GET", "/v1/webhooks/wh-x"), ("PUT", "/v1/webhooks/wh-x"),
+    ("DELETE", "/v1/webhooks/wh-x"), ("POST", "/v1/webhooks/wh-x/pause"),
+    ("POST", "/v1/webhooks/wh-x/resume"),
+    ("GET", "/v1/webhooks/wh-x/deliveries"),
+    ("POST", "/v1/webhooks/wh-x/deliveries/d-1/redeliver"),
 ]
 for method, path in ROUTES:
     st, body = api.call(None, method, path, {})

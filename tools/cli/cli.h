@@ -53,6 +53,8 @@ enum cli_opt {
     OPT_DEPLOY_NOW, OPT_RG_OVERRIDE, OPT_STATUS, OPT_CREATOR, OPT_EXECUTOR,
     OPT_SINCE, OPT_UNTIL, OPT_OFFSET, OPT_LIMIT, OPT_BIZDATE, OPT_CYCTIME,
     OPT_WORKSPACE,
+    OPT_SECRET_FILE, OPT_SOURCE, OPT_DESTINATION, OPT_EVENTS,
+    OPT_HOOK_URL,                /* a webhook command's --url (main.c) */
     OPT_COUNT
 };
 
@@ -120,6 +122,15 @@ int cli_health(struct cli *c, const struct cli_args *a);
 int cli_audit(struct cli *c, const struct cli_args *a);
 int cli_dlq_list(struct cli *c, const struct cli_args *a);
 int cli_dlq_replay(struct cli *c, const struct cli_args *a);
+int cli_webhook_create(struct cli *c, const struct cli_args *a);
+int cli_webhook_list(struct cli *c, const struct cli_args *a);
+int cli_webhook_show(struct cli *c, const struct cli_args *a);
+int cli_webhook_update(struct cli *c, const struct cli_args *a);
+int cli_webhook_pause(struct cli *c, const struct cli_args *a);
+int cli_webhook_resume(struct cli *c, const struct cli_args *a);
+int cli_webhook_delete(struct cli *c, const struct cli_args *a);
+int cli_webhook_deliveries(struct cli *c, const struct cli_args *a);
+int cli_webhook_redeliver(struct cli *c, const struct cli_args *a);
 
 /* ---- client.c: the API on xw_http ------------------------------------ */
 

@@ -97,6 +97,11 @@ static const struct optdef options[OPT_COUNT] = {
     [OPT_BIZDATE] = { "bizdate", 0, "D", CHK_TEXT, 0, 0, 0, NULL },
     [OPT_CYCTIME] = { "cyctime", 0, "T", CHK_TEXT, 0, 0, 0, NULL },
     [OPT_WORKSPACE] = { "workspace", 0, "WS", CHK_ID, 0, 0, 0, NULL },
+    [OPT_SECRET_FILE] = { "secret-file", 0, "F", CHK_TEXT, 0, 0, 0, NULL },
+    [OPT_SOURCE] = { "source", 0, "WS", CHK_ID, 0, 0, 0, NULL },
+    [OPT_DESTINATION] = { "destination", 0, "WS", CHK_ID, 0, 0, 0, NULL },
+    [OPT_EVENTS] = { "events", 0, "E,...", CHK_TEXT, 0, 0, 0, NULL },
+    [OPT_HOOK_URL] = { "webhook-url", 0, "U", CHK_TEXT, 0, 0, 0, NULL },
 };
 
 /* Positional metavariables of the usage strings and how each is checked. */
@@ -113,12 +118,14 @@ static const struct {
     { "FILE|-", CHK_NONE, "file" },
     { "EXPR", CHK_TEXT, "expression" },
     { "EVENT", CHK_ID, "event id" },
+    { "DELIVERY", CHK_ID, "delivery id" },
 };
 
 enum {
     CMD_KEYED = 1 << 0,  /* not a GET: takes --idempotency-key */
     CMD_WAIT = 1 << 1,   /* takes --wait / --timeout */
     CMD_WRITE = CMD_KEYED | CMD_WAIT,
+    CMD_OWN_URL = 1 << 2, /* --url is the command's (a webhook's address) */
 };
 
 struct cmd {
@@ -202,6 +209,37 @@ static const struct cmd commands[] = {
       "cause is fixed (system admins)" },
     { "health", NULL, "", 0, cli_health,
       "is the API up (no token needed)" },
+    { "webhook", "create", "--url U --secret-file F [--source WS] "
+      "[--destination WS] [--status S] [--events E,...]",
+      CMD_KEYED | CMD_OWN_URL, cli_webhook_create,
+      "subscribe URL to deploy results: signed POSTs of package_finished "
+      "and object_result events, filtered by source or destination "
+      "workspace, status (succeeded|failed) and event types; the API URL "
+      "then comes from $XW_API_URL or the config file" },
+    { "webhook", "list", "[--owner U] [--offset N] [--limit N]", 0,
+      cli_webhook_list,
+      "your webhook subscriptions (system admins: everybody's)" },
+    { "webhook", "show", "ID", 0, cli_webhook_show,
+      "one subscription: URL, filter, paused, deliveries pending" },
+    { "webhook", "update", "ID [--url U] [--secret-file F] [--source WS] "
+      "[--destination WS] [--status S] [--events E,...]",
+      CMD_KEYED | CMD_OWN_URL, cli_webhook_update,
+      "change the URL, rotate the secret, or replace the filter (any "
+      "filter option replaces the whole filter)" },
+    { "webhook", "pause", "ID", CMD_KEYED, cli_webhook_pause,
+      "stop sending; deliveries queue up meanwhile (within the retry "
+      "window)" },
+    { "webhook", "resume", "ID", CMD_KEYED, cli_webhook_resume,
+      "send again, starting with what queued meanwhile" },
+    { "webhook", "delete", "ID", CMD_KEYED, cli_webhook_delete,
+      "delete a subscription with its queue and delivery log" },
+    { "webhook", "deliveries", "ID [--status S] [--offset N] [--limit N]", 0,
+      cli_webhook_deliveries,
+      "the delivery log, newest first: attempts, HTTP status, latency, "
+      "last error (--status pending|delivered|failed)" },
+    { "webhook", "redeliver", "ID DELIVERY", CMD_KEYED,
+      cli_webhook_redeliver,
+      "send a delivery again, with the same delivery id" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -896,6 +934,10 @@ int main(int argc, char **argv)
         goto out;
     if (a.val[OPT_QUIET])
         xw_log_min_level = XW_ERROR;
+    if (cmd->flags & CMD_OWN_URL) {
+        a.val[OPT_HOOK_URL] = a.val[OPT_URL];
+        a.val[OPT_URL] = NULL;
+    }
     if ((rc = setup(&c, &a)) != CLI_OK)
         goto out;
     rc = cmd->run(&c, &a);
