@@ -5,6 +5,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+# Integration tests run side by side (they mostly wait); see tests/CMakeLists.txt.
+ITEST_JOBS ?= 4
 
 .PHONY: all deps build test test-unit test-sanitize demo up down status clean fuzz bench
 
@@ -17,22 +19,24 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# Unit tests in parallel, integration tests one at a time (each starts its
-# own redis-server, broker and services).
+# Unit tests in parallel; integration tests side by side too (each starts
+# its own redis-server, broker and services on free ports; the heavy ones
+# share a lock, see tests/CMakeLists.txt).
 test: build
 	cd $(BUILD) && ctest -L unit -j$(JOBS) --output-on-failure
-	cd $(BUILD) && ctest -L integration --output-on-failure
+	cd $(BUILD) && ctest -L integration -j$(ITEST_JOBS) --output-on-failure
 
 test-unit: build
 	cd $(BUILD) && ctest -L unit -j$(JOBS) --output-on-failure
 
 # The whole suite again, built with AddressSanitizer + UBSan.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DXW_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest -j$(JOBS) --output-on-failure
+	cd $(ASAN_BUILD) && $(SAN_ENV) ctest -L unit -j$(JOBS) --output-on-failure
+	cd $(ASAN_BUILD) && $(SAN_ENV) ctest -L integration -j$(ITEST_JOBS) --output-on-failure
 
 demo: build
 	@XW_BUILD_DIR=$(abspath $(BUILD)) scripts/demo
@@ -45,6 +49,11 @@ down:
 
 status:
 	@XW_BUILD_DIR=$(abspath $(BUILD)) scripts/xwstack status
+
+# The end-to-end benchmark (docs/performance.md): ~10 minutes, or
+# BENCH_QUICK=1 for < 2; results in bench/results/.
+bench: build
+	@XW_BUILD_DIR=$(abspath $(BUILD)) scripts/bench
 
 # libFuzzer targets, each for FUZZ_SECONDS (corpus in tests/fuzz/corpus).
 FUZZ_BUILD   ?= build-fuzz
