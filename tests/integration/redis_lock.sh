@@ -58,12 +58,14 @@ xw_expect_eq "lock gone" "$("${RCLI[@]}" exists xw:lock:a)" 0
 
 # --- an expired lock can be taken by another process, with a newer fence;
 #     the old holder's fenced write is then refused, the new one's accepted
-read -r ok f1 t1 < <("$BIN" acquire "$URL" xw:lock:pkg 300)
+# (2 s: long enough for the next two process starts even under ASan on a
+# loaded machine, short enough to wait out)
+read -r ok f1 t1 < <("$BIN" acquire "$URL" xw:lock:pkg 2000)
 xw_expect_eq "acquire short lock" "$ok" 1
 xw_expect_eq "held before expiry" "$("$BIN" acquire "$URL" xw:lock:pkg 30000)" 0
 xw_expect_eq "first holder writes" \
     "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f1" - xw:dest:obj1 from-1)" written
-sleep 0.5
+sleep 2.2
 read -r ok f2 t2 < <("$BIN" acquire "$URL" xw:lock:pkg 30000)
 xw_expect_eq "expired lock taken" "$ok" 1
 [ "$f2" -gt "$f1" ] || xw_die "fence $f2 not above $f1"
