@@ -90,7 +90,8 @@ static enum dp_delivery http_deliver(dp_target *t, struct dp_item *it,
         .body_len = len,
         .timeout_ms = h->timeout_ms,
     };
-    char text[EXCERPT_MAX + 1], what[32];
+    char text[EXCERPT_MAX + 1], buf[32];
+    const char *what;
     int attempts = 0, rc;
 
     /* Same key for every delivery of this version to this destination:
@@ -117,7 +118,11 @@ static enum dp_delivery http_deliver(dp_target *t, struct dp_item *it,
         return DP_REFUSED;
     }
     xw_metrics_add(&m_http_unavailable, 1);
-    failure(&h->resp, what, sizeof what);
+    /* The returned text, not buf: buf is only filled for an HTTP status
+     * (a timeout or a refused connection used to put uninitialised bytes
+     * into the reason; not UTF-8, the result could not be encoded and the
+     * batch was retried for ever: the package never finished). */
+    what = failure(&h->resp, buf, sizeof buf);
     xw_warn("HTTP", "%s %s v%lld not delivered after %d attempt(s): %s",
             it->dest_ws, it->obj_id, (long long)it->version, attempts, what);
     dp_item_fail(it, "target_unavailable", "the destination did not accept "

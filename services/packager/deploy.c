@@ -145,6 +145,23 @@ out:
     return r;
 }
 
+/* The request's final status and the event's marker, in one transaction.
+ * 0 or -1 (Redis). */
+static int commit_started(struct packager *p, const struct command *c,
+                          const char *pkg, long long attempt, size_t objects,
+                          bool replay)
+{
+    if (tx_begin(p) < 0
+        || tx_request_status(p, c, "done",
+                             json_pack("{s:s, s:I, s:I, s:b}", "package_id",
+                                       pkg, "attempt", (json_int_t)attempt,
+                                       "objects", (json_int_t)objects,
+                                       "replay", replay), NULL) < 0
+        || tx_commit(p, c) < 0)
+        return -1;
+    return 0;
+}
+
 enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
                                    struct xw_handle_error *err)
 {
@@ -175,6 +192,17 @@ enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
     if (rep->type == REDIS_REPLY_STRING) {
         /* Started before: only hand the attempt to the mapper again. */
         attempt = strtoll(rep->str, NULL, 10);
+        /* Without the marker, the delivery that started it died (or lost
+         * Redis) between the attempt script and the transaction below:
+         * finish that now, or the request stays "pending" for ever. */
+        if (!c->seen) {
+            if (!(rep = xw_redis_command_idem(p->redis,
+                                              "LLEN xw:pkg:%s:att:%lld", pkg,
+                                              attempt))
+                || commit_started(p, c, pkg, attempt, (size_t)rep->integer,
+                                  replay) < 0)
+                goto redis;
+        }
         r = emit_started(p, c, pkg, meta, attempt, err);
         goto out;
     }
@@ -217,14 +245,7 @@ enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
     if (!rep || rep->type != REDIS_REPLY_INTEGER)
         goto redis;
     attempt = rep->integer;
-    if (tx_begin(p) < 0
-        || tx_request_status(p, c, "done",
-                             json_pack("{s:s, s:I, s:I, s:b}", "package_id",
-                                       pkg, "attempt", (json_int_t)attempt,
-                                       "objects",
-                                       (json_int_t)ids->elements, "replay",
-                                       replay), NULL) < 0
-        || tx_commit(p, c) < 0)
+    if (commit_started(p, c, pkg, attempt, ids->elements, replay) < 0)
         goto redis;
     xw_info("DEPL", "package %s attempt %lld started by %s: %zu object(s)%s",
             pkg, attempt, pkg_str(c->v, "executor"), ids->elements,

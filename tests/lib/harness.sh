@@ -115,6 +115,25 @@ xw_start_redis() {
     export REDIS_PORT
 }
 
+# xw_restart_redis [SIGNAL] [PAUSE_S] : stops the redis-server of
+# xw_start_redis (kill -SIGNAL, default KILL) and starts it again after
+# PAUSE_S (default 1) with the same config: same port, same dir, so it
+# reloads its AOF (XW_REDIS_FSYNC=always loses no acknowledged write).
+xw_restart_redis() {
+    local sig=${1:-KILL} pause=${2:-1} name=${XW_REDIS_NAME:-redis}
+    local dir=$XW_RUN_DIR/$name pid
+    pid=$(cat "$dir/redis.pid")
+    disown "$pid" 2>/dev/null || true
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$pid" 2>/dev/null && xw_die "redis-server $pid did not stop on SIG$sig"
+    sleep "$pause"
+    redis-server "$dir/redis.conf" >> "$dir/redis.log" 2>&1 &
+    XW_PIDS+=($!)
+    echo $! > "$dir/redis.pid"
+    xw_wait_for "redis on $REDIS_PORT again" 20 redis-cli -p "$REDIS_PORT" ping >/dev/null
+}
+
 # xw_start_broker : the local Kafka broker (librdkafka mock cluster).
 xw_start_broker() {
     local dir=$XW_RUN_DIR/broker
