@@ -172,9 +172,13 @@ static int load(struct mp_slot *s, xw_redis *r, const struct mp_key *k,
     snprintf(dst_key, sizeof dst_key, "xw:ws:%s", k->dest_ws);
     env_len[1] = strlen(env_key);
     if (xw_redis_pipeline(r, cmds, 3, rep, XW_REDIS_IDEMPOTENT) < 0) {
-        /* A Redis error reply (WRONGTYPE: something else lives at the key)
-         * will not go away by retrying: it is a broken projection. */
-        if (r->err == XW_REDIS_EREPLY) {
+        /* WRONGTYPE (something else lives at the key) will not go away by
+         * retrying: it is a broken projection. Any other error reply is
+         * Redis' state, not the package's - LOADING while a restarted
+         * Redis reads its AOF, BUSY, READONLY, OOM, ... -: retry. (Every
+         * error reply used to fail the whole package, for good, with
+         * environment_invalid when the mapper met a restarting Redis.) */
+        if (r->err == XW_REDIS_EREPLY && strstr(r->errstr, "WRONGTYPE")) {
             fail(cx, MP_ENVIRONMENT_INVALID,
                  "the stored state of workspace '%s' cannot be read: %s",
                  k->source_ws, r->errstr);
