@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 # Integration tests run side by side (they mostly wait); see tests/CMakeLists.txt.
-ITEST_JOBS ?= 4
+ITEST_JOBS ?= 3
 
 .PHONY: all deps build test test-unit test-sanitize demo up down status clean fuzz bench
 
