@@ -157,7 +157,14 @@ xw_wait_for "mapper healthy" 20 xw_service_healthy mapper
 # --- package 1: mapped, excluded, failed
 "$INJECT" "$RUN/p1.json" >/dev/null || xw_die "inject p1"
 xw_wait_for "results of pkg-1" 30 results_are pkg-1 5
-results_of pkg-1 > "$RUN/r1.json"
+# The log grows while it is read: read it until every object is in it.
+pkg1_complete() {
+    results_of pkg-1 > "$RUN/r1.json" 2>/dev/null || return 1
+    for o in n-1 n-2 f-1 n-3 n-4; do
+        grep -q "\"object_id\":\"$o\"" "$RUN/r1.json" || return 1
+    done
+}
+xw_wait_for "every object of pkg-1 in the results log" 30 pkg1_complete
 outcome() { jq -r --arg o "$1" 'select(.object_id == $o) | .outcome + " " + (.reason_code // "-")' "$RUN/r1.json"; }
 xw_expect_eq "n-1 outcome" "$(outcome n-1)" "deployed -"
 xw_expect_eq "n-2 outcome" "$(outcome n-2)" "deployed -"
