@@ -2,7 +2,7 @@
 # The deployer's HTTP target fails, then recovers (tests/helpers/
 # target_peer.py, an idempotent peer that fails on command), through the
 # public API:
-#  A. while a package of 200 objects is being delivered the target answers
+#  A. while a package of 160 objects is being delivered the target answers
 #     503, then hangs past the client's timeout (having applied the
 #     object), then refuses connections (port closed), each for most of a
 #     second, recovering in between: every object is retried until it is
@@ -17,7 +17,7 @@
 . "$(dirname "$0")/../lib/fault.sh"
 fault_stack
 RUN=$XW_RUN_DIR
-# 25 ms per accepted object: package A takes ~5 s, the faults land in it.
+# 25 ms per accepted object: package A takes ~4 s, the faults land in it.
 XW_PEER_DELAY_MS=25 python3 "$XW_SRC_DIR/tests/helpers/target_peer.py" "$RUN" > "$RUN/peer.log" 2>&1 &
 XW_PIDS+=($!)
 xw_wait_for "target peer" 10 test -s "$RUN/control.port"
@@ -44,8 +44,9 @@ writes_not_one() { # PREFIX -> counters of that prefix that are not 1, and how m
 }
 
 # A. Failing and recovering within the retries.
-xw_log "A: package of 200 objects"
-A=$("${API[@]}" package a 200) || xw_die "package a"
+NA=160
+xw_log "A: package of $NA objects"
+A=$("${API[@]}" package a $NA) || xw_die "package a"
 "${API[@]}" deploy "$A" || xw_die "deploy a"
 xw_wait_for "a under way" 30 applied_at_least 20
 mode 5xx; sleep 0.8; mode ok; sleep 0.5
@@ -53,20 +54,20 @@ mode slow; sleep 0.8; mode ok; sleep 0.5
 mode down; sleep 0.8; mode up
 xw_log "A: waiting for the package"
 "${API[@]}" wait "$A" 1 60 > "$RUN/a.json" || xw_die "a not final: $(jq -c '{status, deployed, failed, pending}' "$RUN/a.json")"
-xw_expect_eq "A: every object deployed" "$(jq -c '[.status, .deployed, .failed]' "$RUN/a.json")" '["succeeded",200,0]'
+xw_expect_eq "A: every object deployed" "$(jq -c '[.status, .deployed, .failed]' "$RUN/a.json")" "[\"succeeded\",$NA,0]"
 stats > "$RUN/stats-a.json"
 xw_expect_eq "A: the peer applied each object once" \
-    "$(jq -c '[.keys, ([.applied[]] | max)]' "$RUN/stats-a.json")" "[200,1]"
-xw_expect_eq "A: the catalog wrote each object version once" "$(writes_not_one a)" "0 200"
+    "$(jq -c '[.keys, ([.applied[]] | max)]' "$RUN/stats-a.json")" "[$NA,1]"
+xw_expect_eq "A: the catalog wrote each object version once" "$(writes_not_one a)" "0 $NA"
 answers503=$(jq '.answers["503"] // 0' "$RUN/stats-a.json")
 requests=$(jq '.requests' "$RUN/stats-a.json")
 attempts=$(metric xw_deployer_http_attempts_total)
 refused=$((attempts - requests))
 xw_check "A: 503s were retried ($answers503)" test "$answers503" -gt 0
-xw_check "A: timeouts were retried ($requests requests for 200 objects)" \
-    test "$((requests - answers503))" -gt 200
+xw_check "A: timeouts were retried ($requests requests for $NA objects)" \
+    test "$((requests - answers503))" -gt $NA
 xw_check "A: refused connections were retried ($refused)" test "$refused" -gt 0
-xw_log "A: $attempts attempts: $answers503 answered 503, $((requests - answers503 - 200)) timed out, $refused refused"
+xw_log "A: $attempts attempts: $answers503 answered 503, $((requests - answers503 - NA)) timed out, $refused refused"
 
 # B. Down for longer than the retries (now 3 attempts): failed, not stuck;
 #    then a replay once the target is back.
@@ -93,5 +94,5 @@ xw_expect_eq "B: the replay deployed them" "$(jq -c '[.status, .total, .deployed
 xw_expect_eq "B: the catalog wrote each once" "$(writes_not_one b)" "0 20"
 xw_expect_eq "B: the peer applied each once" \
     "$(stats | jq -c '[.applied | to_entries[] | select(.key | test(":b-")) | .value] | [length, max]')" "[20,1]"
-printf 'fault_http_target: A 200 objects through 503s, timeouts and refused connections (%s attempts): deployed 200, applied/written once; B 20 objects with the target down: failed target_unavailable, replayed: deployed 20, written once\n' "$attempts"
+printf 'fault_http_target: A %s objects through 503s, timeouts and refused connections (%s attempts): deployed %s, applied/written once; B 20 objects with the target down: failed target_unavailable, replayed: deployed 20, written once\n' "$NA" "$attempts" "$NA"
 xw_pass

@@ -22,7 +22,7 @@ order=(packager mapper deployer result-reporter submit-listener
        deployer packager mapper result-reporter deployer mapper packager)
 for s in "${order[@]}"; do
     fault_flow_running || break
-    sleep "$(fault_rand_s 300 1500)"
+    sleep "$(fault_rand_s 200 1000)"
     fault_restart "$s"
 done
 ctl rtt 1 0

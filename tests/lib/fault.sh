@@ -76,7 +76,7 @@ fault_restart() { # NAME [PAUSE_S]
     FAULT_KILLS=$((FAULT_KILLS + 1))
     FAULT_KILLED[$1]=$(( ${FAULT_KILLED[$1]:-0} + 1 ))
     xw_log "kill -9 $1 (kill #$FAULT_KILLS)"
-    sleep "${2:-$(fault_rand_s 300 1200)}"
+    sleep "${2:-$(fault_rand_s 200 800)}"
     xw_start_service "$1"
 }
 
