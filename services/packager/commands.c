@@ -89,14 +89,6 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
     return XW_HANDLE_POISON;
 }
 
-/* Runs one transaction whose commands `queue` adds; marks the event.
- * The common tail of every simple command. */
-#define COMMIT_OR_RETRY(p, c, err)                                        \
-    do {                                                                  \
-        if (tx_commit((p), (c)) < 0)                                      \
-            return RETRY((err), "redis: %s", (p)->redis->errstr);         \
-    } while (0)
-
 enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
                                       struct xw_handle_error *err)
 {
@@ -239,21 +231,30 @@ out:
     return r;
 }
 
+/* A command whose whole effect is removing one field of a hash: the
+ * environment of a workspace, or an object from its nodes to deploy. */
+static enum xw_handle_result remove_field(struct packager *p, struct command *c,
+                                          const char *hash, const char *ws,
+                                          const char *field,
+                                          struct xw_handle_error *err)
+{
+    if (c->seen)
+        return XW_HANDLE_OK;
+    if (tx_begin(p) < 0 || TX(p, "HDEL %s:%s %s", hash, ws, field) < 0
+        || tx_request_status(p, c, "done", NULL, NULL) < 0
+        || tx_commit(p, c) < 0) {
+        xw_redis_pipeline_discard(p->redis);
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    }
+    return XW_HANDLE_OK;
+}
+
 enum xw_handle_result apply_environment_deleted(struct packager *p,
                                                 struct command *c,
                                                 struct xw_handle_error *err)
 {
-    if (c->seen)
-        return XW_HANDLE_OK;
-    if (tx_begin(p) < 0
-        || TX(p, "HDEL xw:env:%s %s", pkg_str(c->v, "source_workspace"),
-              pkg_str(c->v, "name")) < 0
-        || tx_request_status(p, c, "done", NULL, NULL) < 0) {
-        xw_redis_pipeline_discard(p->redis);
-        return RETRY(err, "redis: %s", p->redis->errstr);
-    }
-    COMMIT_OR_RETRY(p, c, err);
-    return XW_HANDLE_OK;
+    return remove_field(p, c, "xw:env", pkg_str(c->v, "source_workspace"),
+                        pkg_str(c->v, "name"), err);
 }
 
 enum xw_handle_result apply_objects(struct packager *p, struct command *c,
@@ -303,17 +304,8 @@ out:
 enum xw_handle_result apply_terminate(struct packager *p, struct command *c,
                                       struct xw_handle_error *err)
 {
-    if (c->seen)
-        return XW_HANDLE_OK;
-    if (tx_begin(p) < 0
-        || TX(p, "HDEL xw:ntd:%s %s", pkg_str(c->v, "workspace_id"),
-              pkg_str(c->v, "object_id")) < 0
-        || tx_request_status(p, c, "done", NULL, NULL) < 0) {
-        xw_redis_pipeline_discard(p->redis);
-        return RETRY(err, "redis: %s", p->redis->errstr);
-    }
-    COMMIT_OR_RETRY(p, c, err);
-    return XW_HANDLE_OK;
+    return remove_field(p, c, "xw:ntd", pkg_str(c->v, "workspace_id"),
+                        pkg_str(c->v, "object_id"), err);
 }
 
 enum xw_handle_result apply_basket(struct packager *p, struct command *c,
