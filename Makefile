@@ -23,8 +23,9 @@ build: deps
 # its own redis-server, broker and services on free ports; the heavy ones
 # share a lock, see tests/CMakeLists.txt).
 test: build
+	@rm -f $(BUILD)/flaky.txt
 	cd $(BUILD) && ctest -L unit -j$(JOBS) --output-on-failure
-	cd $(BUILD) && ctest -L integration -j$(ITEST_JOBS) --output-on-failure
+	scripts/ctest-run $(BUILD) -L integration -j$(ITEST_JOBS)
 
 test-unit: build
 	cd $(BUILD) && ctest -L unit -j$(JOBS) --output-on-failure
@@ -37,7 +38,7 @@ test-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DXW_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && $(SAN_ENV) ctest -L unit -j$(JOBS) --output-on-failure
-	cd $(ASAN_BUILD) && $(SAN_ENV) ctest -L integration -LE fault -j$(ITEST_JOBS) --output-on-failure
+	$(SAN_ENV) scripts/ctest-run $(ASAN_BUILD) -L integration -LE fault -j$(ITEST_JOBS)
 
 # The fault-injection tests under the sanitizers (long: not in CI's budget).
 test-sanitize-fault: deps
