@@ -113,27 +113,27 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *data)
     return n;
 }
 
-/* "scheme://host:port/path" of url, without credentials or query, for
- * messages. */
+/* "scheme://host:port" of url, for messages. Credentials, path and query
+ * stay out: webhook and deploy URLs often carry a token in the path
+ * (".../hooks/T0/B0/secret"), and logs are read by more people than the
+ * subscription's owner. */
 static void redact_url(const char *url, char *out, size_t n)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL;
 
     if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
         (void)curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-        (void)curl_url_get(u, CURLUPART_PATH, &path, 0);
-        snprintf(out, n, "%s://%s%s%s%s", scheme, host, port ? ":" : "",
-                 port ? port : "", path ? path : "");
+        snprintf(out, n, "%s://%s%s%s", scheme, host, port ? ":" : "",
+                 port ? port : "");
     } else {
         snprintf(out, n, "(unparsable URL)");
     }
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
-    curl_free(path);
     curl_url_cleanup(u);
 }
 

@@ -339,18 +339,25 @@ void xw_kafka_poll(xw_kafka_producer *p)
     rd_kafka_poll(p->rk, 0);
 }
 
+int xw_kafka_producer_fatal(xw_kafka_producer *p, char *err, size_t errlen)
+{
+    char fatal[256];
+
+    if (!rd_kafka_fatal_error(p->rk, fatal, sizeof fatal))
+        return 0;
+    snprintf(err, errlen, "producer fatal error: %s", fatal);
+    return 1;
+}
+
 int xw_kafka_flush(xw_kafka_producer *p, int timeout_ms, char *err,
                    size_t errlen)
 {
     uint64_t failures;
-    char fatal[256];
 
     rd_kafka_flush(p->rk, timeout_ms);
     failures = atomic_load(&p->failures);
-    if (rd_kafka_fatal_error(p->rk, fatal, sizeof fatal)) {
-        snprintf(err, errlen, "producer fatal error: %s", fatal);
+    if (xw_kafka_producer_fatal(p, err, errlen))
         return -1;
-    }
     if (failures != p->failures_at_flush) {
         snprintf(err, errlen, "%llu message(s) not delivered, last: %s",
                  (unsigned long long)(failures - p->failures_at_flush),
@@ -647,6 +654,13 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
     if (failed) {
         if (h->batch_abort)
             h->batch_abort(h->ctx);
+        if (c->producer && xw_kafka_producer_fatal(c->producer, err,
+                                                   sizeof err)) {
+            /* Nothing of this batch is stored: a restart redoes it. */
+            xw_error("KAFK", "%s: stopping", err);
+            handled = -1;
+            goto out;
+        }
         rewind_batch(c, first);
         handled = 0;
         backoff(c);

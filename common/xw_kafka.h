@@ -93,6 +93,12 @@ void xw_kafka_poll(xw_kafka_producer *p);
 int xw_kafka_flush(xw_kafka_producer *p, int timeout_ms, char *err,
                    size_t errlen);
 
+/* 1 (err set) if the producer hit a fatal error: with idempotence on, a
+ * broken sequence means it can never deliver again, so the process must
+ * stop (and be restarted) rather than retry forever while looking healthy.
+ * 0 otherwise. */
+int xw_kafka_producer_fatal(xw_kafka_producer *p, char *err, size_t errlen);
+
 /* Counters, for metrics. */
 uint64_t xw_kafka_produced(const xw_kafka_producer *p);
 uint64_t xw_kafka_delivery_failures(const xw_kafka_producer *p);

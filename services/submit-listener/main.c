@@ -71,9 +71,17 @@ int main(void)
     xw_info("INIT", "API on %s:%lld, %zu user token(s)",
             xw_config_str(&svc.cfg, "XW_API_ADDR"),
             xw_config_int(&svc.cfg, "XW_API_PORT"), sl_auth_count(sl.auth));
-    /* The HTTP threads do the work; this one serves delivery reports. */
-    while (!xw_kafka_stop)
+    /* The HTTP threads do the work; this one serves delivery reports and
+     * stops the process on a fatal producer error (requests meanwhile get
+     * 503 from sl_produce, nothing is acknowledged that was not written). */
+    while (!xw_kafka_stop) {
         rd_kafka_poll(xw_kafka_producer_handle(svc.producer), 200);
+        if (xw_kafka_producer_fatal(svc.producer, err, sizeof err)) {
+            xw_error("KAFK", "%s: stopping", err);
+            atomic_store(&svc.unhealthy, 1);
+            goto out;
+        }
+    }
     xw_info("INIT", "stopping");
     rc = 0;
 out:

@@ -6,7 +6,11 @@
 # JoinGroup and SyncGroup (retriable codes: NOT_LEADER_FOR_PARTITION,
 # REQUEST_TIMED_OUT, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
 # REBALANCE_IN_PROGRESS to force every group through JoinGroup/SyncGroup
-# again), and takes the broker off the network for 2 and 3 seconds.
+# again), and takes the broker off the network for 2 and 3 seconds; and
+# twice a fatal producer error (OUT_OF_ORDER_SEQUENCE_NUMBER breaks the
+# idempotent producer for good): whichever service produces next must fail
+# its health check and exit non-zero rather than retry forever, and its
+# restart must redo what it had not finished.
 # Same checks as fault_kill.sh (tests/lib/fault.sh, fault_check).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/fault.sh"
@@ -15,6 +19,8 @@ ctl rtt 1 100
 FAULTS=0
 REQUEST_ERRORS=0
 OUTAGES=0
+FATALS=0
+declare -A FATAL_STOPPED=()
 inject() { # ApiKey ERR N
     ctl push_errors "$1" "$2" "$3"
     FAULTS=$((FAULTS + 1))
@@ -29,10 +35,34 @@ outage() { # SECONDS
     FAULTS=$((FAULTS + 1))
     OUTAGES=$((OUTAGES + 1))
 }
+fatal() { # a fatal producer error; the service that hits it exits; restart it
+    local s pid rc deadline=$((SECONDS + 15)) stopped=
+    ctl push_errors Produce OUT_OF_ORDER_SEQUENCE_NUMBER 1
+    FAULTS=$((FAULTS + 1))
+    xw_log "fault #$FAULTS: the next Produce request fails with OUT_OF_ORDER_SEQUENCE_NUMBER (fatal)"
+    while [ -z "$stopped" ] && [ $SECONDS -lt $deadline ]; do
+        for s in "${XW_SERVICES[@]}"; do
+            pid=$(cat "$XW_RUN_DIR/$s.pid")
+            kill -0 "$pid" 2>/dev/null && continue
+            rc=0; wait "$pid" || rc=$?
+            xw_check "$s exited with status 1 after the fatal error (got $rc)" test "$rc" = 1
+            xw_check "$s logged why it stopped" grep -q "producer fatal error: .*: stopping" "$XW_RUN_DIR/$s.log"
+            FATAL_STOPPED[$s]=$(( ${FATAL_STOPPED[$s]:-0} + 1 ))
+            FATALS=$((FATALS + 1))
+            xw_start_service "$s"
+            xw_log "$s stopped on the fatal error and was restarted"
+            stopped=$s
+        done
+        sleep 0.05
+    done
+    # Nobody produced meanwhile (the flow had ended): take the error back.
+    [ -n "$stopped" ] || ctl clear_errors Produce
+}
 fault_run_flow
 plan=(
     "inject Produce NOT_LEADER_FOR_PARTITION 3"
     "inject Fetch NOT_LEADER_FOR_PARTITION 4"
+    "fatal"
     "inject OffsetCommit COORDINATOR_NOT_AVAILABLE 3"
     "outage 2"
     "inject Produce REQUEST_TIMED_OUT 2"
@@ -47,6 +77,7 @@ plan=(
     "inject JoinGroup NOT_COORDINATOR 2"
     "inject Heartbeat REBALANCE_IN_PROGRESS 3"
     "inject Produce REQUEST_TIMED_OUT 3"
+    "fatal"
 )
 # The plan, step by step at random moments, while the flow runs.
 for step in "${plan[@]}"; do
@@ -58,5 +89,6 @@ ctl rtt 1 0
 xw_log "faults done: $FAULTS; waiting for every package to be final"
 xw_check "at least 12 faults during the run ($FAULTS)" test "$FAULTS" -ge 12
 xw_check "the broker went down and up during the run" test "$OUTAGES" -ge 1
-fault_check fault_broker "broker faults $FAULTS ($REQUEST_ERRORS failed requests in $((FAULTS - OUTAGES)) injections, $OUTAGES outages of 2-3 s)"
+xw_check "a fatal producer error stopped a service ($FATALS)" test "$FATALS" -ge 1
+fault_check fault_broker "broker faults $FAULTS ($REQUEST_ERRORS failed requests in $((FAULTS - OUTAGES)) injections, $OUTAGES outages of 2-3 s, $FATALS fatal producer errors: $(for s in "${!FATAL_STOPPED[@]}"; do printf '%s ' "$s"; done)restarted)"
 xw_pass
