@@ -17,10 +17,14 @@ objects = [dict(template, id="n-%05d" % i, name="node_%05d" % i,
                 data_sources=[], dependencies=[])
            for i in range(N)]
 t0 = time.time()
-api.write("olga", "POST", "/v1/workspaces/dev/production", {"objects": objects})
+# Generous waits: under the sanitizers on a busy 2-core machine a 10,000-
+# object command takes several seconds (the figures printed are the point).
+api.write("olga", "POST", "/v1/workspaces/dev/production", {"objects": objects},
+          timeout_ms=120000)
 t1 = time.time()
 r = api.write("dave", "POST", "/v1/workspaces/dev/packages",
-              {"environment": "to-prod", "object_ids": [o["id"] for o in objects]})
+              {"environment": "to-prod", "object_ids": [o["id"] for o in objects]},
+              timeout_ms=120000)
 pkg = r["result"]["package_id"]
 assert r["result"]["objects"] == N, r
 t2 = time.time()

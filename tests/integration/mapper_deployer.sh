@@ -263,11 +263,14 @@ xw_expect_eq "result says what was replaced" \
     "$(jq -r 'select(.package_id == "pkg-2" and .object_id == "n-1") | .replaced_version' "$RUN/r2.json")" 3
 
 # --- a package whose lock another deployer holds waits until it is free
-"${R[@]}" SET xw:lock:pkg:pkg-4 another-deployer PX 2000 >/dev/null
 gen_chunks "$RUN/p4.json" pkg-4 to-prod ev-p4 2 500 "[]"
+"${R[@]}" SET xw:lock:pkg:pkg-4 another-deployer PX 4000 >/dev/null
 "$INJECT" "$RUN/p4.json" >/dev/null || xw_die "inject p4"
 sleep 0.5
-xw_expect_eq "locked package not written meanwhile" "$("${R[@]}" HEXISTS xw:dest:prod:objects pkg-4-0)" 0
+# Both read at once: the answer only counts while the lock is still held.
+read -r held written < <("${R[@]}" EVAL "return {redis.call('PTTL', KEYS[1]) > 0 and 1 or 0, redis.call('HEXISTS', KEYS[2], ARGV[1])}" 2 xw:lock:pkg:pkg-4 xw:dest:prod:objects pkg-4-0 | paste -sd' ')
+xw_expect_eq "lock still held at the check" "$held" 1
+xw_expect_eq "locked package not written meanwhile" "$written" 0
 xw_wait_for "pkg-4 once the lock expired" 20 results_are pkg-4 2
 xw_expect_eq "pkg-4 deployed" "$(results_of pkg-4 | jq -r .outcome | sort -u)" deployed
 

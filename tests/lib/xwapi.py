@@ -56,8 +56,10 @@ class Api:
             if r["status"] != "pending" or time.time() > deadline:
                 return r
 
-    def write(self, user, method, path, body=None, expect="done", headers=None):
-        r = self.wait(user, self.call(user, method, path, body, headers))
+    def write(self, user, method, path, body=None, expect="done", headers=None,
+              timeout_ms=10000):
+        r = self.wait(user, self.call(user, method, path, body, headers),
+                      timeout_ms)
         assert r["status"] == expect, "%s %s: %s" % (method, path, r)
         return r
 
