@@ -147,6 +147,13 @@ xw_start_broker() {
     XW_KAFKA_BROKERS=$(cat "$dir/bootstrap")
     XW_BROKER_CONTROL=$(cat "$dir/control")
     export XW_KAFKA_BROKERS XW_BROKER_CONTROL
+    # The local broker (librdkafka's mock cluster) answers a Fetch that
+    # finds nothing only after the whole fetch.wait.max.ms, even if data
+    # arrives meanwhile (a real broker answers at once): at librdkafka's
+    # 500 ms default every hop of the pipeline waits 250 ms on average.
+    # The local stack (tests, make up, demo, bench) uses 10 ms; against a
+    # real cluster keep the default (docs/performance.md).
+    export XW_RDKAFKA_FETCH_WAIT_MAX_MS=${XW_RDKAFKA_FETCH_WAIT_MAX_MS:-10}
 }
 
 XW_SERVICES=(packager mapper deployer result-reporter submit-listener)
