@@ -35,13 +35,21 @@ outage() { # SECONDS
     FAULTS=$((FAULTS + 1))
     OUTAGES=$((OUTAGES + 1))
 }
-fatal() { # a fatal producer error; the service that hits it exits; restart it
+# fatal [pipeline]: a fatal producer error; the service that hits it must
+# exit with status 1 (having said why); restart it. With "pipeline" the
+# submit-listener is stopped meanwhile, so that the error lands on one of
+# the four consumer services working through the backlog.
+fatal() {
     local s pid rc deadline=$((SECONDS + 15)) stopped=
+    if [ "${1:-}" = pipeline ]; then
+        xw_stop_service submit-listener TERM
+    fi
     ctl push_errors Produce OUT_OF_ORDER_SEQUENCE_NUMBER 1
     FAULTS=$((FAULTS + 1))
-    xw_log "fault #$FAULTS: the next Produce request fails with OUT_OF_ORDER_SEQUENCE_NUMBER (fatal)"
+    xw_log "fault #$FAULTS: the next Produce request fails with OUT_OF_ORDER_SEQUENCE_NUMBER (fatal)${1:+, submit-listener paused}"
     while [ -z "$stopped" ] && [ $SECONDS -lt $deadline ]; do
         for s in "${XW_SERVICES[@]}"; do
+            [ -f "$XW_RUN_DIR/$s.pid" ] || continue
             pid=$(cat "$XW_RUN_DIR/$s.pid")
             kill -0 "$pid" 2>/dev/null && continue
             rc=0; wait "$pid" || rc=$?
@@ -55,14 +63,15 @@ fatal() { # a fatal producer error; the service that hits it exits; restart it
         done
         sleep 0.05
     done
-    # Nobody produced meanwhile (the flow had ended): take the error back.
+    # Nobody produced meanwhile (no work left): take the error back.
     [ -n "$stopped" ] || ctl clear_errors Produce
+    [ -f "$XW_RUN_DIR/submit-listener.pid" ] || xw_start_service submit-listener
 }
 fault_run_flow
 plan=(
     "inject Produce NOT_LEADER_FOR_PARTITION 3"
     "inject Fetch NOT_LEADER_FOR_PARTITION 4"
-    "fatal"
+    "fatal pipeline"
     "inject OffsetCommit COORDINATOR_NOT_AVAILABLE 3"
     "outage 2"
     "inject Produce REQUEST_TIMED_OUT 2"
@@ -90,5 +99,5 @@ xw_log "faults done: $FAULTS; waiting for every package to be final"
 xw_check "at least 12 faults during the run ($FAULTS)" test "$FAULTS" -ge 12
 xw_check "the broker went down and up during the run" test "$OUTAGES" -ge 1
 xw_check "a fatal producer error stopped a service ($FATALS)" test "$FATALS" -ge 1
-fault_check fault_broker "broker faults $FAULTS ($REQUEST_ERRORS failed requests in $((FAULTS - OUTAGES)) injections, $OUTAGES outages of 2-3 s, $FATALS fatal producer errors: $(for s in "${!FATAL_STOPPED[@]}"; do printf '%s ' "$s"; done)restarted)"
+fault_check fault_broker "broker faults $FAULTS ($REQUEST_ERRORS failed requests in $((FAULTS - OUTAGES)) injections, $OUTAGES outages of 2-3 s, $FATALS fatal producer errors, stopped and restarted: $(for s in "${!FATAL_STOPPED[@]}"; do printf '%s ' "$s"; done | sed 's/ $//'))"
 xw_pass
