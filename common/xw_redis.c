@@ -62,9 +62,14 @@ static const char script_release[] =
     "end\n"
     "return 0\n";
 
-/* KEYS[1] fence key, KEYS[2] once key (optional);
- * ARGV[1] fence, ARGV[2] once ttl s, ARGV[3] command count, then for each
- * command its argument count followed by its arguments. */
+/* KEYS[1] fence key; ARGV[1] fence, ARGV[2] once ttl s, ARGV[3] write
+ * count, then per write its once key ('' = none) and command count, and
+ * per command its argument count followed by its arguments. Returns one
+ * 1 (written) / 0 (once key existed) per write.
+ * Per write only SET NX EX and the write's own commands run: the once key
+ * decides alone (no EXISTS before, no SET after), and the fence is read
+ * once per call. pcall, so that a failing command can give its write's
+ * once key back before the error ends the script. */
 static const char script_fenced[] =
     "local fence = tonumber(ARGV[1])\n"
     "local raw = redis.call('GET', KEYS[1]) or '0'\n"
@@ -76,18 +81,29 @@ static const char script_fenced[] =
     "  return redis.error_reply('STALEFENCE fence ' .. ARGV[1] ..\n"
     "    ' is older than ' .. raw)\n"
     "end\n"
-    "if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
-    "local i = 4\n"
-    "for _ = 1, tonumber(ARGV[3]) do\n"
-    "  local n = tonumber(ARGV[i])\n"
-    "  redis.call(unpack(ARGV, i + 1, i + n))\n"
-    "  i = i + 1 + n\n"
-    "end\n"
     "if fence > cur then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-    "if #KEYS > 1 then\n"
-    "  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])\n"
+    "local out = {}\n"
+    "local i = 4\n"
+    "for w = 1, tonumber(ARGV[3]) do\n"
+    "  local once = ARGV[i]\n"
+    "  local ncmd = tonumber(ARGV[i + 1])\n"
+    "  local new = once == '' or\n"
+    "    redis.call('SET', once, ARGV[1], 'NX', 'EX', ARGV[2])\n"
+    "  i = i + 2\n"
+    "  out[w] = new and 1 or 0\n"
+    "  for _ = 1, ncmd do\n"
+    "    local n = tonumber(ARGV[i])\n"
+    "    if new then\n"
+    "      local r = redis.pcall(unpack(ARGV, i + 1, i + n))\n"
+    "      if type(r) == 'table' and r.err then\n"
+    "        if once ~= '' then redis.call('DEL', once) end\n"
+    "        return r\n"
+    "      end\n"
+    "    end\n"
+    "    i = i + 1 + n\n"
+    "  end\n"
     "end\n"
-    "return 1\n";
+    "return out\n";
 
 static const char *const script_src[SCRIPT_N] = {
     script_acquire, script_extend, script_release, script_fenced,
@@ -983,43 +999,94 @@ int xw_redis_unmark(xw_redis *r, const char *key)
 
 /* ---- scripts, locks, fences ------------------------------------------ */
 
-/* Runs script `id` with argv[2..argc) = numkeys, keys..., args... (argv[0]
- * and argv[1] are filled here). EVALSHA first, EVAL on NOSCRIPT. Returns an
- * OWNED non-error reply or NULL (STALEFENCE errors become XW_REDIS_ESTALE). */
+/* One script call being built; argv[0] and argv[1] (EVALSHA sha / EVAL
+ * source) are filled by run_scripts(), argv[2..argc) are numkeys, keys...,
+ * args... */
+struct script_call {
+    int argc;
+    const char **argv;
+    size_t *lens;
+};
+
+static void script_use(struct script_call *sc, xw_redis_cmd *cmd, int id,
+                       int eval)
+{
+    sc->argv[0] = eval ? "EVAL" : "EVALSHA";
+    sc->lens[0] = eval ? 4 : 7;
+    sc->argv[1] = eval ? script_src[id] : script_sha[id];
+    sc->lens[1] = eval ? strlen(script_src[id]) : 40;
+    *cmd = (xw_redis_cmd){ sc->argc, sc->argv, sc->lens };
+}
+
+/* Runs script `id` once per call, all in one round trip: EVALSHA first,
+ * then EVAL (which loads the script into the server's cache) for the
+ * calls answered NOSCRIPT (a restarted or flushed Redis). 0 with an OWNED
+ * reply per call in replies[0..n), error replies included (r->err is left
+ * clear: they are the caller's to judge), or -1 with r->err and every slot
+ * NULL. */
+static int run_scripts(xw_redis *r, int id, struct script_call *calls,
+                       size_t n, redisReply **replies, int idem)
+{
+    int eval = !script_sha[id][0];
+    xw_redis_cmd *cmds = calloc(n, sizeof *cmds);
+    redisReply **again = malloc(n * sizeof *again);
+    size_t *idx = malloc(n * sizeof *idx);
+    size_t i, m = 0;
+    int rc = -1;
+
+    for (i = 0; i < n; i++)
+        replies[i] = NULL;
+    if (!cmds || !again || !idx) {
+        set_err(r, XW_REDIS_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        script_use(&calls[i], &cmds[i], id, eval);
+    if (roundtrip(r, cmds, n, NULL, 0, replies, idem) < 0)
+        goto out;
+    for (i = 0; i < n && !eval; i++) {
+        if (replies[i]->type != REDIS_REPLY_ERROR
+            || strncmp(replies[i]->str, "NOSCRIPT", 8) != 0)
+            continue;
+        freeReplyObject(replies[i]);
+        replies[i] = NULL;
+        script_use(&calls[i], &cmds[m], id, 1);
+        idx[m++] = i;
+    }
+    clear_err(r);
+    if (m) {
+        if (roundtrip(r, cmds, m, NULL, 0, again, idem) < 0) {
+            xw_redis_replies_free(replies, n);
+            goto out;
+        }
+        clear_err(r);
+        for (i = 0; i < m; i++)
+            replies[idx[i]] = again[i];
+    }
+    rc = 0;
+out:
+    free(cmds);
+    free(again);
+    free(idx);
+    return rc;
+}
+
+/* One call of script `id`: an OWNED non-error reply, or NULL with r->err
+ * (a STALEFENCE error reply becomes XW_REDIS_ESTALE). */
 static redisReply *run_script(xw_redis *r, int id, int argc,
                               const char **argv, size_t *lens, int idem)
 {
-    redisReply *rep = NULL;
+    struct script_call one = { argc, argv, lens };
+    redisReply *rep;
 
-    if (script_sha[id][0]) {
-        argv[0] = "EVALSHA";
-        lens[0] = 7;
-        argv[1] = script_sha[id];
-        lens[1] = 40;
-        rep = cmd_argv_raw(r, argc, argv, lens, idem);
-        if (!rep)
-            goto out;
-        if (rep->type != REDIS_REPLY_ERROR ||
-            strncmp(rep->str, "NOSCRIPT", 8) != 0)
-            goto check;
-        freeReplyObject(rep);
-        clear_err(r);
-    }
-    argv[0] = "EVAL";
-    lens[0] = 4;
-    argv[1] = script_src[id];
-    lens[1] = strlen(script_src[id]);
-    rep = cmd_argv_raw(r, argc, argv, lens, idem);
-    if (!rep)
-        goto out;
-check:
+    if (run_scripts(r, id, &one, 1, &rep, idem) < 0)
+        return NULL;
     if (rep->type == REDIS_REPLY_ERROR) {
-        if (strncmp(rep->str, "STALEFENCE", 10) == 0)
-            set_err(r, XW_REDIS_ESTALE, "%s", rep->str);
+        set_err(r, strncmp(rep->str, "STALEFENCE", 10) == 0
+                   ? XW_REDIS_ESTALE : XW_REDIS_EREPLY, "%s", rep->str);
         freeReplyObject(rep);
         rep = NULL;
     }
-out:
     return rep;
 }
 
@@ -1142,76 +1209,197 @@ int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk)
 #define FENCED_MAX_CMDS 64
 #define FENCED_MAX_ARGS 64
 
+/* Checks the calls; counts the script arguments (*nargs, EVALSHA and sha
+ * included) and the numbers to format (*nnums) of those sent (n > 0);
+ * *idem = every write has a once key. 0, or -1 with EARG. */
+static int fenced_check(xw_redis *r, const xw_redis_fenced_call *calls,
+                        size_t ncalls, int once_ttl_s, size_t *nargs,
+                        size_t *nnums, int *idem)
+{
+    size_t i, w, c;
+
+    *nargs = *nnums = 0;
+    *idem = 1;
+    for (i = 0; i < ncalls; i++) {
+        const xw_redis_fenced_call *call = &calls[i];
+
+        if (call->n == 0)
+            continue;
+        if (!call->fence_key || !call->fence_key[0] || call->fence <= 0
+            || call->n > XW_REDIS_FENCED_MAX_WRITES || !call->writes
+            || !call->written) {
+            set_err(r, XW_REDIS_EARG, "fenced write %zu: need fence_key, "
+                    "fence > 0, 1..%d writes and room for the results",
+                    i + 1, XW_REDIS_FENCED_MAX_WRITES);
+            return -1;
+        }
+        *nargs += 7;      /* EVALSHA sha numkeys fence_key fence ttl n */
+        *nnums += 3;
+        for (w = 0; w < call->n; w++) {
+            const xw_redis_write *wr = &call->writes[w];
+
+            /* '' is the script's "no once key": refuse it as a key */
+            if (wr->ncmds > FENCED_MAX_CMDS || (wr->ncmds && !wr->cmds)
+                || (wr->once_key && (!wr->once_key[0] || once_ttl_s <= 0))) {
+                set_err(r, XW_REDIS_EARG, "fenced write %zu.%zu: at most %d "
+                        "commands, a non-empty once key, once ttl > 0",
+                        i + 1, w + 1, FENCED_MAX_CMDS);
+                return -1;
+            }
+            *idem &= wr->once_key != NULL;
+            *nargs += 2;  /* once key, command count */
+            *nnums += 1;
+            for (c = 0; c < wr->ncmds; c++) {
+                if (wr->cmds[c].argc <= 0
+                    || wr->cmds[c].argc > FENCED_MAX_ARGS
+                    || !wr->cmds[c].argv) {
+                    set_err(r, XW_REDIS_EARG, "fenced write %zu.%zu: command "
+                            "%zu needs 1..%d arguments", i + 1, w + 1, c + 1,
+                            FENCED_MAX_ARGS);
+                    return -1;
+                }
+                *nargs += 1 + (size_t)wr->cmds[c].argc;
+                *nnums += 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Reads one call's reply into it. 0, or -1 with err. */
+static int fenced_answer(xw_redis *r, xw_redis_fenced_call *call,
+                         const redisReply *rep)
+{
+    size_t w;
+
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (strncmp(rep->str, "STALEFENCE", 10) == 0) {
+            call->stale = 1;
+            return 0;
+        }
+        set_err(r, XW_REDIS_EREPLY, "fenced write: %s", rep->str);
+        return -1;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != call->n) {
+        set_err(r, XW_REDIS_EPROTO, "fenced write: unexpected reply");
+        return -1;
+    }
+    for (w = 0; w < call->n; w++) {
+        if (rep->element[w]->type != REDIS_REPLY_INTEGER) {
+            set_err(r, XW_REDIS_EPROTO, "fenced write: unexpected reply");
+            return -1;
+        }
+        call->written[w] = rep->element[w]->integer == 1;
+    }
+    return 0;
+}
+
+int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
+                                size_t ncalls, int once_ttl_s)
+{
+    struct script_call *sc = NULL;
+    redisReply **rep = NULL;
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    char (*num)[24] = NULL;
+    size_t nargs, nnums, nsend = 0, a = 0, k = 0, i, j, w, c;
+    int idem, rc = -1, x;
+
+    if (begin(r) < 0
+        || fenced_check(r, calls, ncalls, once_ttl_s, &nargs, &nnums,
+                        &idem) < 0)
+        goto out;
+    for (i = 0; i < ncalls; i++) {
+        calls[i].stale = 0;
+        for (w = 0; w < calls[i].n; w++)
+            calls[i].written[w] = 0;
+        nsend += calls[i].n > 0;
+    }
+    if (nsend == 0) {
+        rc = 0;
+        goto out;
+    }
+    sc = malloc(nsend * sizeof *sc);
+    rep = calloc(nsend, sizeof *rep);
+    argv = malloc(nargs * sizeof *argv);
+    lens = malloc(nargs * sizeof *lens);
+    num = malloc(nnums * sizeof *num);
+    if (!sc || !rep || !argv || !lens || !num) {
+        set_err(r, XW_REDIS_ENOMEM, "out of memory");
+        goto out;
+    }
+
+#define PUSH(s, l) (argv[a] = (s), lens[a] = (l), a++)
+#define PUSHNUM(fmt, v)                                                    \
+    (snprintf(num[k], sizeof num[k], fmt, v),                              \
+     PUSH(num[k], strlen(num[k])), k++)
+    for (i = 0, j = 0; i < ncalls; i++) {
+        const xw_redis_fenced_call *call = &calls[i];
+        size_t start = a;
+
+        if (call->n == 0)
+            continue;
+        sc[j].argv = &argv[a];
+        sc[j].lens = &lens[a];
+        a += 2;                 /* EVALSHA sha, by run_scripts() */
+        PUSH("1", 1);
+        PUSH(call->fence_key, strlen(call->fence_key));
+        PUSHNUM("%lld", call->fence);
+        PUSHNUM("%d", once_ttl_s);
+        PUSHNUM("%zu", call->n);
+        for (w = 0; w < call->n; w++) {
+            const xw_redis_write *wr = &call->writes[w];
+
+            PUSH(wr->once_key ? wr->once_key : "",
+                 wr->once_key ? strlen(wr->once_key) : 0);
+            PUSHNUM("%zu", wr->ncmds);
+            for (c = 0; c < wr->ncmds; c++) {
+                const xw_redis_cmd *cmd = &wr->cmds[c];
+
+                PUSHNUM("%d", cmd->argc);
+                for (x = 0; x < cmd->argc; x++)
+                    PUSH(cmd->argv[x], cmd->argvlen ? cmd->argvlen[x]
+                                                    : strlen(cmd->argv[x]));
+            }
+        }
+        sc[j++].argc = (int)(a - start);
+    }
+#undef PUSHNUM
+#undef PUSH
+
+    if (run_scripts(r, SCRIPT_FENCED, sc, nsend, rep, idem) < 0)
+        goto out;
+    for (i = 0, j = 0; i < ncalls; i++) {
+        if (calls[i].n && fenced_answer(r, &calls[i], rep[j++]) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rep)
+        xw_redis_replies_free(rep, nsend);
+    free(sc);
+    free(rep);
+    free(argv);
+    free(lens);
+    free(num);
+    return rc;
+}
+
 int xw_redis_fenced_write(xw_redis *r, const char *fence_key,
                           long long fence, const char *once_key,
                           int once_ttl_s, const xw_redis_cmd *cmds,
                           size_t ncmds)
 {
-    /* EVALSHA sha numkeys fence_key [once_key] fence ttl ncmds, then
-     * (argc, args...) per command. */
-    char num[FENCED_MAX_CMDS + 4][24];
-    const char **argv = NULL;
-    size_t *lens = NULL, total, i;
-    redisReply *rep = NULL;
-    int argc = 0, nn = 0, rc = -1, j;
+    xw_redis_write wr = { once_key, cmds, ncmds };
+    int written = 0;
+    xw_redis_fenced_call call = { fence_key, fence, &wr, 1, &written, 0 };
 
-    if (begin(r) < 0)
-        goto out;
-    if (!fence_key || !fence_key[0] || fence <= 0 || ncmds > FENCED_MAX_CMDS
-        || (once_key && once_ttl_s <= 0)) {
-        set_err(r, XW_REDIS_EARG, "fenced_write: need fence_key, fence > 0, "
-                "at most %d commands, once ttl > 0", FENCED_MAX_CMDS);
-        goto out;
+    if (xw_redis_fenced_write_batch(r, &call, 1, once_ttl_s) < 0)
+        return -1;
+    if (call.stale) {
+        set_err(r, XW_REDIS_ESTALE, "STALEFENCE fence %lld is older than "
+                "the one stored at %s", fence, fence_key ? fence_key : "");
+        return -1;
     }
-    total = 8;
-    for (i = 0; i < ncmds; i++) {
-        if (cmds[i].argc <= 0 || cmds[i].argc > FENCED_MAX_ARGS) {
-            set_err(r, XW_REDIS_EARG, "fenced_write: command %zu needs 1..%d "
-                    "arguments", i + 1, FENCED_MAX_ARGS);
-            goto out;
-        }
-        total += 1 + (size_t)cmds[i].argc;
-    }
-    argv = malloc(total * sizeof *argv);
-    lens = malloc(total * sizeof *lens);
-    if (!argv || !lens) {
-        set_err(r, XW_REDIS_ENOMEM, "out of memory");
-        goto out;
-    }
-
-#define PUSH(s, l) (argv[argc] = (s), lens[argc] = (l), argc++)
-#define PUSHNUM(fmt, v)                                                    \
-    (snprintf(num[nn], sizeof num[nn], fmt, v),                            \
-     PUSH(num[nn], strlen(num[nn])), nn++)
-    argc = 2;
-    PUSHNUM("%d", once_key ? 2 : 1);
-    PUSH(fence_key, strlen(fence_key));
-    if (once_key)
-        PUSH(once_key, strlen(once_key));
-    PUSHNUM("%lld", fence);
-    PUSHNUM("%d", once_key ? once_ttl_s : 0);
-    PUSHNUM("%zu", ncmds);
-    for (i = 0; i < ncmds; i++) {
-        PUSHNUM("%d", cmds[i].argc);
-        for (j = 0; j < cmds[i].argc; j++)
-            PUSH(cmds[i].argv[j], cmds[i].argvlen ? cmds[i].argvlen[j]
-                                                  : strlen(cmds[i].argv[j]));
-    }
-#undef PUSHNUM
-#undef PUSH
-
-    rep = run_script(r, SCRIPT_FENCED, argc, argv, lens, once_key != NULL);
-    if (!rep)
-        goto out;
-    if (rep->type != REDIS_REPLY_INTEGER) {
-        set_err(r, XW_REDIS_EPROTO, "fenced_write: unexpected reply");
-        goto out;
-    }
-    rc = rep->integer == 1;
-out:
-    if (rep)
-        freeReplyObject(rep);
-    free(argv);
-    free(lens);
-    return rc;
+    return written;
 }

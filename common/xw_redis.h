@@ -32,11 +32,12 @@
  *                xw_redis_mark_once(), xw_redis_unmark(), all lock calls
  *                (acquire/extend/release are written to be safe to repeat:
  *                a repeated acquire with the same token returns the same
- *                fence), xw_redis_fenced_write() when it has a once_key;
+ *                fence), xw_redis_fenced_write() when it has a once_key,
+ *                xw_redis_fenced_write_batch() when every write has one;
  *   not retried: xw_redis_command(), xw_redis_command_argv() with
  *                idempotent=0, xw_redis_pipeline() without the flag,
  *                xw_redis_append()/xw_redis_pipeline_exec(),
- *                xw_redis_fenced_write() without a once_key.
+ *                the fenced writes otherwise.
  *   A call that is not retried returns -1 / NULL with err XW_REDIS_EIO; the
  *   caller must assume the command may have run.
  *
@@ -225,16 +226,8 @@ int xw_redis_lock_extend(xw_redis *r, const xw_redis_lock *lk, int ttl_ms);
 int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk);
 
 /*
- * Fenced write: runs `cmds` (write commands, in order) inside one Lua
- * script, only if `fence` is not older than the highest fence stored at
- * fence_key.
- *
- *   stored = GET fence_key (missing = 0)
- *   fence <  stored            -> refused: -1, err XW_REDIS_ESTALE
- *   once_key set and exists    -> 0 (already written; nothing done)
- *   otherwise                  -> SET fence_key fence if fence > stored,
- *                                 run cmds, SET once_key fence EX once_ttl_s,
- *                                 return 1
+ * Fenced writes: write commands run inside one Lua script only if `fence`
+ * is not older than the highest fence stored at fence_key.
  *
  * Use lk->fence_key as fence_key: fence <= counter always, so only the
  * newest holder of the lock can write, and a holder whose lock expired is
@@ -243,15 +236,69 @@ int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk);
  * mark (the storage remembers the highest fence it has seen); fences are
  * comparable only when they come from the same lock.
  *
- * once_key (may be NULL) turns the write into "exactly once": it is set
- * after the commands in the same script, so a repeat (redelivery, retry
- * after a lost reply, replay) returns 0 without writing again.
+ * A batch call carries many writes under one fence check, and several
+ * calls go out in one round trip:
+ *
+ *   stored = GET fence_key (missing = 0)      once per call
+ *   fence <  stored        -> the whole call is refused: call->stale = 1,
+ *                             nothing written, written[] all 0
+ *   fence >  stored        -> SET fence_key fence
+ *   then, per write, in order:
+ *     once_key set:  SET once_key fence NX EX once_ttl_s decides alone:
+ *                    new -> run its commands, written[i] = 1;
+ *                    existed -> nothing, written[i] = 0 (a redelivery, a
+ *                    retry after a lost reply, a replay, or an earlier
+ *                    write of the same call with the same key)
+ *     once_key NULL: run its commands, written[i] = 1
+ *
+ * The once key is taken before the commands, in the same script, so no
+ * one can see it without the effects (Redis runs a script atomically). A
+ * command that fails inside the script deletes that write's once key and
+ * the call fails with XW_REDIS_EREPLY: that write's earlier commands and
+ * the call's earlier writes are not rolled back (Redis semantics), but the
+ * failed write can be repeated, and the earlier ones answer 0 on a repeat.
+ *
+ * Calls of one round trip run in the order given, but another client may
+ * run between them (e.g. a SCRIPT FLUSH, after which the NOSCRIPT ones are
+ * sent again with EVAL): calls whose effects depend on each other's
+ * outcome must not share a round trip.
+ *
  * The commands' keys are passed as script arguments, not KEYS (fine on a
- * standalone Redis). At most 64 commands of at most 64 arguments each. A
- * command that fails inside the script aborts it with XW_REDIS_EREPLY;
- * commands before it are not rolled back (Redis semantics) and once_key is
- * not set, so the write can be repeated.
+ * standalone Redis). Limits: XW_REDIS_FENCED_MAX_WRITES writes per call,
+ * 64 commands per write, 64 arguments per command; once_ttl_s > 0 when a
+ * write has a once key. Nothing is retained: every pointer is borrowed for
+ * the duration of the call.
  */
+#define XW_REDIS_FENCED_MAX_WRITES 1000
+
+typedef struct xw_redis_write {
+    const char *once_key;         /* exactly-once key, or NULL */
+    const xw_redis_cmd *cmds;     /* write commands, run in order */
+    size_t ncmds;
+} xw_redis_write;
+
+typedef struct xw_redis_fenced_call {
+    const char *fence_key;        /* in */
+    long long fence;              /* in, > 0 */
+    const xw_redis_write *writes; /* in, n of them */
+    size_t n;
+    int *written;                 /* out, n slots (caller's): 1 / 0 */
+    int stale;                    /* out: 1 = refused, fence is stale */
+} xw_redis_fenced_call;
+
+/* Runs calls[0..ncalls), one script call each, in one round trip
+ * (EVALSHA, EVAL on NOSCRIPT). 0 when every call was answered (read each
+ * call's stale and written[]), -1 with r->err otherwise: XW_REDIS_EARG,
+ * XW_REDIS_EREPLY (a command failed, see above), XW_REDIS_EIO (any prefix
+ * of the calls may have run). Re-sent once after a connection failure when
+ * every write has a once key (a repeat answers 0 for what the first send
+ * wrote), never otherwise. After -1 the outputs mean nothing. */
+int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
+                                size_t ncalls, int once_ttl_s);
+
+/* One call of one write: 1 written now, 0 already written (once_key
+ * existed), -1 with err XW_REDIS_ESTALE when the fence is stale, or
+ * another error as above. */
 int xw_redis_fenced_write(xw_redis *r, const char *fence_key,
                           long long fence, const char *once_key,
                           int once_ttl_s, const xw_redis_cmd *cmds,

@@ -78,7 +78,8 @@ int dp_deployer_init(struct dp_deployer *d, struct xw_service *svc,
     d->locks = dp_locks_new(ttl, (int)xw_config_int(&svc->cfg,
                                                     "XW_DEPLOY_LOCK_IDLE_MS"));
     d->zones = dp_zones_new(xw_config_int(&svc->cfg, "XW_DEPLOY_WS_CACHE_MS"));
-    if (!d->locks || !d->zones
+    d->writes = dp_writes_new();
+    if (!d->locks || !d->zones || !d->writes
         || xw_avro_value_init(&d->in, om) < 0
         || xw_avro_value_init(&d->result, res) < 0) {
         xw_error("INIT", "out of memory");
@@ -100,6 +101,7 @@ static void batch_reset(struct dp_deployer *d)
     }
     d->n = 0;
     xw_buf_reset(&d->arena);
+    dp_write_reset(d);
 }
 
 void dp_deployer_release(struct dp_deployer *d)
@@ -109,6 +111,7 @@ void dp_deployer_release(struct dp_deployer *d)
         dp_locks_release_all(d->locks, d->redis);
     dp_locks_free(d->locks);
     dp_zones_free(d->zones);
+    dp_writes_free(d->writes);
     dp_target_free(d->target);
     free(d->items);
     free(d->replies);
@@ -258,9 +261,6 @@ enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
 static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
                       size_t errlen)
 {
-    const xw_redis_lock *lk;
-    int rc;
-
     if (it->once_exists) {
         /* Written before: deployed; the catalog entry says how. */
         it->cur_off = it->prev_off;
@@ -278,8 +278,7 @@ static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
         snprintf(err, errlen, "redis: %s", d->redis->errstr);
         return -1;
     }
-    lk = dp_locks_get(d->locks, it->lock);
-    if (!lk) {
+    if (!dp_locks_get(d->locks, it->lock)) {
         it->status = DP_STALE;
         return 0;
     }
@@ -296,13 +295,7 @@ static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
     case DP_DELIVERED:
         break;
     }
-    rc = dp_write_record(d, it, lk, err, errlen);
-    if (rc < 0)
-        return -1;
-    it->status = (enum dp_status)rc;
-    if (it->status == DP_STALE)
-        dp_locks_mark_stale(d->locks, it->lock);
-    return 0;
+    return dp_write_queue(d, it, err, errlen);
 }
 
 static void count(const struct dp_item *it)
@@ -321,6 +314,7 @@ static void count(const struct dp_item *it)
         xw_metrics_add(&m_stale, 1);
         break;
     case DP_PENDING:
+    case DP_QUEUED:
         break;
     }
 }
@@ -341,10 +335,12 @@ int dp_batch_end(void *ctx)
         || dp_write_preread(d, err, sizeof err) < 0)
         goto out;
     for (i = 0; i < d->n; i++) {
-        dp_write_follow(d, i);
-        if (deploy_one(d, &d->items[i], err, sizeof err) < 0)
+        if (dp_write_follow(d, i, err, sizeof err) < 0
+            || deploy_one(d, &d->items[i], err, sizeof err) < 0)
             goto out;
     }
+    if (dp_write_flush(d, err, sizeof err) < 0)
+        goto out;
     for (i = 0; i < d->n; i++) {
         const struct dp_item *it = &d->items[i];
 

@@ -17,8 +17,10 @@
  *                   entry and whether its exactly-once key exists (write.c);
  *                3. per object: already written -> deployed; otherwise the
  *                   effective time, the target's delivery (target.h), and
- *                   the fenced exactly-once catalog record (write.c);
- *                4. queues the ObjectResults (result.c).
+ *                   its fenced exactly-once catalog record is queued;
+ *                4. writes the queued records: one round trip, one fenced
+ *                   script call per package lock (write.c);
+ *                5. queues the ObjectResults (result.c).
  *                Any Redis failure returns -1: the loop rewinds the batch
  *                and runs it again, which the exactly-once keys make safe.
  *   batch_abort() forgets the batch.
@@ -42,6 +44,9 @@
 
 enum dp_status {
     DP_PENDING = 0,  /* not decided yet */
+    DP_QUEUED,       /* delivered; its catalog record waits for the batch's
+                        fenced write (write.c), which makes it WRITTEN,
+                        ALREADY or STALE */
     DP_WRITTEN,      /* written to the destination by this batch */
     DP_ALREADY,      /* its exactly-once key existed: written before */
     DP_FAILED,       /* cannot be deployed: reason_code / reason */
@@ -80,6 +85,9 @@ struct dp_item {
     size_t prev_off, prev_len;     /* catalog entry before this item, in
                                       the batch arena (len 0: none) */
     size_t cur_off, cur_len;       /* catalog entry after it */
+    size_t same_prev;              /* the previous item of the batch on the
+                                      same destination object, index + 1
+                                      (0: none); write.c's follow chain */
 
     enum dp_status status;
     const char *reason_code;       /* static string */
@@ -95,6 +103,7 @@ struct dp_item {
 typedef struct dp_locks dp_locks;
 typedef struct dp_zones dp_zones;
 typedef struct dp_target dp_target;
+typedef struct dp_writes dp_writes;
 
 struct dp_deployer {
     struct xw_service *svc;   /* borrowed */
@@ -102,6 +111,7 @@ struct dp_deployer {
     dp_target *target;        /* owned */
     dp_locks *locks;          /* owned */
     dp_zones *zones;          /* owned */
+    dp_writes *writes;        /* owned: queued records, follow index */
     int once_ttl_s;           /* lifetime of an exactly-once key */
 
     xw_avro_value in;         /* ObjectMapped, decoded in place */

@@ -1,19 +1,95 @@
 #include "write.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "locks.h"
 #include "xw_id.h"
 #include "xw_json.h"
 #include "xw_log.h"
 
 #define KEY_MAX (XW_ID_MAX * 2 + 64)
+#define QUEUE_MAX XW_REDIS_FENCED_MAX_WRITES
+
+/* A queued record: its item, and its commands (filled by the flush). */
+struct dp_rec {
+    size_t lock;                 /* the item's lock index: sort key */
+    size_t item;                 /* index in d->items */
+    char objects[KEY_MAX], history[KEY_MAX], writes[KEY_MAX],
+         once[KEY_MAX];
+    const char *hset[4], *lpush[3], *incr[2];
+    size_t hset_len[4], lpush_len[3];
+    xw_redis_cmd cmds[3];
+};
+
+struct dp_writes {
+    struct dp_rec *recs;         /* the queue: n of cap (<= QUEUE_MAX) */
+    xw_redis_write *w;           /* per record, for the flush */
+    int *written;                /* per record, from the flush */
+    xw_redis_fenced_call *calls; /* per record at most */
+    const xw_redis_fenced_call **of; /* per record: its call, NULL when
+                                    its lock was stale before sending */
+    size_t n, cap;
+    size_t *follow;              /* open addressing: item index + 1 of the
+                                    latest item per destination object */
+    size_t follow_cap;           /* a power of two >= 2 x batch */
+};
+
+dp_writes *dp_writes_new(void)
+{
+    return calloc(1, sizeof(dp_writes));
+}
+
+void dp_writes_free(dp_writes *w)
+{
+    if (!w)
+        return;
+    free(w->recs);
+    free(w->w);
+    free(w->written);
+    free(w->calls);
+    free(w->of);
+    free(w->follow);
+    free(w);
+}
+
+void dp_write_reset(struct dp_deployer *d)
+{
+    if (d->writes)
+        d->writes->n = 0;
+}
+
+/* An empty follow index with room for n items. 0, or -1 out of memory. */
+static int follow_start(dp_writes *w, size_t n)
+{
+    size_t cap = 16;
+
+    while (cap < 2 * n)
+        cap *= 2;
+    if (cap > w->follow_cap) {
+        size_t *f = realloc(w->follow, cap * sizeof *f);
+
+        if (!f)
+            return -1;
+        w->follow = f;
+        w->follow_cap = cap;
+    }
+    memset(w->follow, 0, w->follow_cap * sizeof *w->follow);
+    return 0;
+}
 
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
 {
     size_t n = d->n, i;
     int rc = -1;
 
+    dp_write_reset(d);
+    if (follow_start(d->writes, n) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (i = 0; i < n; i++) {
         const struct dp_item *it = &d->items[i];
 
@@ -53,23 +129,53 @@ out:
     return rc;
 }
 
-void dp_write_follow(struct dp_deployer *d, size_t i)
+static int same_object(const struct dp_item *a, const struct dp_item *b)
 {
+    return strcmp(a->obj_id, b->obj_id) == 0
+           && strcmp(a->dest_ws, b->dest_ws) == 0;
+}
+
+/* FNV-1a of destination and object id. */
+static size_t object_hash(const struct dp_item *it)
+{
+    uint64_t h = 14695981039346656037ULL;
+    const char *p;
+
+    for (p = it->dest_ws; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;   /* no id byte: a separator */
+    for (p = it->obj_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+int dp_write_follow(struct dp_deployer *d, size_t i, char *err,
+                    size_t errlen)
+{
+    dp_writes *w = d->writes;
     struct dp_item *it = &d->items[i];
+    size_t mask = w->follow_cap - 1, h = object_hash(it) & mask, j;
 
-    for (size_t j = i; j-- > 0;) {
-        const struct dp_item *e = &d->items[j];
+    /* The slot of this object: it now heads the object's chain. */
+    while (w->follow[h] && !same_object(&d->items[w->follow[h] - 1], it))
+        h = (h + 1) & mask;
+    it->same_prev = w->follow[h];
+    w->follow[h] = i + 1;
 
-        if ((e->status != DP_WRITTEN && e->status != DP_ALREADY)
-            || strcmp(e->obj_id, it->obj_id) != 0
-            || strcmp(e->dest_ws, it->dest_ws) != 0)
+    for (j = it->same_prev; j; j = d->items[j - 1].same_prev) {
+        const struct dp_item *e = &d->items[j - 1];
+
+        if (e->status == DP_QUEUED && dp_write_flush(d, err, errlen) < 0)
+            return -1;
+        if (e->status != DP_WRITTEN && e->status != DP_ALREADY)
             continue;
         it->prev_off = e->cur_off;
         it->prev_len = e->cur_len;
         if (e->version == it->version)
             it->once_exists = 1;
-        return;
+        break;
     }
+    return 0;
 }
 
 /* The "version" of a catalog entry; 0 when it has none or is unreadable. */
@@ -135,17 +241,43 @@ static int reread(struct dp_deployer *d, struct dp_item *it, char *err,
     return 0;
 }
 
-int dp_write_record(struct dp_deployer *d, struct dp_item *it,
-                    const xw_redis_lock *lk, char *err, size_t errlen)
+/* Room for one more record. 0, or -1 out of memory. */
+static int queue_grow(dp_writes *w)
 {
-    char objects[KEY_MAX], history[KEY_MAX], writes[KEY_MAX], once[KEY_MAX];
-    const char *hset[4], *lpush[3], *incr[2];
-    size_t hset_len[4], lpush_len[3];
-    xw_redis_cmd cmds[3];
-    size_t ncmds = 0;
-    int64_t replaced;
-    int rc;
+    size_t cap = w->cap ? w->cap * 2 : 64;
+    void *p;
 
+    if (cap > QUEUE_MAX)
+        cap = QUEUE_MAX;
+    if (!(p = realloc(w->recs, cap * sizeof *w->recs)))
+        return -1;
+    w->recs = p;
+    if (!(p = realloc(w->w, cap * sizeof *w->w)))
+        return -1;
+    w->w = p;
+    if (!(p = realloc(w->written, cap * sizeof *w->written)))
+        return -1;
+    w->written = p;
+    if (!(p = realloc(w->calls, cap * sizeof *w->calls)))
+        return -1;
+    w->calls = p;
+    if (!(p = realloc(w->of, cap * sizeof *w->of)))
+        return -1;
+    w->of = p;
+    w->cap = cap;
+    return 0;
+}
+
+int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
+                   size_t errlen)
+{
+    dp_writes *w = d->writes;
+    int64_t replaced;
+
+    if (w->n == QUEUE_MAX && dp_write_flush(d, err, errlen) < 0)
+        return -1;
+    if (w->n == w->cap && queue_grow(w) < 0)
+        goto nomem;
     it->has_replaced = entry_version(dp_arena_at(d, it->prev_off),
                                      it->prev_len, &replaced);
     it->replaced_version = it->has_replaced ? replaced : 0;
@@ -157,50 +289,121 @@ int dp_write_record(struct dp_deployer *d, struct dp_item *it,
     if (xw_json_dump(it->object, &d->arena) < 0)
         goto nomem;
     it->cur_len = d->arena.len - it->cur_off;
-
-    snprintf(objects, sizeof objects, "xw:dest:%s:objects", it->dest_ws);
-    snprintf(history, sizeof history, "xw:dest:%s:history:%s", it->dest_ws,
-             it->obj_id);
-    snprintf(writes, sizeof writes, "xw:writes:%s:%s:%lld", it->dest_ws,
-             it->obj_id, (long long)it->version);
-    snprintf(once, sizeof once, "xw:write:%s:%s:%lld", it->dest_ws,
-             it->obj_id, (long long)it->version);
-    /* Pointers into the arena are taken only now: the dump above may have
-     * moved it. */
-    hset[0] = "HSET", hset[1] = objects, hset[2] = it->obj_id;
-    hset[3] = dp_arena_at(d, it->cur_off);
-    for (int k = 0; k < 3; k++)
-        hset_len[k] = strlen(hset[k]);
-    hset_len[3] = it->cur_len;
-    cmds[ncmds++] = (xw_redis_cmd){ 4, hset, hset_len };
-    if (it->prev_len) {
-        lpush[0] = "LPUSH", lpush[1] = history;
-        lpush[2] = dp_arena_at(d, it->prev_off);
-        lpush_len[0] = 5, lpush_len[1] = strlen(history);
-        lpush_len[2] = it->prev_len;
-        cmds[ncmds++] = (xw_redis_cmd){ 3, lpush, lpush_len };
-    }
-    incr[0] = "INCR", incr[1] = writes;
-    cmds[ncmds++] = (xw_redis_cmd){ 2, incr, NULL };
-
-    rc = xw_redis_fenced_write(d->redis, lk->fence_key, lk->fence, once,
-                               d->once_ttl_s, cmds, ncmds);
-    if (rc == 1)
-        return DP_WRITTEN;
-    if (rc == 0) {
-        if (reread(d, it, err, errlen) < 0)
-            return -1;
-        it->has_replaced = 0;
-        dp_write_recall(d, it);
-        return DP_ALREADY;
-    }
-    if (d->redis->err == XW_REDIS_ESTALE)
-        return DP_STALE;
-    snprintf(err, errlen, "redis: %s", d->redis->errstr);
-    return -1;
+    w->recs[w->n].lock = it->lock;
+    w->recs[w->n].item = (size_t)(it - d->items);
+    w->n++;
+    it->status = DP_QUEUED;
+    return 0;
 nomem:
     snprintf(err, errlen, "out of memory");
     return -1;
+}
+
+/* The commands of record r: HSET, LPUSH of the entry it replaces (when
+ * there is one), INCR of the write counter. Pointers into the arena are
+ * taken only here: every dump that could move it is done. */
+static void rec_build(struct dp_deployer *d, struct dp_rec *r,
+                      xw_redis_write *out)
+{
+    const struct dp_item *it = &d->items[r->item];
+    size_t n = 0;
+
+    snprintf(r->objects, sizeof r->objects, "xw:dest:%s:objects",
+             it->dest_ws);
+    snprintf(r->history, sizeof r->history, "xw:dest:%s:history:%s",
+             it->dest_ws, it->obj_id);
+    snprintf(r->writes, sizeof r->writes, "xw:writes:%s:%s:%lld",
+             it->dest_ws, it->obj_id, (long long)it->version);
+    snprintf(r->once, sizeof r->once, "xw:write:%s:%s:%lld", it->dest_ws,
+             it->obj_id, (long long)it->version);
+    r->hset[0] = "HSET", r->hset[1] = r->objects, r->hset[2] = it->obj_id;
+    r->hset[3] = dp_arena_at(d, it->cur_off);
+    for (int k = 0; k < 3; k++)
+        r->hset_len[k] = strlen(r->hset[k]);
+    r->hset_len[3] = it->cur_len;
+    r->cmds[n++] = (xw_redis_cmd){ 4, r->hset, r->hset_len };
+    if (it->prev_len) {
+        r->lpush[0] = "LPUSH", r->lpush[1] = r->history;
+        r->lpush[2] = dp_arena_at(d, it->prev_off);
+        r->lpush_len[0] = 5, r->lpush_len[1] = strlen(r->history);
+        r->lpush_len[2] = it->prev_len;
+        r->cmds[n++] = (xw_redis_cmd){ 3, r->lpush, r->lpush_len };
+    }
+    r->incr[0] = "INCR", r->incr[1] = r->writes;
+    r->cmds[n++] = (xw_redis_cmd){ 2, r->incr, NULL };
+    *out = (xw_redis_write){ r->once, r->cmds, n };
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const struct dp_rec *x = a, *y = b;
+
+    if (x->lock != y->lock)
+        return x->lock < y->lock ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* What the flush learnt about record k: 1 written, 0 already, -1 stale
+ * (no call: its lock was stale before anything was sent). */
+static int rec_outcome(const dp_writes *w, size_t k)
+{
+    if (!w->of[k] || w->of[k]->stale)
+        return -1;
+    return w->written[k];
+}
+
+int dp_write_flush(struct dp_deployer *d, char *err, size_t errlen)
+{
+    dp_writes *w = d->writes;
+    size_t k, start, ncalls = 0;
+
+    if (w->n == 0)
+        return 0;
+    /* One call per lock: records grouped by lock (their order within a
+     * round trip does not matter: none depends on another, see write.h). */
+    qsort(w->recs, w->n, sizeof *w->recs, rec_cmp);
+    for (start = 0; start < w->n; start = k) {
+        const xw_redis_lock *lk = dp_locks_get(d->locks, w->recs[start].lock);
+        xw_redis_fenced_call *call = lk ? &w->calls[ncalls++] : NULL;
+
+        for (k = start; k < w->n && w->recs[k].lock == w->recs[start].lock;
+             k++) {
+            rec_build(d, &w->recs[k], &w->w[k]);
+            w->of[k] = call;
+        }
+        if (call)
+            *call = (xw_redis_fenced_call){ lk->fence_key, lk->fence,
+                                            &w->w[start], k - start,
+                                            &w->written[start], 0 };
+    }
+    if (xw_redis_fenced_write_batch(d->redis, w->calls, ncalls,
+                                    d->once_ttl_s) < 0) {
+        snprintf(err, errlen, "redis: %s", d->redis->errstr);
+        return -1;
+    }
+    for (k = 0; k < w->n; k++) {
+        struct dp_item *it = &d->items[w->recs[k].item];
+
+        switch (rec_outcome(w, k)) {
+        case 1:
+            it->status = DP_WRITTEN;
+            break;
+        case 0:
+            /* Someone wrote it since the pre-read: what is there now. */
+            if (reread(d, it, err, errlen) < 0)
+                return -1;
+            it->has_replaced = 0;
+            dp_write_recall(d, it);
+            it->status = DP_ALREADY;
+            break;
+        default:
+            it->status = DP_STALE;
+            dp_locks_mark_stale(d->locks, it->lock);
+            break;
+        }
+    }
+    w->n = 0;
+    return 0;
 }
 
 static void copy_str(const json_t *o, const char *key, char *dst, size_t len)

@@ -8,11 +8,25 @@
  *   xw:write:{ws}:{obj}:{v}       the exactly-once key (fenced write)
  *   xw:writes:{ws}:{obj}:{v}      INCR per real write: must stay 1
  *
- * The record is one xw_redis_fenced_write(): HSET the new JSON, LPUSH the
- * previous one (when there was one), INCR the counter, all in one script
- * that first checks the package lock's fence and the exactly-once key. So
- * a redelivery, a replay or a second deployer writes nothing twice, and a
- * deployer whose lock was taken over writes nothing at all.
+ * A record is one write of xw_redis_fenced_write_batch(): HSET the new
+ * JSON, LPUSH the previous one (when there was one), INCR the counter,
+ * only if its exactly-once key is new, in a script that first checks the
+ * package lock's fence. So a redelivery, a replay or a second deployer
+ * writes nothing twice, and a deployer whose lock was taken over writes
+ * nothing at all.
+ *
+ * Records are queued and written together (dp_write_flush): one round
+ * trip per batch, one script call per package lock in it, instead of one
+ * blocking round trip per object (the deployer's critical path). Why one
+ * script per lock rather than N pipelined single writes: the fence is read
+ * once per call instead of once per object, and Redis runs one script
+ * instead of N (docs/performance.md, opportunity 2). A record is prepared
+ * only from facts Redis has acknowledged: when an item follows a queued
+ * one on the same destination object (dp_write_follow), the queue is
+ * written first, so no record in a round trip depends on another's
+ * outcome (a refused or already-written predecessor is never pushed to
+ * the history). That costs one more round trip, only when one object
+ * comes twice in a batch.
  *
  * The deployed object JSON is the DestinationObject (id, name, kind,
  * version, compute_resource, resource_group, data_sources, dependencies,
@@ -25,26 +39,50 @@
 
 #include "deployer.h"
 
+/* The batch's write state; NULL when out of memory. */
+dp_writes *dp_writes_new(void);
+/* NULL is fine. */
+void dp_writes_free(dp_writes *w);
+/* Forgets the queued records (a batch that failed or was aborted). */
+void dp_write_reset(struct dp_deployer *d);
+
 /* One pipeline for the whole batch: every item's current catalog entry
  * (copied into the arena as its prev_*) and whether its exactly-once key
- * exists. 0, or -1 with err when Redis could not be read. */
+ * exists; starts the batch's follow index. 0, or -1 with err when Redis
+ * could not be read (or out of memory). */
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen);
 
-/* Item i as seen after the items before it in the same batch: an earlier
- * item on the same destination object replaces what the pre-read saw (and
- * makes it "already written" when it has the same version). */
-void dp_write_follow(struct dp_deployer *d, size_t i);
+/* Item i as seen after the items before it in the same batch: the latest
+ * earlier item written (or found written) on the same destination object
+ * replaces what the pre-read saw (and makes it "already written" when it
+ * has the same version). Writes the queue first if that item's record is
+ * still queued. Linear in the batch overall (a hash index per batch, a
+ * chain per object). 0, or -1 with err (Redis failed: retry the batch). */
+int dp_write_follow(struct dp_deployer *d, size_t i, char *err,
+                    size_t errlen);
 
 /* The JSON the target receives (no per-delivery fields such as
  * deployed_at, so every repeat sends the same bytes), into d->body.
  * 0, or -1 when out of memory. */
 int dp_write_body(struct dp_deployer *d, struct dp_item *it);
 
-/* Records the item in the catalog with its lock's fence. Returns
- * DP_WRITTEN, DP_ALREADY or DP_STALE; -1 with err when Redis failed (the
- * batch is retried; nothing or everything of the record was applied). */
-int dp_write_record(struct dp_deployer *d, struct dp_item *it,
-                    const xw_redis_lock *lk, char *err, size_t errlen);
+/* Prepares the item's catalog record (replaced version, deployed_at, the
+ * JSON in the arena as its cur_*) and queues it: status DP_QUEUED. Writes
+ * the queue first when it is full (XW_REDIS_FENCED_MAX_WRITES records).
+ * 0, or -1 with err (out of memory, Redis failed). */
+int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
+                   size_t errlen);
+
+/* Writes the queued records with their locks' current fences: each item
+ * becomes DP_WRITTEN, DP_ALREADY (its key existed: someone wrote it since
+ * the pre-read; its entry is read again) or DP_STALE (its lock is stale or
+ * the fence was refused: the lock is marked stale). 0 (queue empty), or -1
+ * with err when Redis failed: the batch is retried; each record was
+ * applied wholly or not at all (a script runs atomically; only a command
+ * failing on a key of the wrong type leaves part of one, with its
+ * exactly-once key given back), and the exactly-once keys make the retry
+ * safe. */
+int dp_write_flush(struct dp_deployer *d, char *err, size_t errlen);
 
 /* For an item written before: its result fields (compute resource,
  * resource group, owner, effective time, replaced version) from the

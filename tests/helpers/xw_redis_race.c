@@ -10,6 +10,14 @@
  *   fenced URL FENCEKEY FENCE ONCEKEY|- KEY VALUE
  *                                   SET KEY VALUE + INCR KEY:writes, fenced:
  *                                   "written" | "duplicate" | "stale"
+ *   batch URL FENCEKEY FENCE PREFIX N DISTINCT up|down [GOFILE]
+ *                                   N exactly-once writes, write i on object
+ *                                   o = i % DISTINCT (once key
+ *                                   PREFIX:o:once, SET PREFIX:o:val i, INCR
+ *                                   PREFIX:o:writes), in that order or
+ *                                   reversed, as batch calls of <= 100
+ *                                   writes, two calls per round trip:
+ *                                   "written W duplicate D" | "stale"
  *   handle URL EVENT_ID COUNTER [GOFILE]
  *                                   handle an event once (mark, INCR):
  *                                   "handled" | "skipped"
@@ -36,7 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xw_buf.h"
 #include "xw_log.h"
+#include "xw_metrics.h"
 #include "xw_redis.h"
 #include "xw_test.h"
 
@@ -410,6 +420,196 @@ static void test_fenced_write_failing_command(void)
     ASSERT_EQ(rep->integer, 0);
 }
 
+/* xw_redis_round_trips_total of this process, from the metrics text. */
+static long long round_trips(void)
+{
+    static const char name[] = "\nxw_redis_round_trips_total ";
+    xw_buf b;
+    const char *p;
+    long long v = -1;
+
+    xw_buf_init(&b, 0);
+    if (xw_metrics_render(&b) == 0 && xw_buf_add(&b, "", 1) == 0
+        && (p = strstr(b.data, name)) != NULL)
+        v = atoll(p + strlen(name));
+    xw_buf_release(&b);
+    return v;
+}
+
+/* A write for the batch tests: SET <obj>:val <i> + INCR <obj>:writes,
+ * with the once key <obj>:once (or none). */
+struct bw {
+    char once[160], val[160], ctr[160], num[24];
+    const char *set[3], *incr[2];
+    xw_redis_cmd cmds[2];
+};
+
+static void bw_init(struct bw *b, xw_redis_write *w, const char *obj,
+                    long i, int with_once)
+{
+    snprintf(b->once, sizeof b->once, "%s:once", obj);
+    snprintf(b->val, sizeof b->val, "%s:val", obj);
+    snprintf(b->ctr, sizeof b->ctr, "%s:writes", obj);
+    snprintf(b->num, sizeof b->num, "%ld", i);
+    b->set[0] = "SET", b->set[1] = b->val, b->set[2] = b->num;
+    b->incr[0] = "INCR", b->incr[1] = b->ctr;
+    b->cmds[0] = (xw_redis_cmd){ 3, b->set, NULL };
+    b->cmds[1] = (xw_redis_cmd){ 2, b->incr, NULL };
+    *w = (xw_redis_write){ with_once ? b->once : NULL, b->cmds, 2 };
+}
+
+/* Write i on this run's object objs[i]; no once key when the name starts
+ * with '-'. */
+static void bw_fill(struct bw *b, xw_redis_write *w, const char *const *objs,
+                    size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int once = objs[i][0] != '-';
+
+        bw_init(&b[i], &w[i], k(once ? objs[i] : objs[i] + 1), (long)i,
+                once);
+    }
+}
+
+static long long obj_int(const char *obj, const char *what)
+{
+    char key[128];
+
+    snprintf(key, sizeof key, "%s:%s", k(obj), what);
+    return get_int(R, key);
+}
+
+/* One call, results per write: a key repeated inside the call is written
+ * once; a repeat of the call writes nothing but the write without a once
+ * key; the once keys get the TTL. */
+static void test_fenced_batch_once_per_write(void)
+{
+    static const char *const objs[] = { "ba", "bb", "ba", "-bn", "bc" };
+    struct bw b[5];
+    xw_redis_write w[5];
+    int written[5] = { 7, 7, 7, 7, 7 };
+    xw_redis_fenced_call call = { k("bfence"), 3, w, 5, written, 1 };
+    redisReply *rep;
+
+    bw_fill(b, w, objs, 5);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+    ASSERT_EQ(call.stale, 0);
+    ASSERT(written[0] == 1 && written[1] == 1 && written[2] == 0
+           && written[3] == 1 && written[4] == 1);
+    ASSERT_EQ(obj_int("ba", "writes"), 1);
+    ASSERT_EQ(obj_int("ba", "val"), 0);          /* the first one's */
+    ASSERT_EQ(obj_int("bc", "writes"), 1);
+    ASSERT_EQ(get_int(R, k("bfence")), 3);       /* high-water mark */
+    rep = xw_redis_command(R, "TTL %s:once", k("bb"));
+    ASSERT(rep != NULL);
+    ASSERT(rep->integer > 3500);
+
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+    ASSERT(written[0] == 0 && written[1] == 0 && written[2] == 0
+           && written[3] == 1 && written[4] == 0);
+    ASSERT_EQ(obj_int("ba", "writes"), 1);
+    ASSERT_EQ(obj_int("bn", "writes"), 2);
+}
+
+/* Two calls in one round trip: the one with a stale fence is refused as a
+ * whole (nothing of it written), the other one is written. */
+static void test_fenced_batch_stale_call(void)
+{
+    static const char *const old_objs[] = { "so1", "so2", "so3" };
+    static const char *const new_objs[] = { "sn1", "sn2" };
+    struct bw bo[3], bn[2];
+    xw_redis_write wo[3], wn[2];
+    int wro[3], wrn[2];
+    xw_redis_fenced_call calls[2] = {
+        { k("sfence"), 4, wo, 3, wro, 0 },
+        { k("sfence2"), 1, wn, 2, wrn, 0 },
+    };
+    long long rt;
+
+    bw_fill(bo, wo, old_objs, 3);
+    bw_fill(bn, wn, new_objs, 2);
+    ASSERT(xw_redis_command(R, "SET %s 5", k("sfence")) != NULL);
+    rt = round_trips();
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, calls, 2, 3600), 0);
+    ASSERT_EQ(round_trips() - rt, 1);
+    ASSERT_EQ(calls[0].stale, 1);
+    ASSERT(wro[0] == 0 && wro[1] == 0 && wro[2] == 0);
+    ASSERT_EQ(calls[1].stale, 0);
+    ASSERT(wrn[0] == 1 && wrn[1] == 1);
+    ASSERT_EQ(obj_int("so1", "writes"), -1);
+    ASSERT_EQ(obj_int("so3", "once"), -1);
+    ASSERT_EQ(obj_int("sn2", "writes"), 1);
+    ASSERT_EQ(get_int(R, k("sfence")), 5);
+}
+
+/* A failing command ends the call with EREPLY; earlier writes stay done,
+ * the failing write's once key is given back, so a repeat after the fix
+ * writes exactly what is missing. */
+static void test_fenced_batch_failing_command(void)
+{
+    static const char *const objs[] = { "fa", "fb" };
+    struct bw b[2];
+    xw_redis_write w[2];
+    int written[2];
+    xw_redis_fenced_call call = { k("ffence"), 1, w, 2, written, 0 };
+    char ctr[128];
+
+    bw_fill(b, w, objs, 2);
+    snprintf(ctr, sizeof ctr, "%s:writes", k("fb"));
+    ASSERT(xw_redis_command(R, "SET %s notanumber", ctr) != NULL);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    ASSERT_EQ(obj_int("fa", "writes"), 1);
+    ASSERT_EQ(obj_int("fb", "once"), -1);
+    ASSERT(xw_redis_command(R, "DEL %s", ctr) != NULL);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+    ASSERT(written[0] == 0 && written[1] == 1);
+    ASSERT_EQ(obj_int("fa", "writes"), 1);
+    ASSERT_EQ(obj_int("fb", "writes"), 1);
+}
+
+/* After SCRIPT FLUSH (a restarted Redis) every call of the round trip is
+ * answered NOSCRIPT and sent again with EVAL, once. */
+static void test_fenced_batch_noscript(void)
+{
+    static const char *const o1[] = { "ns1" }, *const o2[] = { "ns2" };
+    struct bw b1[1], b2[1];
+    xw_redis_write w1[1], w2[1];
+    int wr1[1], wr2[1];
+    xw_redis_fenced_call calls[2] = {
+        { k("nsfence"), 1, w1, 1, wr1, 0 },
+        { k("nsfence"), 1, w2, 1, wr2, 0 },
+    };
+
+    bw_fill(b1, w1, o1, 1);
+    bw_fill(b2, w2, o2, 1);
+    ASSERT(xw_redis_command(R, "SCRIPT FLUSH") != NULL);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, calls, 2, 3600), 0);
+    ASSERT(wr1[0] == 1 && wr2[0] == 1);
+    ASSERT_EQ(obj_int("ns1", "writes"), 1);
+    ASSERT_EQ(obj_int("ns2", "writes"), 1);
+}
+
+static void test_fenced_batch_bad_args(void)
+{
+    static xw_redis_write w[XW_REDIS_FENCED_MAX_WRITES + 1];
+    int written[1];
+    xw_redis_fenced_call call = { k("bad"), 1, w,
+                                  XW_REDIS_FENCED_MAX_WRITES + 1, NULL, 0 };
+
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+    call.n = 1;
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);            /* no room for results */
+    call.written = written;
+    call.fence = 0;
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+    call.n = 0;                                  /* nothing to send */
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+}
+
 /* After SCRIPT FLUSH the EVALSHA fails with NOSCRIPT and EVAL takes over. */
 static void test_noscript_fallback(void)
 {
@@ -583,6 +783,11 @@ static int selftest(void)
     XW_RUN(test_fenced_write_once);
     XW_RUN(test_fenced_write_high_water);
     XW_RUN(test_fenced_write_failing_command);
+    XW_RUN(test_fenced_batch_once_per_write);
+    XW_RUN(test_fenced_batch_stale_call);
+    XW_RUN(test_fenced_batch_failing_command);
+    XW_RUN(test_fenced_batch_noscript);
+    XW_RUN(test_fenced_batch_bad_args);
     XW_RUN(test_noscript_fallback);
     XW_RUN(test_url_errors);
     XW_RUN(test_connect_refused_no_password_in_error);
@@ -672,6 +877,65 @@ static int cmd_fenced(const char *fence_key, long long fence,
     failed = rc < 0 && r->err != XW_REDIS_ESTALE;
     xw_redis_free(r);
     return failed;
+}
+
+#define BATCH_CALL 100   /* writes per call of cmd_batch */
+
+static int cmd_batch(const char *fence_key, long long fence,
+                     const char *pfx, long n, long distinct, int down,
+                     const char *gofile)
+{
+    xw_redis *r = conn(NULL);
+    struct bw *b = calloc((size_t)n, sizeof *b);
+    xw_redis_write *w = calloc((size_t)n, sizeof *w);
+    int *written = calloc((size_t)n, sizeof *written);
+    long i, done = 0, dup = 0, stale = 0;
+    int rc = 1;
+
+    if (!b || !w || !written || n <= 0 || distinct <= 0)
+        goto out;
+    for (i = 0; i < n; i++) {
+        char obj[120];
+
+        snprintf(obj, sizeof obj, "%s:%ld", pfx,
+                 (down ? n - 1 - i : i) % distinct);
+        bw_init(&b[i], &w[i], obj, i, 1);
+    }
+    if (gofile)
+        wait_file(gofile);
+    /* Two calls per round trip, so that two racing processes interleave. */
+    for (i = 0; i < n; i += 2 * BATCH_CALL) {
+        xw_redis_fenced_call calls[2];
+        size_t nc = 0;
+
+        for (long s = i; s < n && s < i + 2 * BATCH_CALL; s += BATCH_CALL)
+            calls[nc++] = (xw_redis_fenced_call){
+                fence_key, fence, &w[s],
+                (size_t)(n - s < BATCH_CALL ? n - s : BATCH_CALL),
+                &written[s], 0 };
+        if (xw_redis_fenced_write_batch(r, calls, nc, 3600) < 0) {
+            fprintf(stderr, "batch: %s\n", r->errstr);
+            goto out;
+        }
+        for (size_t c = 0; c < nc; c++) {
+            stale += calls[c].stale;
+            for (size_t j = 0; j < calls[c].n; j++) {
+                done += calls[c].written[j] == 1;
+                dup += !calls[c].stale && calls[c].written[j] == 0;
+            }
+        }
+    }
+    if (stale)
+        printf("stale\n");
+    else
+        printf("written %ld duplicate %ld\n", done, dup);
+    rc = 0;
+out:
+    free(b);
+    free(w);
+    free(written);
+    xw_redis_free(r);
+    return rc;
 }
 
 /* The shape of every consumer: dedupe by event id, then apply. */
@@ -814,7 +1078,7 @@ static int cmd_ping(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: xw_redis_race selftest|race|acquire|release|"
-            "fenced|handle|pipeline|survive|outage|ping URL ...\n");
+            "fenced|batch|handle|pipeline|survive|outage|ping URL ...\n");
     return 2;
 }
 
@@ -840,6 +1104,10 @@ int main(int argc, char **argv)
         return cmd_release(argv[3], argv[4]);
     if (strcmp(cmd, "fenced") == 0 && argc == 8)
         return cmd_fenced(argv[3], atoll(argv[4]), argv[5], argv[6], argv[7]);
+    if (strcmp(cmd, "batch") == 0 && (argc == 9 || argc == 10))
+        return cmd_batch(argv[3], atoll(argv[4]), argv[5], atol(argv[6]),
+                         atol(argv[7]), strcmp(argv[8], "down") == 0,
+                         argc == 10 ? argv[9] : NULL);
     if (strcmp(cmd, "handle") == 0 && (argc == 5 || argc == 6))
         return cmd_handle(argv[3], argv[4], argc == 6 ? argv[5] : NULL);
     if (strcmp(cmd, "pipeline") == 0 && argc == 4)

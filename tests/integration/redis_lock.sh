@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # common/xw_redis against a real redis-server (free port, temp dir):
 # in-process self test, then several processes racing for locks, wrong-token
-# release, expiry, fencing with a stale token, the idempotency marker,
+# release, expiry, fencing with a stale token, batch fenced writes (stale
+# batch, duplicates, two racing writers), the idempotency marker,
 # a 1000-command pipeline, reconnect after CLIENT KILL and after a redis
 # restart (and a bounded failure while it is down), password + unix socket.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -80,6 +81,40 @@ xw_expect_eq "destination value" "$("${RCLI[@]}" get xw:dest:obj1)" from-2
 xw_expect_eq "destination writes" "$("${RCLI[@]}" get xw:dest:obj1:writes)" 2
 xw_expect_eq "old token cannot release" "$("$BIN" release "$URL" xw:lock:pkg "$t1")" 0
 xw_expect_eq "new holder releases" "$("$BIN" release "$URL" xw:lock:pkg "$t2")" 1
+
+# --- batch fenced writes (the deployer's catalog record): a batch with the
+#     stale fence is refused as a whole; duplicates inside a batch are
+#     written once; two processes racing over the same 1,000 objects
+#     (opposite orders, interleaved round trips) write each exactly once
+not_one() { # PATTERN: how many keys match and do not hold 1
+    "${RCLI[@]}" --scan --pattern "$1" | sort > "$XW_RUN_DIR/nkeys"
+    [ -s "$XW_RUN_DIR/nkeys" ] || { echo 0; return; }
+    xargs "${RCLI[@]}" MGET < "$XW_RUN_DIR/nkeys" | grep -cvx 1 || true
+}
+keys_of() { "${RCLI[@]}" --scan --pattern "$1" | wc -l; }
+xw_expect_eq "stale batch refused" \
+    "$("$BIN" batch "$URL" xw:lock:pkg:fence "$f1" xw:bs 300 300 up)" stale
+xw_expect_eq "stale batch: nothing written" "$(keys_of 'xw:bs:*')" 0
+xw_expect_eq "duplicates inside a batch" \
+    "$("$BIN" batch "$URL" xw:lock:pkg:fence "$f2" xw:bd 10 5 up)" "written 5 duplicate 5"
+xw_expect_eq "duplicates: counters" "$(keys_of 'xw:bd:*:writes') $(not_one 'xw:bd:*:writes')" "5 0"
+xw_expect_eq "duplicates: the first write of each object" "$("${RCLI[@]}" get xw:bd:3:val)" 3
+xw_expect_eq "batch repeated: all duplicates" \
+    "$("$BIN" batch "$URL" xw:lock:pkg:fence "$f2" xw:bd 10 5 down)" "written 0 duplicate 10"
+pids=()
+for dir in up down; do
+    "$BIN" batch "$URL" xw:lock:pkg:fence "$f2" xw:br 1000 1000 $dir "$XW_RUN_DIR/go.batch" \
+        > "$XW_RUN_DIR/batch.$dir" &
+    pids+=($!)
+done
+sleep 0.3
+touch "$XW_RUN_DIR/go.batch"
+for p in "${pids[@]}"; do wait "$p" || xw_die "batch racer failed"; done
+read -r _ w_up _ d_up < "$XW_RUN_DIR/batch.up"
+read -r _ w_down _ d_down < "$XW_RUN_DIR/batch.down"
+xw_expect_eq "racing batches: each object written once" "$((w_up + w_down)) $((d_up + d_down))" "1000 1000"
+xw_expect_eq "racing batches: counters" "$(keys_of 'xw:br:*:writes') $(not_one 'xw:br:*:writes')" "1000 0"
+xw_log "racing batches: $w_up + $w_down written"
 
 # --- idempotency marker: the second handling of an event id is a no-op,
 #     also when 6 processes get the same event at the same moment
