@@ -31,6 +31,9 @@ fault_init() {
 # The two halves of fault_init, for a test that starts something of its
 # own in between (a deploy target, say).
 fault_stack() {
+    # librdkafka's default fetch wait (500 ms; the local stack uses 10) keeps
+    # packages in flight long enough for every planned fault to land.
+    export XW_RDKAFKA_FETCH_WAIT_MAX_MS=${XW_RDKAFKA_FETCH_WAIT_MAX_MS:-500}
     xw_harness_init
     xw_start_redis >/dev/null
     xw_start_broker
