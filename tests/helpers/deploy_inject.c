@@ -8,9 +8,13 @@
  *                             topic keyed by its package_id, and
  *                             acknowledged before the next one
  *   deploy_inject --raw TEXT  produces TEXT as it is (a poison message)
+ *   deploy_inject --mapped    prints how many messages the mapped topic
+ *                             holds (high watermarks summed over its
+ *                             partitions): lets a test know that what the
+ *                             mapper produced is on the broker, acknowledged
  *
  * Settings from the environment (XW_KAFKA_BROKERS, XW_TOPIC_PREFIX).
- * Prints "produced N"; exits 1 on any failure.
+ * Prints "produced N" (--mapped: the count); exits 1 on any failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 #include "xw_config.h"
 #include "xw_kafka.h"
 #include "xw_log.h"
+#include "xw_topics.h"
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -49,6 +54,56 @@ static int produce_event(xw_kafka_producer *p, xw_avro_value *ev,
                                  out->data, out->len, err, errlen);
 }
 
+/* The messages ever produced to the mapped topic (a topic not created yet
+ * holds none). 0 with *count, or -1 with err. */
+static int mapped_count(xw_kafka_producer *p, const struct xw_config *cfg,
+                        long long *count, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = xw_kafka_producer_handle(p);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt;
+    rd_kafka_resp_err_t e;
+    char name[256];
+    int rc = -1;
+
+    *count = 0;
+    if (xw_topic_name(xw_config_str(cfg, "XW_TOPIC_PREFIX"), XW_TOPIC_MAPPED,
+                      name, sizeof name) < 0) {
+        snprintf(err, errlen, "topic name too long");
+        return -1;
+    }
+    if (!(rkt = rd_kafka_topic_new(rk, name, NULL))) {
+        snprintf(err, errlen, "%s: %s", name,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    e = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+    if (e) {
+        snprintf(err, errlen, "metadata of %s: %s", name, rd_kafka_err2str(e));
+        goto out;
+    }
+    if (md->topic_cnt == 1 && md->topics[0].err == 0) {
+        for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+            int64_t lo, hi;
+
+            e = rd_kafka_query_watermark_offsets(
+                rk, name, md->topics[0].partitions[i].id, &lo, &hi, 5000);
+            if (e) {
+                snprintf(err, errlen, "watermarks of %s: %s", name,
+                         rd_kafka_err2str(e));
+                goto out;
+            }
+            *count += hi;
+        }
+    }
+    rc = 0;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const struct xw_config_def *tables[] = { xw_config_common };
@@ -62,17 +117,27 @@ int main(int argc, char **argv)
     json_error_t jerr;
     char err[512] = "";
     size_t n = 0;
-    int rc = 1;
+    int rc = 1, mapped = argc == 2 && strcmp(argv[1], "--mapped") == 0;
 
     xw_log_init("deploy_inject", XW_WARN);
-    if (argc < 2 || (strcmp(argv[1], "--raw") == 0 && argc != 3)) {
-        fprintf(stderr, "usage: deploy_inject FILE | --raw TEXT\n");
+    if (argc < 2 || (strcmp(argv[1], "--raw") == 0 && argc != 3)
+        || (strcmp(argv[1], "--mapped") == 0 && argc != 2)) {
+        fprintf(stderr, "usage: deploy_inject FILE | --raw TEXT | --mapped\n");
         return 2;
     }
     if (xw_config_load(&cfg, tables, counts, 1, env_get, err, sizeof err) < 0
         || !(p = xw_kafka_producer_new(&cfg, "deploy_inject", err,
                                        sizeof err)))
         goto out;
+    if (mapped) {
+        long long count;
+
+        if (mapped_count(p, &cfg, &count, err, sizeof err) < 0)
+            goto out;
+        printf("%lld\n", count);
+        rc = 0;
+        goto out;
+    }
     if (strcmp(argv[1], "--raw") == 0) {
         if (xw_kafka_produce_wait(p, XW_TOPIC_DEPLOY, "raw", 3, argv[2],
                                   strlen(argv[2]), err, sizeof err) < 0)
@@ -101,10 +166,10 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
-    if (rc == 0)
-        printf("produced %zu\n", n);
-    else
+    if (rc != 0)
         fprintf(stderr, "deploy_inject: %s\n", err[0] ? err : "failed");
+    else if (!mapped)
+        printf("produced %zu\n", n);
     json_decref(doc);
     xw_avro_value_release(&ev);
     xw_avro_registry_free(reg);

@@ -13,7 +13,10 @@
 #    same DeployStarted writes nothing and adds no result, and a kill -9 of
 #    the deployer in the middle of a 1,500-object package followed by a
 #    restart still writes every object exactly once;
-#  - history: a new version records the version it replaced;
+#  - history: a new version records the version it replaced; one object
+#    three times in one deployer batch (v5, v6, v6 again) is decided in
+#    batch order: v6 replaces v5, the repeat is already written, every
+#    write counter stays 1;
 #  - package lock: a package locked by another deployer waits for it; a
 #    stale fence (the lock taken over mid-delivery) refuses the write and
 #    the object is left to the newer owner;
@@ -273,6 +276,58 @@ xw_expect_eq "lock still held at the check" "$held" 1
 xw_expect_eq "locked package not written meanwhile" "$written" 0
 xw_wait_for "pkg-4 once the lock expired" 20 results_are pkg-4 2
 xw_expect_eq "pkg-4 deployed" "$(results_of pkg-4 | jq -r .outcome | sort -u)" deployed
+
+# --- one object three times in ONE deployer batch: v5, (another object),
+#     v6, v6 again. Each is decided against the one before it in the batch
+#     (write.c's follow chain), not against the catalog read before the
+#     batch: v6 replaces v5 (history keeps v5), the repeat of v6 is already
+#     written (deployed, counted as already written), nothing twice.
+P7_OBJECTS="[$(obj dup-1 mc_dev alice next_day 02:00 5), $(obj dup-2 mc_dev alice next_day 02:00 1),
+ $(obj dup-1 mc_dev alice next_day 02:00 6), $(obj dup-1 mc_dev alice next_day 02:00 6)]"
+gen_chunks "$RUN/p7.json" pkg-7 to-prod ev-p7 0 500 "$P7_OBJECTS"
+mapped_is() { [ "$("$INJECT" --mapped)" = "$1" ]; } # N: messages on the mapped topic
+written0=$(metric deployer xw_deployer_written_total)
+already0=$(metric deployer xw_deployer_already_written_total)
+batches0=$(metric deployer xw_deployer_batches_total)
+mapped0=$("$INJECT" --mapped) || xw_die "count mapped"
+# One batch: the deployer is frozen until the mapper's four ObjectMapped
+# are all acknowledged by the broker; its next fetch then takes them at once.
+kill -STOP "$(cat "$RUN/deployer.pid")"
+"$INJECT" "$RUN/p7.json" >/dev/null || xw_die "inject p7"
+xw_wait_for "the four ObjectMapped of pkg-7 on the broker" 20 mapped_is $((mapped0 + 4))
+kill -CONT "$(cat "$RUN/deployer.pid")"
+xw_wait_for "results of pkg-7" 30 results_are pkg-7 4
+pkg7_in_order() { # the distinct results of pkg-7, in the order they came
+    jq -c 'select(.package_id == "pkg-7")' "$RESULTS_LOG" \
+        | jq -sc 'reduce .[] as $r ([]; if any(.[]; .event_id == $r.event_id) then . else . + [$r] end) | .[]' \
+        > "$RUN/r7.json" && [ "$(wc -l < "$RUN/r7.json")" -eq 4 ]
+}
+xw_wait_for "every result of pkg-7 in the results log" 10 pkg7_in_order
+xw_expect_eq "same object thrice: all in one deployer batch" \
+    "$(( $(metric deployer xw_deployer_batches_total) - batches0 ))" 1
+xw_expect_eq "same object thrice: results in batch order" \
+    "$(jq -r '[.object_id, (.version | tostring), .outcome, (.reason_code // "-"),
+              (.replaced_version // "-" | tostring), .effective_date] | join(" ")' "$RUN/r7.json")" \
+    "dup-1 5 deployed - - 2026-11-27
+dup-2 1 deployed - - 2026-11-27
+dup-1 6 deployed - 5 2026-11-27
+dup-1 6 deployed - 5 2026-11-27"
+xw_expect_eq "same object thrice: three written" \
+    "$(( $(metric deployer xw_deployer_written_total) - written0 ))" 3
+xw_expect_eq "same object thrice: the repeat already written" \
+    "$(( $(metric deployer xw_deployer_already_written_total) - already0 ))" 1
+xw_expect_eq "same object thrice: catalog holds v6, replaced v5" \
+    "$(catalog dup-1 '[.version, .replaced_version, .package_id] | map(tostring) | join(" ")')" "6 5 pkg-7"
+xw_expect_eq "same object thrice: history keeps v5 only" \
+    "$("${R[@]}" LRANGE xw:dest:prod:history:dup-1 0 -1 | jq -r '"\(.version)/\(.replaced_version)"' | tr '\n' ' ')" \
+    "5/null "
+xw_expect_eq "same object thrice: one write counter per version, each 1" \
+    "$("${R[@]}" --scan --pattern 'xw:writes:prod:dup-*' | sort | while read -r k; do
+         printf '%s=%s ' "$k" "$("${R[@]}" GET "$k")"; done)" \
+    "xw:writes:prod:dup-1:5=1 xw:writes:prod:dup-1:6=1 xw:writes:prod:dup-2:1=1 "
+xw_expect_eq "same object thrice: exactly-once keys of v5 and v6" \
+    "$("${R[@]}" EXISTS xw:write:prod:dup-1:5 xw:write:prod:dup-1:6)" 2
+xw_expect_eq "same object thrice: every write counter 1" "$(writes_not_one)" 0
 
 # --- the HTTP target: retried until accepted, refused (4xx), unavailable
 #     (5xx after every retry); recorded in the catalog once; a repeat
