@@ -519,6 +519,8 @@ struct xw_cls {
     /* record */
     size_t nfields;
     xw_field *fields;
+    uint64_t rec_fp;            /* fingerprint of the record alone ... */
+    int rec_fp_ok;              /* ... if it has one (xw_avro_encode_record) */
     /* union */
     size_t nbranches;
     xw_cls **branches;
@@ -1153,6 +1155,22 @@ static int fullname_of(avro_schema_t s, char *buf, size_t cap)
         ? 0 : -1;
 }
 
+/* The fingerprint of a record as if it were a top-level schema: its
+ * Parsing Canonical Form with the namespace it has where it is defined.
+ * A record that refers to a named type defined outside it has none. */
+static void record_fingerprint(xw_cls *c, const json_t *def, const char *ns)
+{
+    xw_buf out = XW_BUF_INIT;
+    pcf_ctx pc = { &out, json_object(), NULL, 0 };
+
+    if (pc.named && pcf_schema(&pc, def, ns ? ns : "") == 0) {
+        c->rec_fp = xw_avro_crc64(out.data, out.len);
+        c->rec_fp_ok = 1;
+    }
+    json_decref(pc.named);
+    xw_buf_release(&out);
+}
+
 static xw_cls *cls_build(build_ctx *b, avro_schema_t s)
 {
     xw_cls *c;
@@ -1260,6 +1278,7 @@ static xw_cls *cls_build(build_ctx *b, avro_schema_t s)
         }
         if (c->size == 0)
             c->size = 8;
+        record_fingerprint(c, def, avro_schema_namespace(s));
         break;
     }
     case AVRO_UNION: {
@@ -1676,23 +1695,34 @@ int xw_avro_registry_open_dir(xw_avro_registry **out, const char *dir,
     return 0;
 }
 
-int xw_avro_peek_type(const xw_avro_registry *reg, const void *data,
-                      size_t len, const xw_avro_type **type,
-                      xw_avro_err *err)
+/* The fingerprint of a single-object header (events and records alike). */
+static int header_read(const void *data, size_t len, uint64_t *fp,
+                       xw_avro_err *err)
 {
     const unsigned char *p = data;
-    uint64_t fp = 0;
-    int i;
 
-    *type = NULL;
     if (len >= 2 && (p[0] != XW_AVRO_MARKER0 || p[1] != XW_AVRO_MARKER1))
         return set_err(err, XW_AVRO_EMARKER, "message starts with %02x %02x, "
                        "not the single-object marker c3 01", p[0], p[1]);
     if (len < XW_AVRO_HEADER_LEN)
         return set_err(err, XW_AVRO_ESHORT, "message of %zu bytes is shorter "
                        "than the %d-byte header", len, XW_AVRO_HEADER_LEN);
-    for (i = 7; i >= 0; i--)
-        fp = (fp << 8) | p[2 + i];
+    *fp = 0;
+    for (int i = 7; i >= 0; i--)
+        *fp = (*fp << 8) | p[2 + i];
+    return 0;
+}
+
+int xw_avro_peek_type(const xw_avro_registry *reg, const void *data,
+                      size_t len, const xw_avro_type **type,
+                      xw_avro_err *err)
+{
+    uint64_t fp = 0;
+    int rc;
+
+    *type = NULL;
+    if ((rc = header_read(data, len, &fp, err)) < 0)
+        return rc;
     *type = xw_avro_type_by_fingerprint(reg, fp);
     if (!*type)
         return set_err(err, XW_AVRO_EUNKNOWN, "unknown schema fingerprint "
@@ -1856,30 +1886,54 @@ static int wr_value(wr *w, const xw_cls *c, const void *self)
     }
 }
 
-int xw_avro_encode(const avro_value_t *event, xw_buf *out, xw_avro_err *err)
+/* Header with fingerprint fp, then the body of the value self of class c,
+ * replacing out's contents (left empty on failure). */
+static int encode_as(const xw_cls *c, const void *self, uint64_t fp,
+                     xw_buf *out, xw_avro_err *err)
 {
-    const xw_cls *c;
     unsigned char hdr[XW_AVRO_HEADER_LEN];
     wr w;
-    int i, rc;
+    int rc;
 
-    xw_buf_reset(out);
-    if (!is_ours(event) || !(c = CLS(event->iface))->root_type)
-        return set_err(err, XW_AVRO_ETYPE, "not an event value (use one from "
-                       "xw_avro_value_init or xw_avro_decode)");
     hdr[0] = XW_AVRO_MARKER0;
     hdr[1] = XW_AVRO_MARKER1;
-    for (i = 0; i < 8; i++)
-        hdr[2 + i] = (unsigned char)(c->root_type->fingerprint >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        hdr[2 + i] = (unsigned char)(fp >> (8 * i));
     w.out = out;
     w.path.depth = 0;
     w.err = err;
     rc = wr_raw(&w, hdr, sizeof hdr);
     if (rc == 0)
-        rc = wr_value(&w, c, event->self);
+        rc = wr_value(&w, c, self);
     if (rc < 0)
         xw_buf_reset(out);
     return rc;
+}
+
+int xw_avro_encode(const avro_value_t *event, xw_buf *out, xw_avro_err *err)
+{
+    const xw_cls *c;
+
+    xw_buf_reset(out);
+    if (!is_ours(event) || !(c = CLS(event->iface))->root_type)
+        return set_err(err, XW_AVRO_ETYPE, "not an event value (use one from "
+                       "xw_avro_value_init or xw_avro_decode)");
+    return encode_as(c, event->self, c->root_type->fingerprint, out, err);
+}
+
+int xw_avro_encode_record(const avro_value_t *rec, xw_buf *out,
+                          xw_avro_err *err)
+{
+    const xw_cls *c;
+
+    xw_buf_reset(out);
+    if (!is_ours(rec) || (c = CLS(rec->iface))->kind != AVRO_RECORD)
+        return set_err(err, XW_AVRO_ETYPE, "not an xw_avro record value");
+    if (!c->rec_fp_ok)
+        return set_err(err, XW_AVRO_ESCHEMA, "record %s uses a type defined "
+                       "outside it: it has no fingerprint of its own",
+                       avro_schema_name(c->schema));
+    return encode_as(c, rec->self, c->rec_fp, out, err);
 }
 
 /* --- decoder --- */
@@ -2239,6 +2293,28 @@ int xw_avro_decode_into(const xw_avro_registry *reg, xw_avro_value *v,
     return rc;
 }
 
+int xw_avro_decode_record(avro_value_t *rec, const void *data, size_t len,
+                          xw_avro_err *err)
+{
+    const xw_cls *c;
+    uint64_t fp = 0;
+    int rc;
+
+    if (!is_ours(rec) || (c = CLS(rec->iface))->kind != AVRO_RECORD)
+        return set_err(err, XW_AVRO_ETYPE, "not an xw_avro record value");
+    cls_reset(c, rec->self);
+    if ((rc = header_read(data, len, &fp, err)) < 0)
+        return rc;
+    if (!c->rec_fp_ok || fp != c->rec_fp)
+        return set_err(err, XW_AVRO_ETYPE, "fingerprint 0x%016llx is not "
+                       "that of record %s", (unsigned long long)fp,
+                       avro_schema_name(c->schema));
+    rc = decode_body(c, rec->self, data, len, NULL, err);
+    if (rc < 0)
+        cls_reset(c, rec->self);
+    return rc;
+}
+
 /* =====================================================================
  * 6. values, field access by name, copy
  */
@@ -2495,6 +2571,21 @@ int xw_avro_array_clear(avro_value_t *rec, const char *field)
     if (rc < 0)
         return rc;
     ((xw_arr *)self)->count = 0;
+    return 0;
+}
+
+int xw_avro_array_truncate(avro_value_t *rec, const char *field, size_t n)
+{
+    const xw_cls *c;
+    void *self;
+    int rc = slot_set(rec, field, AVRO_ARRAY, &c, &self);
+
+    if (rc < 0)
+        return rc;
+    if (n > ((xw_arr *)self)->count)
+        return XW_AVRO_ERANGE;
+    /* The elements past n stay initialised (live) for the next appends. */
+    ((xw_arr *)self)->count = n;
     return 0;
 }
 

@@ -233,6 +233,26 @@ const xw_avro_type *xw_avro_value_type(const avro_value_t *v);
  * XW_AVRO_ELIMIT means out's cap is too small. */
 int xw_avro_encode(const avro_value_t *event, xw_buf *out, xw_avro_err *err);
 
+/* A nested record on its own (e.g. one ObjectSpec of an event), for state
+ * a service keeps for itself: the same shape as the single-object
+ * encoding - C3 01, the CRC-64-AVRO fingerprint of the record's own
+ * Parsing Canonical Form (as if it were a top-level schema, with the
+ * namespace it has where it is defined), the Avro binary body - so a value
+ * stored by another version of the record is refused, not misread.
+ * Replaces the contents of `out`; on failure out is left empty:
+ * XW_AVRO_ETYPE if rec is not an xw_avro record, XW_AVRO_ESCHEMA if the
+ * record refers to a named type defined outside it (it then has no
+ * fingerprint of its own). */
+int xw_avro_encode_record(const avro_value_t *rec, xw_buf *out,
+                          xw_avro_err *err);
+/* Reads bytes made by xw_avro_encode_record into rec (an xw_avro record of
+ * the same schema, anywhere: a field, an array element), replacing its
+ * contents and reusing its memory. Bounded like xw_avro_decode. Codes:
+ * ESHORT, EMARKER, ETYPE (another record's fingerprint), ETRUNCATED,
+ * EGARBLED, ETRAILING, ENOMEM; on failure rec is reset. */
+int xw_avro_decode_record(avro_value_t *rec, const void *data, size_t len,
+                          xw_avro_err *err);
+
 /* Copies src into dst. Both must be xw_avro values of the same structure
  * (same kinds, field names and order, enum symbols, union branches) - e.g.
  * an ObjectSpec decoded from PackageCreated into a DeployStarted being
@@ -275,6 +295,10 @@ int xw_avro_set_envelope(avro_value_t *event, const char *event_id,
 int xw_avro_array_clear(avro_value_t *rec, const char *field);
 int xw_avro_array_append(avro_value_t *rec, const char *field,
                          avro_value_t *elem);
+/* Keeps the first n elements (XW_AVRO_ERANGE if there are fewer): e.g. to
+ * drop the element just appended when it turned out not to belong. The
+ * memory of the dropped ones is kept for the next appends. */
+int xw_avro_array_truncate(avro_value_t *rec, const char *field, size_t n);
 int xw_avro_array_append_string(avro_value_t *rec, const char *field,
                                 const char *s);
 int xw_avro_array_append_enum(avro_value_t *rec, const char *field,

@@ -584,3 +584,206 @@ json_t *xw_avro_to_json(const avro_value_t *v)
         return NULL;
     }
 }
+
+/* --- write: the same JSON as xw_avro_to_json + a compact jansson dump,
+ * without building the tree (per-object hot paths: the packager's
+ * nodes-to-deploy entries, the reporter's result projections) --- */
+
+static int jw_string(xw_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i, run = 0;
+
+    /* jansson refuses to dump invalid UTF-8; so do we. */
+    if (!xw_avro_utf8_valid(s, len) || xw_buf_grow(out, len + 2) < 0
+        || xw_buf_addch(out, '"') < 0)
+        return -1;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[6] = { '\\', 0, '0', '0', 0, 0 };
+        size_t elen = 2;
+
+        if (ch != '"' && ch != '\\' && ch >= 0x20)
+            continue;
+        /* Escapes exactly as jansson's dump_string (no ENSURE_ASCII, no
+         * ESCAPE_SLASH): the two mandatory ones, the short control
+         * escapes, else \u00XX in upper-case hex. */
+        switch (ch) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            elen = 6;
+        }
+        if (xw_buf_add(out, s + run, i - run) < 0
+            || xw_buf_add(out, esc, elen) < 0)
+            return -1;
+        run = i + 1;
+    }
+    if (xw_buf_add(out, s + run, len - run) < 0 || xw_buf_addch(out, '"') < 0)
+        return -1;
+    return 0;
+}
+
+int xw_avro_json_write_string(xw_buf *out, const char *s, size_t len)
+{
+    size_t saved = out->len;
+
+    if (jw_string(out, s, len) == 0)
+        return 0;
+    xw_buf_setlen(out, saved);
+    return -1;
+}
+
+/* A real as jansson 2.14 dumps it (jsonp_dtostr, precision 17): "%.17g",
+ * ".0" added when it would read back as an integer, the exponent without
+ * '+' or leading zeros. Non-finite values are null (as in to_json). */
+static int jw_real(xw_buf *out, double x)
+{
+    char b[64], *e, *from, *to;
+
+    if (!isfinite(x))
+        return xw_buf_adds(out, "null");
+    snprintf(b, sizeof b - 2, "%.17g", x);
+    for (char *p = b; *p; p++)
+        if (*p == ',')
+            *p = '.';            /* a locale with a decimal comma */
+    if (!strchr(b, '.') && !strchr(b, 'e'))
+        strcat(b, ".0");
+    if ((e = strchr(b, 'e'))) {
+        to = e + 1;
+        from = to + 1;
+        if (*to == '-')
+            to++;
+        while (*from == '0')
+            from++;
+        if (from != to)
+            memmove(to, from, strlen(from) + 1);
+    }
+    return xw_buf_adds(out, b);
+}
+
+static int jw_base64(xw_buf *out, const void *p, size_t n)
+{
+    json_t *j = b64_json(p, n);
+    int rc = j ? jw_string(out, json_string_value(j),
+                                           json_string_length(j)) : -1;
+
+    json_decref(j);
+    return rc;
+}
+
+static int jw_value(const avro_value_t *v, xw_buf *out)
+{
+    avro_value_t *mv = (avro_value_t *)v;   /* Avro C getters are not const */
+    size_t i, n;
+
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        return xw_buf_adds(out, "null");
+    case AVRO_BOOLEAN: {
+        int b = 0;
+        avro_value_get_boolean(mv, &b);
+        return xw_buf_adds(out, b ? "true" : "false");
+    }
+    case AVRO_INT32: {
+        int32_t x = 0;
+        avro_value_get_int(mv, &x);
+        return xw_buf_addf(out, "%d", (int)x);
+    }
+    case AVRO_INT64: {
+        int64_t x = 0;
+        avro_value_get_long(mv, &x);
+        return xw_buf_addf(out, "%lld", (long long)x);
+    }
+    case AVRO_FLOAT: {
+        float x = 0;
+        avro_value_get_float(mv, &x);
+        return jw_real(out, x);
+    }
+    case AVRO_DOUBLE: {
+        double x = 0;
+        avro_value_get_double(mv, &x);
+        return jw_real(out, x);
+    }
+    case AVRO_STRING: {
+        const char *s = NULL;
+        size_t size = 0;
+        if (avro_value_get_string(mv, &s, &size) != 0 || !s)
+            return -1;
+        return jw_string(out, s, size ? size - 1 : 0);
+    }
+    case AVRO_BYTES: {
+        const void *p = NULL;
+        size_t size = 0;
+        if (avro_value_get_bytes(mv, &p, &size) != 0)
+            return -1;
+        return jw_base64(out, p, size);
+    }
+    case AVRO_FIXED: {
+        const void *p = NULL;
+        size_t size = 0;
+        if (avro_value_get_fixed(mv, &p, &size) != 0)
+            return -1;
+        return jw_base64(out, p, size);
+    }
+    case AVRO_ENUM: {
+        int ix = 0;
+        const char *sym;
+        avro_value_get_enum(mv, &ix);
+        sym = avro_schema_enum_get(resolve(avro_value_get_schema(mv)), ix);
+        return sym ? jw_string(out, sym, strlen(sym)) : -1;
+    }
+    case AVRO_UNION: {
+        avro_value_t branch;
+        if (avro_value_get_current_branch(mv, &branch) != 0)
+            return xw_buf_adds(out, "null");
+        return jw_value(&branch, out);
+    }
+    case AVRO_RECORD:
+    case AVRO_MAP:
+        if (avro_value_get_size(mv, &n) != 0 || xw_buf_addch(out, '{') < 0)
+            return -1;
+        for (i = 0; i < n; i++) {
+            avro_value_t child;
+            const char *name = NULL;
+
+            if (avro_value_get_by_index(mv, i, &child, &name) != 0 || !name
+                || (i && xw_buf_addch(out, ',') < 0)
+                || jw_string(out, name, strlen(name)) < 0
+                || xw_buf_addch(out, ':') < 0 || jw_value(&child, out) < 0)
+                return -1;
+        }
+        return xw_buf_addch(out, '}');
+    case AVRO_ARRAY:
+        if (avro_value_get_size(mv, &n) != 0 || xw_buf_addch(out, '[') < 0)
+            return -1;
+        for (i = 0; i < n; i++) {
+            avro_value_t child;
+
+            if (avro_value_get_by_index(mv, i, &child, NULL) != 0
+                || (i && xw_buf_addch(out, ',') < 0) || jw_value(&child, out) < 0)
+                return -1;
+        }
+        return xw_buf_addch(out, ']');
+    default:
+        return -1;
+    }
+}
+
+int xw_avro_json_write(const avro_value_t *value, xw_buf *out)
+{
+    size_t saved = out->len;
+
+    if (jw_value(value, out) == 0)
+        return 0;
+    xw_buf_setlen(out, saved);
+    return -1;
+}

@@ -25,6 +25,8 @@
 #include <avro.h>
 #include <jansson.h>
 
+#include "xw_buf.h"
+
 /* Bounds on input from outside (HTTP bodies). 0 means "no bound". */
 typedef struct xw_avro_json_limits {
     size_t max_string;   /* bytes in one string / decoded bytes value */
@@ -66,5 +68,19 @@ int xw_avro_from_json(avro_value_t *dst, const json_t *src,
  * reference, or NULL when out of memory or when a string is not valid
  * UTF-8 (only possible for values not made by xw_avro). */
 json_t *xw_avro_to_json(const avro_value_t *value);
+
+/* Appends the JSON of a value to out, byte for byte what
+ * xw_json_dump(xw_avro_to_json(value)) appends (compact, members in schema
+ * order, jansson's escapes and number formats), without building a
+ * jansson tree: for projections written once per object, where the tree
+ * was most of the cost. Stored JSON that other services read keeps its
+ * exact bytes. 0, or -1 with out unchanged (memory, out's cap, a string
+ * that is not valid UTF-8). */
+int xw_avro_json_write(const avro_value_t *value, xw_buf *out);
+
+/* Appends s[0..len) as a JSON string literal, escaped as jansson does
+ * (for callers that add members to a written object). 0, or -1 (invalid
+ * UTF-8, memory, cap) with out unchanged. */
+int xw_avro_json_write_string(xw_buf *out, const char *s, size_t len);
 
 #endif

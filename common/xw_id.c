@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -66,33 +67,38 @@ int xw_uuid_v4(char out[XW_UUID_LEN + 1])
     return 0;
 }
 
+/* SHA-256, fetched once. OpenSSL 3 looks an algorithm up by name on every
+ * SHA256() / EVP_Q_digest call (a locked search of the provider store),
+ * which was most of what a derived id cost the mapper (one per object);
+ * an EVP_MD fetched once may be used by every thread at once. Never freed:
+ * it lives as long as the process. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void xw_uuid_derive(const char *scope, const char *name, long index,
                     char out[XW_UUID_LEN + 1])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    char small[512];
+    char idx[24];
     size_t ls = strlen(scope) + 1, ln = strlen(name) + 1;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
     int li;
 
-    li = snprintf(small, sizeof small, "%ld", index);
-    if (ls + ln + (size_t)li + 1 <= sizeof small) {
-        /* The common case: one contiguous buffer, no allocation. */
-        memmove(small + ls + ln, small, (size_t)li + 1);
-        memcpy(small, scope, ls);
-        memcpy(small + ls, name, ln);
-        SHA256((unsigned char *)small, ls + ln + (size_t)li, md);
-    } else {
-        char idx[24];
-        EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-        snprintf(idx, sizeof idx, "%ld", index);
-        memset(md, 0, sizeof md);
-        if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL)
-            && EVP_DigestUpdate(c, scope, ls) && EVP_DigestUpdate(c, name, ln)
-            && EVP_DigestUpdate(c, idx, strlen(idx)))
-            EVP_DigestFinal_ex(c, md, NULL);
-        EVP_MD_CTX_free(c);
-    }
+    pthread_once(&sha256_once, sha256_fetch);
+    li = snprintf(idx, sizeof idx, "%ld", index);
+    memset(md, 0, sizeof md);
+    /* scope, NUL, name, NUL, decimal index: hashed piece by piece, so a
+     * long name needs no copy. */
+    if (c && EVP_DigestInit_ex(c, sha256_md ? sha256_md : EVP_sha256(), NULL)
+        && EVP_DigestUpdate(c, scope, ls) && EVP_DigestUpdate(c, name, ln)
+        && EVP_DigestUpdate(c, idx, (size_t)li))
+        EVP_DigestFinal_ex(c, md, NULL);
+    EVP_MD_CTX_free(c);
     uuid_format(md, 8, out);
 }
 

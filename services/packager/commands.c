@@ -231,30 +231,57 @@ out:
     return r;
 }
 
-/* A command whose whole effect is removing one field of a hash: the
- * environment of a workspace, or an object from its nodes to deploy. */
+/* A command whose whole effect is removing one field of some hashes of a
+ * workspace: its environment, or an object from its nodes to deploy.
+ * hashes: key prefixes, NULL-terminated. */
 static enum xw_handle_result remove_field(struct packager *p, struct command *c,
-                                          const char *hash, const char *ws,
-                                          const char *field,
+                                          const char *const *hashes,
+                                          const char *ws, const char *field,
                                           struct xw_handle_error *err)
 {
     if (c->seen)
         return XW_HANDLE_OK;
-    if (tx_begin(p) < 0 || TX(p, "HDEL %s:%s %s", hash, ws, field) < 0
-        || tx_request_status(p, c, "done", NULL, NULL) < 0
-        || tx_commit(p, c) < 0) {
-        xw_redis_pipeline_discard(p->redis);
-        return RETRY(err, "redis: %s", p->redis->errstr);
-    }
+    if (tx_begin(p) < 0)
+        goto redis;
+    for (; *hashes; hashes++)
+        if (TX(p, "HDEL %s:%s %s", *hashes, ws, field) < 0)
+            goto redis;
+    if (tx_request_status(p, c, "done", NULL, NULL) < 0
+        || tx_commit(p, c) < 0)
+        goto redis;
     return XW_HANDLE_OK;
+redis:
+    xw_redis_pipeline_discard(p->redis);
+    return RETRY(err, "redis: %s", p->redis->errstr);
 }
 
 enum xw_handle_result apply_environment_deleted(struct packager *p,
                                                 struct command *c,
                                                 struct xw_handle_error *err)
 {
-    return remove_field(p, c, "xw:env", pkg_str(c->v, "source_workspace"),
+    static const char *const hashes[] = { "xw:env", NULL };
+
+    return remove_field(p, c, hashes, pkg_str(c->v, "source_workspace"),
                         pkg_str(c->v, "name"), err);
+}
+
+/* The nodes-to-deploy entry the API lists: the spec's JSON plus when and
+ * by whom this version was submitted, written straight from Avro (the
+ * same bytes jansson made of it before). Replaces out. 0 or -1. */
+static int ntd_json(const avro_value_t *spec, const struct command *c,
+                    xw_buf *out)
+{
+    xw_buf_reset(out);
+    if (xw_avro_json_write(spec, out) < 0 || out->len < 2)
+        return -1;
+    xw_buf_setlen(out, out->len - 1);      /* reopen the object */
+    if (xw_buf_addf(out, "%s\"submitted_at\":%lld,\"submitted_by\":",
+                    out->data[out->len - 1] == '{' ? "" : ",",
+                    (long long)c->occurred_at) < 0
+        || xw_avro_json_write_string(out, c->actor, strlen(c->actor)) < 0
+        || xw_buf_addch(out, '}') < 0)
+        return -1;
+    return 0;
 }
 
 enum xw_handle_result apply_objects(struct packager *p, struct command *c,
@@ -262,6 +289,7 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
 {
     const char *ws = pkg_str(c->v, "workspace_id");
     xw_buf json = XW_BUF_INIT;
+    xw_avro_err ae;
     size_t n = 0;
     enum xw_handle_result r = XW_HANDLE_OK;
 
@@ -272,20 +300,17 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
         goto redis;
     for (size_t i = 0; i < n; i++) {
         avro_value_t o;
-        json_t *j;
-        int rc;
+        const char *id;
 
         if (xw_avro_array_get(c->v, "objects", i, &o) < 0
-            || !(j = xw_avro_to_json(&o)))
+            || ntd_json(&o, c, &json) < 0
+            || xw_avro_encode_record(&o, &p->spec, &ae) < 0)
             goto redis;
-        /* The list shows when and by whom each version was submitted. */
-        json_object_set_new(j, "submitted_at", json_integer(c->occurred_at));
-        json_object_set_new(j, "submitted_by", json_string(c->actor));
-        xw_buf_reset(&json);
-        rc = xw_json_dump(j, &json);
-        json_decref(j);
-        if (rc < 0 || TX(p, "HSET xw:ntd:%s %s %b", ws, pkg_str(&o, "id"),
-                         json.data, json.len) < 0)
+        id = pkg_str(&o, "id");
+        if (TX(p, "HSET " PKG_NTD_JSON ":%s %s %b", ws, id, json.data,
+               json.len) < 0
+            || TX(p, "HSET " PKG_NTD_AVRO ":%s %s %b", ws, id, p->spec.data,
+                  p->spec.len) < 0)
             goto redis;
     }
     if (tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
@@ -304,7 +329,9 @@ out:
 enum xw_handle_result apply_terminate(struct packager *p, struct command *c,
                                       struct xw_handle_error *err)
 {
-    return remove_field(p, c, "xw:ntd", pkg_str(c->v, "workspace_id"),
+    static const char *const hashes[] = { PKG_NTD_JSON, PKG_NTD_AVRO, NULL };
+
+    return remove_field(p, c, hashes, pkg_str(c->v, "workspace_id"),
                         pkg_str(c->v, "object_id"), err);
 }
 

@@ -71,12 +71,11 @@ static enum xw_handle_result emit_started(struct packager *p,
                                           struct xw_handle_error *err)
 {
     avro_value_t *v = &p->started.value;
-    redisReply *ids = NULL, *specs = NULL;
+    redisReply *ids = NULL;
     const char **argv = NULL;
     const char *override = NULL;
     int64_t deploy_at = 0;
-    char key[96];
-    size_t n, chunks;
+    size_t n, total, chunks;
     enum xw_handle_result r = XW_HANDLE_OK;
 
     if (xw_avro_get_long(c->v, "deploy_at", &deploy_at) != 0)
@@ -88,24 +87,18 @@ static enum xw_handle_result emit_started(struct packager *p,
                                attempt))
         return RETRY(err, "redis: %s", p->redis->errstr);
     ids = xw_redis_reply_take(p->redis);
-    n = ids->elements;
-    if (n) {
-        argv = calloc(n + 2, sizeof *argv);
-        if (!argv) {
-            r = RETRY(err, "out of memory");
-            goto out;
-        }
-        snprintf(key, sizeof key, "xw:pkg:%s:objects", pkg);
-        argv[0] = "HMGET";
-        argv[1] = key;
-        for (size_t i = 0; i < n; i++)
-            argv[i + 2] = ids->element[i]->str;
-        if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1)) {
-            r = RETRY(err, "redis: %s", p->redis->errstr);
-            goto out;
-        }
-        specs = xw_redis_reply_take(p->redis);
+    n = total = ids->elements;
+    if (!(argv = calloc(n + 1, sizeof *argv))) {
+        r = RETRY(err, "out of memory");
+        goto out;
     }
+    for (size_t i = 0; i < n; i++)
+        argv[i] = ids->element[i]->str;
+    if ((r = pkg_load_frozen(p, pkg, argv, n, err)) != XW_HANDLE_OK)
+        goto out;
+    /* total stays the attempt's list: an object without a frozen spec
+     * (never expected) then times out as failed rather than vanishing. */
+    xw_avro_array_size(&p->specs.value, "objects", &n);
     chunks = n ? (n + PKG_CHUNK - 1) / PKG_CHUNK : 1;
     for (size_t k = 0; k < chunks && r == XW_HANDLE_OK; k++) {
         size_t from = k * PKG_CHUNK, cnt = n - from < PKG_CHUNK ? n - from
@@ -128,9 +121,8 @@ static enum xw_handle_result emit_started(struct packager *p,
             || xw_avro_set_long(v, "deploy_at", deploy_at) < 0
             || xw_avro_set_int(v, "chunk", (int32_t)k) < 0
             || xw_avro_set_int(v, "chunks", (int32_t)chunks) < 0
-            || xw_avro_set_int(v, "total", (int32_t)n) < 0
-            || (n && pkg_fill_specs(v, "objects", specs->element + from, cnt,
-                                    err) < 0)) {
+            || xw_avro_set_int(v, "total", (int32_t)total) < 0
+            || pkg_copy_specs(p, v, from, cnt) < 0) {
             r = RETRY(err, "building DeployStarted");
             break;
         }
@@ -140,8 +132,6 @@ out:
     free(argv);
     if (ids)
         freeReplyObject(ids);
-    if (specs)
-        freeReplyObject(specs);
     return r;
 }
 

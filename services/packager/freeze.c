@@ -27,32 +27,21 @@ static void freeze_ctx_release(struct freeze_ctx *f)
     json_decref(f->dst_json);
 }
 
-/* Decides whether one stored spec goes into the package: 1 include, 0
- * exclude (reason filled), -1 error. The rule module decides: an object on
- * an ignored compute resource is EXCLUDED; every other outcome stays in
- * the package (a failure is reported when it is deployed). */
-static int decide(struct packager *p, struct freeze_ctx *f, json_t *spec,
+/* Decides whether one spec goes into the package: 1 include, 0 exclude
+ * (reason filled). The rule module decides: an object on an ignored
+ * compute resource is EXCLUDED; every other outcome stays in the package
+ * (a failure is reported when it is deployed). */
+static int decide(struct freeze_ctx *f, const avro_value_t *spec,
                   const char *creator, const char **code, char *reason,
                   size_t rlen)
 {
     struct xw_mapped out;
     struct xw_model_obj obj;
     struct xw_map_request req = { creator, creator, NULL };
-    xw_avro_json_error je;
     xw_json_err e;
-    avro_value_t el;
     enum xw_map_outcome o;
 
-    /* The ObjectSpec record of the DeployStarted value is scratch here. */
-    if (xw_avro_array_clear(&p->started.value, "objects") < 0
-        || xw_avro_array_append(&p->started.value, "objects", &el) < 0)
-        return -1;
-    if (xw_avro_from_json(&el, spec, NULL, &je) < 0) {
-        *code = "spec_invalid";
-        snprintf(reason, rlen, "stored spec is invalid: %s", je.message);
-        return 0;
-    }
-    if (xw_model_obj_from_avro(&obj, &el, &e) < 0) {
+    if (xw_model_obj_from_avro(&obj, spec, &e) < 0) {
         *code = "spec_invalid";
         snprintf(reason, rlen, "%s: %s", e.field, e.message);
         return 0;
@@ -68,33 +57,23 @@ static int decide(struct packager *p, struct freeze_ctx *f, json_t *spec,
     return o == XW_MAP_EXCLUDED ? 0 : 1;
 }
 
-/* Emits the package's PackageCreated chunks from the stored state. */
+/* Emits the package's PackageCreated chunks: its specs are in p->specs,
+ * the rest in meta (as stored in xw:pkg:{pkg}). */
 static enum xw_handle_result emit_created(struct packager *p,
                                           struct command *c, const char *pkg,
+                                          const json_t *meta,
                                           struct xw_handle_error *err)
 {
     avro_value_t *v = &p->created.value;
-    redisReply *objs = NULL;
-    json_t *meta;
-    size_t n, chunks;
-    int failed;
+    json_t *ex = json_object_get(meta, "excluded_objects"), *x;
+    size_t n = 0, chunks;
     enum xw_handle_result r = XW_HANDLE_OK;
 
-    meta = pkg_load_json(p, "HGET xw:pkg:%s meta", pkg, NULL, &failed);
-    if (!meta)
-        return failed ? RETRY(err, "redis: %s", p->redis->errstr)
-                      : RETRY(err, "package %s has no meta", pkg);
-    if (!xw_redis_command_idem(p->redis, "HVALS xw:pkg:%s:objects", pkg)) {
-        r = RETRY(err, "redis: %s", p->redis->errstr);
-        goto out;
-    }
-    objs = xw_redis_reply_take(p->redis);
-    n = objs->type == REDIS_REPLY_ARRAY ? objs->elements : 0;
+    xw_avro_array_size(&p->specs.value, "objects", &n);
     chunks = n ? (n + PKG_CHUNK - 1) / PKG_CHUNK : 1;
     for (size_t k = 0; k < chunks && r == XW_HANDLE_OK; k++) {
         size_t from = k * PKG_CHUNK, cnt = n - from < PKG_CHUNK ? n - from
                                                                 : PKG_CHUNK;
-        json_t *ex = json_object_get(meta, "excluded_objects"), *x;
         size_t i;
 
         xw_avro_value_reset(&p->created);
@@ -111,7 +90,7 @@ static enum xw_handle_result emit_created(struct packager *p,
                 json_string_value(json_object_get(meta, "creator"))) < 0
             || xw_avro_set_int(v, "chunk", (int32_t)k) < 0
             || xw_avro_set_int(v, "chunks", (int32_t)chunks) < 0
-            || pkg_fill_specs(v, "objects", objs->element + from, cnt, err) < 0) {
+            || pkg_copy_specs(p, v, from, cnt) < 0) {
             r = RETRY(err, "building PackageCreated");
             break;
         }
@@ -133,9 +112,44 @@ static enum xw_handle_result emit_created(struct packager *p,
         if (r == XW_HANDLE_OK)
             r = pkg_emit(p, v, XW_TOPIC_PACKAGES, pkg, err);
     }
+    return r;
+}
+
+/* A redelivered PackageRequested: the chunks again, from the stored
+ * package. */
+static enum xw_handle_result emit_created_again(struct packager *p,
+                                                struct command *c,
+                                                const char *pkg,
+                                                struct xw_handle_error *err)
+{
+    redisReply *ids = NULL;
+    const char **argv = NULL;
+    json_t *meta;
+    int failed;
+    enum xw_handle_result r;
+
+    meta = pkg_load_json(p, "HGET xw:pkg:%s meta", pkg, NULL, &failed);
+    if (!meta)
+        return failed ? RETRY(err, "redis: %s", p->redis->errstr)
+                      : RETRY(err, "package %s has no meta", pkg);
+    if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:objects", pkg)) {
+        r = RETRY(err, "redis: %s", p->redis->errstr);
+        goto out;
+    }
+    ids = xw_redis_reply_take(p->redis);
+    if (!(argv = calloc(ids->elements + 1, sizeof *argv))) {
+        r = RETRY(err, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ids->elements; i++)
+        argv[i] = ids->element[i]->str;
+    r = pkg_load_frozen(p, pkg, argv, ids->elements, err);
+    if (r == XW_HANDLE_OK)
+        r = emit_created(p, c, pkg, meta, err);
 out:
-    if (objs)
-        freeReplyObject(objs);
+    free(argv);
+    if (ids)
+        freeReplyObject(ids);
     json_decref(meta);
     return r;
 }
@@ -147,19 +161,20 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     const char *envname = pkg_str(c->v, "environment");
     const char *creator = pkg_str(c->v, "creator");
     struct freeze_ctx f;
-    redisReply *ids = NULL, *specs = NULL;
+    redisReply *ids = NULL, *avro = NULL, *json = NULL;
     const char **argv = NULL;
-    json_t *meta = NULL, *excluded = NULL;
+    json_t *meta = NULL, *excluded = NULL, *seen = NULL;
     xw_buf buf = XW_BUF_INIT;
-    char key[96];
-    size_t n = 0, included = 0;
+    char akey[96], jkey[96];
+    size_t n = 0, included = 0, nspecs = 0;
     int failed = 0, from_basket;
     xw_json_err e;
+    xw_avro_err ae;
     enum xw_handle_result r = XW_HANDLE_OK;
 
     memset(&f, 0, sizeof f);
     if (c->seen)
-        return emit_created(p, c, pkg, err);
+        return emit_created_again(p, c, pkg, err);
     f.env_json = pkg_load_json(p, "HGET xw:env:%s %s", ws, envname, &failed);
     if (!failed)
         f.src_json = pkg_load_json(p, "GET xw:ws:%s", ws, NULL, &failed);
@@ -203,67 +218,81 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             goto redis;
         goto out;
     }
-    argv = calloc(n + 2, sizeof *argv);
+    argv = calloc(n, sizeof *argv);
     if (!argv)
         goto redis;
-    argv[0] = "HMGET";
-    snprintf(key, sizeof key, "xw:ntd:%s", ws);
-    argv[1] = key;
     for (size_t i = 0; i < n; i++) {
         if (from_basket)
-            argv[i + 2] = ids->element[i]->str;
+            argv[i] = ids->element[i]->str;
         else
-            xw_avro_array_get_string(c->v, "object_ids", i, &argv[i + 2], NULL);
+            xw_avro_array_get_string(c->v, "object_ids", i, &argv[i], NULL);
     }
-    if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1))
+    snprintf(akey, sizeof akey, PKG_NTD_AVRO ":%s", ws);
+    snprintf(jkey, sizeof jkey, PKG_NTD_JSON ":%s", ws);
+    if (pkg_specs_fetch(p, akey, jkey, argv, n, &avro, &json) < 0)
         goto redis;
-    specs = xw_redis_reply_take(p->redis);
     excluded = json_array();
+    seen = json_object();
+    xw_avro_value_reset(&p->specs);
     if (tx_begin(p) < 0)
         goto redis;
     for (size_t i = 0; i < n; i++) {
-        const char *id = argv[i + 2], *code = NULL;
+        const char *id = argv[i], *code = NULL;
         char reason[400];
-        json_error_t je;
-        json_t *spec = NULL;
+        avro_value_t el;
         int d;
 
-        if (specs->element[i]->type != REDIS_REPLY_STRING) {
-            json_array_append_new(excluded, json_pack(
-                "{s:s, s:s, s:s}", "object_id", id, "reason_code",
-                "not_in_nodes_to_deploy", "reason",
-                "the object is no longer in the nodes-to-deploy list "
-                "(terminated)"));
-            continue;
-        }
-        spec = json_loadb(specs->element[i]->str, specs->element[i]->len, 0,
-                          &je);
-        if (!spec)
-            continue;
-        json_object_del(spec, "submitted_at");
-        json_object_del(spec, "submitted_by");
-        d = decide(p, &f, spec, creator, &code, reason, sizeof reason);
-        if (d < 0) {
-            json_decref(spec);
+        /* Read straight into the package's spec list; an object left out
+         * is dropped from it again. */
+        if (xw_avro_array_append(&p->specs.value, "objects", &el) < 0) {
             xw_redis_pipeline_discard(p->redis);
             r = RETRY(err, "out of memory");
             goto out;
         }
+        d = pkg_spec_read(&el, avro, json, i, err);
         if (d == 0) {
-            json_array_append_new(excluded, json_pack(
-                "{s:s, s:s, s:s}", "object_id", id, "reason_code", code,
-                "reason", reason));
+            code = "not_in_nodes_to_deploy";
+            snprintf(reason, sizeof reason, "the object is no longer in the "
+                     "nodes-to-deploy list (terminated)");
+        } else if (d < 0) {
+            code = "spec_invalid";
+            snprintf(reason, sizeof reason, "stored spec is invalid: %s",
+                     err->reason);
         } else {
-            xw_buf_reset(&buf);
-            if (xw_json_dump(spec, &buf) < 0
-                || TX(p, "HSET xw:pkg:%s:objects %s %b", pkg, id, buf.data,
-                      buf.len) < 0) {
-                json_decref(spec);
-                goto redis;
-            }
-            included++;
+            d = decide(&f, &el, creator, &code, reason, sizeof reason);
         }
-        json_decref(spec);
+        if (d <= 0) {
+            if (xw_avro_array_truncate(&p->specs.value, "objects", nspecs) < 0
+                || json_array_append_new(excluded, json_pack(
+                       "{s:s, s:s, s:s}", "object_id", id, "reason_code", code,
+                       "reason", reason)) < 0) {
+                xw_redis_pipeline_discard(p->redis);
+                r = RETRY(err, "out of memory");
+                goto out;
+            }
+        } else {
+            /* The JSON the API shows, and the Avro the deploy reads. */
+            xw_buf_reset(&buf);
+            if (xw_avro_json_write(&el, &buf) < 0
+                || xw_avro_encode_record(&el, &p->spec, &ae) < 0
+                || TX(p, "HSET xw:pkg:%s:objects %s %b", pkg, id, buf.data,
+                      buf.len) < 0
+                || TX(p, "HSET xw:pkg:%s:avro %s %b", pkg, id, p->spec.data,
+                      p->spec.len) < 0)
+                goto redis;
+            included++;
+            /* An id listed twice counts twice (object_count always did)
+             * but is frozen, and sent on, once. `seen` is a hash set. */
+            if (json_object_get(seen, id)) {
+                if (xw_avro_array_truncate(&p->specs.value, "objects",
+                                           nspecs) < 0)
+                    goto redis;
+            } else if (json_object_set_new(seen, id, json_true()) < 0) {
+                goto redis;
+            } else {
+                nspecs++;
+            }
+        }
         if (from_basket && TX(p, "ZREM xw:basket:%s:%s %s", ws, creator, id) < 0)
             goto redis;
     }
@@ -288,7 +317,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
         goto redis;
     xw_info("PKG", "package %s frozen: %zu object(s), %zu excluded", pkg,
             included, json_array_size(excluded));
-    r = emit_created(p, c, pkg, err);
+    r = emit_created(p, c, pkg, meta, err);
     goto out;
 redis:
     xw_redis_pipeline_discard(p->redis);
@@ -299,9 +328,12 @@ out:
     free(argv);
     if (ids)
         freeReplyObject(ids);
-    if (specs)
-        freeReplyObject(specs);
+    if (avro)
+        freeReplyObject(avro);
+    if (json)
+        freeReplyObject(json);
     json_decref(meta);
     json_decref(excluded);
+    json_decref(seen);
     return r;
 }

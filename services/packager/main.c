@@ -27,6 +27,7 @@ int main(void)
     p.svc = &svc;
     p.dedupe_ttl_s = xw_config_int(&svc.cfg, "XW_DEDUPE_TTL_S");
     xw_buf_init(&p.enc, 0);
+    xw_buf_init(&p.spec, 0);
     p.redis = xw_redis_connect(xw_config_str(&svc.cfg, "XW_REDIS_URL"), NULL,
                                err, sizeof err);
     if (!p.redis) {
@@ -37,7 +38,10 @@ int main(void)
         || xw_avro_value_init(&p.created,
                               xw_avro_type_find(svc.avro, "PackageCreated")) < 0
         || xw_avro_value_init(&p.started,
-                              xw_avro_type_find(svc.avro, "DeployStarted")) < 0) {
+                              xw_avro_type_find(svc.avro, "DeployStarted")) < 0
+        || xw_avro_value_init(&p.specs,
+                              xw_avro_type_find(svc.avro, "ObjectsSubmitted"))
+           < 0) {
         xw_error("INIT", "avro values");
         goto out;
     }
@@ -55,9 +59,11 @@ out:
     xw_kafka_consumer_free(consumer);
     xw_avro_value_release(&p.created);
     xw_avro_value_release(&p.started);
+    xw_avro_value_release(&p.specs);
     xw_avro_decoder_free(p.dec);
     xw_redis_free(p.redis);
     xw_buf_release(&p.enc);
+    xw_buf_release(&p.spec);
     xw_service_release(&svc);
     return rc;
 }

@@ -23,13 +23,25 @@
 
 #define PKG_CHUNK 500   /* objects per PackageCreated / DeployStarted */
 
+/* Every object spec is stored twice: as JSON for the submit-listener's
+ * answers (format unchanged, see docs/design.md), and as Avro
+ * (xw_avro_encode_record of the ObjectSpec) for the packager itself, so
+ * that freezing a package and starting a deployment decode bytes instead
+ * of parsing JSON and converting it back to Avro. */
+#define PKG_NTD_JSON "xw:ntd"          /* :{ws}  nodes to deploy, JSON */
+#define PKG_NTD_AVRO "xw:ntdavro"      /* :{ws}  the same specs, Avro */
+
 struct packager {
     struct xw_service *svc;
     xw_redis *redis;
     xw_avro_decoder *dec;
     xw_avro_value created;     /* PackageCreated being built */
     xw_avro_value started;     /* DeployStarted being built */
+    xw_avro_value specs;       /* scratch ObjectsSubmitted: its `objects`
+                                  hold the specs of the package being frozen
+                                  or started, chunked from there */
     xw_buf enc;
+    xw_buf spec;               /* scratch: one spec as JSON or Avro */
     long long dedupe_ttl_s;
     int ntx;                   /* commands queued in the open MULTI */
 };
@@ -89,9 +101,28 @@ const char *pkg_str(const avro_value_t *v, const char *field);
 /* Sets the envelope of an emitted event: derived id, now, actor, corr. */
 int pkg_envelope(struct packager *p, avro_value_t *v, const struct command *c,
                  const char *scope, long index);
-/* Fills the ObjectSpec array `field` of v from stored spec JSON strings. */
-int pkg_fill_specs(avro_value_t *v, const char *field, redisReply **specs,
-                   size_t n, struct xw_handle_error *err);
+/* The stored specs of ids[0..n): HMGET of the Avro hash, and only if some
+ * id has no Avro copy (stored before the copies existed) HMGET of the
+ * JSON hash too. NEW replies in *avro and *json (*json NULL when not
+ * read); the caller frees them. 0, or -1 (Redis; nothing to free). */
+int pkg_specs_fetch(struct packager *p, const char *avro_key,
+                    const char *json_key, const char **ids, size_t n,
+                    redisReply **avro, redisReply **json);
+/* Reads spec i of fetched replies into el (a reset ObjectSpec record):
+ * 1 read, 0 none stored, -1 stored but unreadable (err says why; el is
+ * reset). */
+int pkg_spec_read(avro_value_t *el, const redisReply *avro,
+                  const redisReply *json, size_t i,
+                  struct xw_handle_error *err);
+/* Fills p->specs with the frozen specs of package pkg for ids[0..n), in
+ * that order, leaving out ids without a spec. XW_HANDLE_OK, or RETRY
+ * with err filled. */
+enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
+                                      const char **ids, size_t n,
+                                      struct xw_handle_error *err);
+/* Replaces the ObjectSpec array "objects" of v with p->specs' specs
+ * [from, from + n). 0 or -1 (memory). */
+int pkg_copy_specs(struct packager *p, avro_value_t *v, size_t from, size_t n);
 /* Encodes v and queues it to topic, keyed by key. */
 enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
                                enum xw_topic topic, const char *key,

@@ -2,6 +2,7 @@
  * request status, and small shared helpers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "packager.h"
@@ -131,35 +132,136 @@ int pkg_envelope(struct packager *p, avro_value_t *v, const struct command *c,
     return 0;
 }
 
-int pkg_fill_specs(avro_value_t *v, const char *field, redisReply **specs,
-                   size_t n, struct xw_handle_error *err)
+int pkg_specs_fetch(struct packager *p, const char *avro_key,
+                    const char *json_key, const char **ids, size_t n,
+                    redisReply **avro, redisReply **json)
 {
-    xw_avro_json_error je;
+    const char **argv = calloc(n + 2, sizeof *argv);
+    size_t missing = 0;
+    int rc = -1;
 
-    if (xw_avro_array_clear(v, field) < 0)
+    *avro = *json = NULL;
+    if (!argv)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        json_error_t pe;
-        json_t *j;
-        avro_value_t el;
-        int rc;
+    memcpy(argv + 2, ids, n * sizeof *ids);
+    argv[0] = "HMGET";
+    argv[1] = avro_key;
+    if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1))
+        goto out;
+    *avro = xw_redis_reply_take(p->redis);
+    for (size_t i = 0; i < n && i < (*avro)->elements; i++)
+        missing += (*avro)->element[i]->type != REDIS_REPLY_STRING;
+    if (missing) {
+        argv[1] = json_key;
+        if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1)) {
+            freeReplyObject(*avro);
+            *avro = NULL;
+            goto out;
+        }
+        *json = xw_redis_reply_take(p->redis);
+    }
+    rc = 0;
+out:
+    free(argv);
+    return rc;
+}
 
-        if (!specs[i] || specs[i]->type != REDIS_REPLY_STRING)
-            continue;
-        j = json_loadb(specs[i]->str, specs[i]->len, 0, &pe);
-        if (!j)
-            continue;
-        rc = xw_avro_array_append(v, field, &el) < 0
-             || xw_avro_from_json(&el, j, NULL, &je) < 0 ? -1 : 0;
-        json_decref(j);
-        if (rc < 0) {
-            snprintf(err->code, sizeof err->code, "stored_spec_invalid");
-            snprintf(err->reason, sizeof err->reason,
-                     "a stored object spec no longer fits ObjectSpec: %s",
-                     je.message);
-            return -1;
+int pkg_spec_read(avro_value_t *el, const redisReply *avro,
+                  const redisReply *json, size_t i,
+                  struct xw_handle_error *err)
+{
+    const redisReply *a = i < avro->elements ? avro->element[i] : NULL;
+    const redisReply *j = json && i < json->elements ? json->element[i] : NULL;
+    xw_avro_json_error je;
+    xw_avro_err ae;
+    json_error_t pe;
+    json_t *spec;
+    int rc;
+
+    if (a && a->type == REDIS_REPLY_STRING) {
+        if (xw_avro_decode_record(el, a->str, a->len, &ae) == 0)
+            return 1;
+        snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
+        goto bad;
+    }
+    if (!j || j->type != REDIS_REPLY_STRING)
+        return 0;
+    if (!(spec = json_loadb(j->str, j->len, 0, &pe))) {
+        snprintf(err->reason, sizeof err->reason, "%s", pe.text);
+        goto bad;
+    }
+    /* A nodes-to-deploy entry also says when and by whom it was submitted;
+     * not part of the spec. */
+    json_object_del(spec, "submitted_at");
+    json_object_del(spec, "submitted_by");
+    rc = xw_avro_from_json(el, spec, NULL, &je);
+    json_decref(spec);
+    if (rc == 0)
+        return 1;
+    snprintf(err->reason, sizeof err->reason, "%s", je.message);
+bad:
+    snprintf(err->code, sizeof err->code, "stored_spec_invalid");
+    return -1;
+}
+
+enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
+                                      const char **ids, size_t n,
+                                      struct xw_handle_error *err)
+{
+    char akey[96], jkey[96];
+    redisReply *avro = NULL, *json = NULL;
+    avro_value_t *v = &p->specs.value, el;
+    enum xw_handle_result r = XW_HANDLE_OK;
+
+    xw_avro_value_reset(&p->specs);
+    if (n == 0)
+        return XW_HANDLE_OK;
+    snprintf(akey, sizeof akey, "xw:pkg:%s:avro", pkg);
+    snprintf(jkey, sizeof jkey, "xw:pkg:%s:objects", pkg);
+    if (pkg_specs_fetch(p, akey, jkey, ids, n, &avro, &json) < 0)
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    for (size_t i = 0; i < n && r == XW_HANDLE_OK; i++) {
+        int got;
+
+        if (xw_avro_array_append(v, "objects", &el) < 0) {
+            r = RETRY(err, "out of memory");
+            break;
+        }
+        got = pkg_spec_read(&el, avro, json, i, err);
+        if (got < 0) {
+            /* A frozen spec that no longer reads cannot be deployed; a
+             * retry will not fix it, but neither may it be dropped. */
+            snprintf(err->reason + strlen(err->reason),
+                     sizeof err->reason - strlen(err->reason),
+                     " (package %s, object %s)", pkg, ids[i]);
+            r = XW_HANDLE_RETRY;
+        } else if (got == 0) {
+            /* The list names an object that was never frozen: skipped,
+             * as before. The slot is reused by the next one. */
+            size_t k = 0;
+
+            xw_avro_array_size(v, "objects", &k);
+            if (xw_avro_array_truncate(v, "objects", k - 1) < 0)
+                r = RETRY(err, "out of memory");
         }
     }
+    freeReplyObject(avro);
+    if (json)
+        freeReplyObject(json);
+    return r;
+}
+
+int pkg_copy_specs(struct packager *p, avro_value_t *v, size_t from, size_t n)
+{
+    avro_value_t src, dst;
+
+    if (xw_avro_array_clear(v, "objects") < 0)
+        return -1;
+    for (size_t i = from; i < from + n; i++)
+        if (xw_avro_array_get(&p->specs.value, "objects", i, &src) < 0
+            || xw_avro_array_append(v, "objects", &dst) < 0
+            || xw_avro_copy(&dst, &src) < 0)
+            return -1;
     return 0;
 }
 

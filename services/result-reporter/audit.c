@@ -23,21 +23,17 @@ static enum xw_handle_result append_once(struct reporter *r,
     struct rep_cmds *l = &r->main;
     const char *eid;
     size_t eid_len;
-    json_t *j;
     int rc;
 
     if (rep_get_id(v, "event_id", &eid, &eid_len, err) < 0)
         return XW_HANDLE_POISON;
-    if (!(j = xw_avro_to_json(v)))
-        return XW_HANDLE_RETRY;
     rc = rep_cmd_script(r, l, REP_OP_AUDIT, REP_LUA_AUDIT, 1 + n) < 0
          || rep_argf(r, l, "xw:seen:reporter:%s", eid) < 0;
     for (int i = 0; !rc && i < n; i++)
         rc = rep_arg(r, l, lists[i], strlen(lists[i])) < 0;
     rc = rc || rep_argf(r, l, "%lld", r->dedupe_ttl_s) < 0
-         || rep_arg_json(r, l, j) < 0
+         || rep_arg_avro(r, l, v) < 0
          || rep_argf(r, l, "%lld", cap) < 0;
-    json_decref(j);
     return rc ? XW_HANDLE_RETRY : XW_HANDLE_OK;
 }
 

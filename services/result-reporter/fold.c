@@ -68,7 +68,6 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
     struct rep_str key;
     int32_t att;
     int64_t at;
-    json_t *j;
     int rc;
 
     if (rep_get_id(v, "package_id", &pkg, &pkg_len, err) < 0
@@ -96,21 +95,16 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
             rep_set_update(&r->groupset, r, key, gi);
     }
 
-    if (!(j = xw_avro_to_json(v)))
-        return XW_HANDLE_RETRY;     /* out of memory (decoded UTF-8 is valid) */
     if (grow_array((void **)&r->results, &r->results_cap, r->nresults,
-                   sizeof *r->results) < 0) {
-        json_decref(j);
+                   sizeof *r->results) < 0)
         return XW_HANDLE_RETRY;
-    }
     res = &r->results[r->nresults];
     res->next = SIZE_MAX;
-    rc = rep_str_add(r, obj, obj_len, &res->obj) < 0
-         || rep_str_json(r, j, &res->json) < 0
-         || rep_str_add(r, outcome, strlen(outcome), &res->outcome) < 0
-         || rep_str_addf(r, &res->at, "%lld", (long long)at) < 0;
-    json_decref(j);
-    if (rc)
+    /* Out of memory only: decoded strings are valid UTF-8. */
+    if (rep_str_add(r, obj, obj_len, &res->obj) < 0
+        || rep_str_avro(r, v, &res->json) < 0
+        || rep_str_add(r, outcome, strlen(outcome), &res->outcome) < 0
+        || rep_str_addf(r, &res->at, "%lld", (long long)at) < 0)
         return XW_HANDLE_RETRY;
     g = &r->groups[gi];
     if (g->last == SIZE_MAX)

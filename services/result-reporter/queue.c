@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "reporter.h"
+#include "xw_avro_json.h"
 #include "xw_log.h"
 
 /* ---- arena and command lists ------------------------------------------- */
@@ -109,35 +110,21 @@ int rep_arg_str(struct rep_cmds *l, struct rep_str s)
     return push_arg(l, s);
 }
 
-static int dump_cb(const char *buf, size_t size, void *data)
+int rep_str_avro(struct reporter *r, const avro_value_t *v,
+                 struct rep_str *out)
 {
-    return xw_buf_add(data, buf, size);
-}
-
-int rep_str_json(struct reporter *r, const json_t *j, struct rep_str *out)
-{
-    size_t n;
-
     out->off = r->arena.len;
-    /* Straight into the arena when it fits (one call instead of one
-     * callback per token), else token by token. */
-    if (xw_buf_grow(&r->arena, 4096) == 0
-        && (n = json_dumpb(j, r->arena.data + r->arena.len,
-                           r->arena.alloc - r->arena.len - 1, JSON_COMPACT))
-           && n < r->arena.alloc - r->arena.len - 1) {
-        xw_buf_setlen(&r->arena, r->arena.len + n);
-    } else if (json_dump_callback(j, dump_cb, &r->arena, JSON_COMPACT) < 0) {
+    if (xw_avro_json_write(v, &r->arena) < 0)
         return -1;
-    }
     out->len = r->arena.len - out->off;
     return xw_buf_addch(&r->arena, '\0');
 }
 
-int rep_arg_json(struct reporter *r, struct rep_cmds *l, const json_t *j)
+int rep_arg_avro(struct reporter *r, struct rep_cmds *l, const avro_value_t *v)
 {
     struct rep_str t;
 
-    return rep_str_json(r, j, &t) < 0 ? -1 : push_arg(l, t);
+    return rep_str_avro(r, v, &t) < 0 ? -1 : push_arg(l, t);
 }
 
 static int begin(struct rep_cmds *l, enum rep_op_kind kind)

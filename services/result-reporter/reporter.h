@@ -235,9 +235,11 @@ int rep_arg_str(struct rep_cmds *l, struct rep_str s);
 int rep_cmd_begin(struct rep_cmds *l, enum rep_op_kind kind);
 int rep_argf(struct reporter *r, struct rep_cmds *l, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The compact JSON of j (borrowed) as one argument, or only stored. */
-int rep_arg_json(struct reporter *r, struct rep_cmds *l, const json_t *j);
-int rep_str_json(struct reporter *r, const json_t *j, struct rep_str *out);
+/* The JSON of an event (xw_avro_json_write: what jansson made of
+ * xw_avro_to_json, without the tree) as one argument, or only stored. */
+int rep_arg_avro(struct reporter *r, struct rep_cmds *l, const avro_value_t *v);
+int rep_str_avro(struct reporter *r, const avro_value_t *v,
+                 struct rep_str *out);
 /* The same strings, stored without making an argument. */
 int rep_str_add(struct reporter *r, const char *s, size_t len,
                 struct rep_str *out);

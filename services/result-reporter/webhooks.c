@@ -209,18 +209,33 @@ static void field(const avro_value_t *v, const char *name,
 }
 
 /* The body: {"type": ..., then every field of the event}, stored once in
- * the arena for all the subscriptions it goes to. */
+ * the arena for all the subscriptions it goes to. (Webhook events have no
+ * field of their own named "type".) */
 static int body_str(struct reporter *r, const avro_value_t *v,
                     const char *type, struct rep_str *out)
 {
-    json_t *ev = xw_avro_to_json(v), *j = json_pack("{s:s}", "type", type);
-    int rc = -1;
+    xw_buf *a = &r->arena;
+    size_t at;
 
-    if (ev && j && json_object_update(j, ev) == 0)
-        rc = rep_str_json(r, j, out);
-    json_decref(ev);
-    json_decref(j);
-    return rc;
+    out->off = a->len;
+    if (xw_buf_adds(a, "{\"type\":") < 0
+        || xw_avro_json_write_string(a, type, strlen(type)) < 0)
+        goto fail;
+    at = a->len;
+    if (xw_avro_json_write(v, a) < 0)
+        goto fail;
+    /* The event's object continues the body's: its '{' becomes ','. */
+    if (a->len - at > 2)
+        a->data[at] = ',';
+    else
+        xw_buf_setlen(a, at);
+    if (a->len == at && xw_buf_addch(a, '}') < 0)
+        goto fail;
+    out->len = a->len - out->off;
+    return xw_buf_addch(a, '\0');
+fail:
+    xw_buf_setlen(a, out->off);
+    return -1;
 }
 
 int rep_wh_note(struct reporter *r, const avro_value_t *v)

@@ -1033,6 +1033,103 @@ static void test_copy_between_events(void)
     xw_avro_value_release(&om);
 }
 
+/* A nested record stored on its own: an ObjectSpec encoded from one event
+ * reads back into another event's ObjectSpec; the header names the record,
+ * so a record of another schema (or a damaged copy) is refused. */
+static void test_record_encoding(void)
+{
+    xw_avro_value pc, ds, om;
+    avro_value_t src, dst, dobj;
+    xw_buf a = XW_BUF_INIT, b = XW_BUF_INIT;
+    xw_avro_err err;
+    json_t *j;
+
+    ASSERT_EQ(xw_avro_value_init(&pc, xw_avro_type_find(reg,
+                                                        "PackageCreated")), 0);
+    ASSERT_EQ(xw_avro_value_init(&ds, xw_avro_type_find(reg,
+                                                        "DeployStarted")), 0);
+    ASSERT_EQ(xw_avro_value_init(&om, xw_avro_type_find(reg,
+                                                        "ObjectMapped")), 0);
+    ASSERT_EQ(fill_example(&pc, "PackageCreated"), 0);
+    ASSERT_EQ(xw_avro_array_get(&pc.value, "objects", 1, &src), 0);
+    ASSERT_EQ(xw_avro_encode_record(&src, &a, &err), 0);
+    ASSERT_GT(a.len, XW_AVRO_HEADER_LEN);
+    ASSERT_EQ(xw_avro_array_append(&ds.value, "objects", &dst), 0);
+    ASSERT_EQ(xw_avro_set_string(&dst, "id", "overwritten"), 0);
+    ASSERT_EQ(xw_avro_decode_record(&dst, a.data, a.len, &err), 0);
+    j = xw_avro_to_json(&src);
+    ASSERT(json_same(&dst, j));
+    json_decref(j);
+    ASSERT_EQ(xw_avro_encode_record(&dst, &b, &err), 0);
+    ASSERT_EQ(a.len, b.len);
+    ASSERT_EQ(memcmp(a.data, b.data, a.len), 0);
+    /* A top-level record's own fingerprint is its type's: same bytes as
+     * the single-object encoding. */
+    ASSERT_EQ(xw_avro_encode_record(&pc.value, &b, &err), 0);
+    {
+        xw_buf c = XW_BUF_INIT;
+
+        ASSERT_EQ(xw_avro_encode(&pc.value, &c, &err), 0);
+        ASSERT_EQ(b.len, c.len);
+        ASSERT_EQ(memcmp(b.data, c.data, c.len), 0);
+        xw_buf_release(&c);
+    }
+    /* Refused: another record (DestinationObject), a damaged header, a
+     * truncated body, trailing bytes; the target is reset each time. */
+    ASSERT_EQ(xw_avro_set_record(&om.value, "object", &dobj), 0);
+    ASSERT_EQ(xw_avro_decode_record(&dobj, a.data, a.len, &err),
+              XW_AVRO_ETYPE);
+    ASSERT_EQ(xw_avro_decode_record(&dst, a.data, a.len - 1, &err),
+              XW_AVRO_ETRUNCATED);
+    {
+        const char *id;
+
+        ASSERT_EQ(xw_avro_get_string(&dst, "id", &id, NULL), 0);
+        ASSERT_STR_EQ(id, "");
+    }
+    ASSERT_EQ(xw_avro_decode_record(&dst, a.data, 5, &err), XW_AVRO_ESHORT);
+    ASSERT_EQ(xw_buf_addch(&a, 0), 0);
+    ASSERT_EQ(xw_avro_decode_record(&dst, a.data, a.len, &err),
+              XW_AVRO_ETRAILING);
+    a.data[0] = 0;
+    ASSERT_EQ(xw_avro_decode_record(&dst, a.data, a.len - 1, &err),
+              XW_AVRO_EMARKER);
+    a.data[0] = (char)XW_AVRO_MARKER0;
+    a.data[5] ^= 1;
+    ASSERT_EQ(xw_avro_decode_record(&dst, a.data, a.len - 1, &err),
+              XW_AVRO_ETYPE);
+    xw_buf_release(&a);
+    xw_buf_release(&b);
+    xw_avro_value_release(&pc);
+    xw_avro_value_release(&ds);
+    xw_avro_value_release(&om);
+}
+
+/* Dropping the last appended elements; the next append gets a reset one. */
+static void test_array_truncate(void)
+{
+    xw_avro_value ds;
+    avro_value_t el;
+    const char *id;
+    size_t n;
+
+    ASSERT_EQ(xw_avro_value_init(&ds, xw_avro_type_find(reg,
+                                                        "DeployStarted")), 0);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(xw_avro_array_append(&ds.value, "objects", &el), 0);
+        ASSERT_EQ(xw_avro_set_string(&el, "id", "x"), 0);
+    }
+    ASSERT_EQ(xw_avro_array_truncate(&ds.value, "objects", 4), XW_AVRO_ERANGE);
+    ASSERT_EQ(xw_avro_array_truncate(&ds.value, "objects", 1), 0);
+    ASSERT_EQ(xw_avro_array_size(&ds.value, "objects", &n), 0);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(xw_avro_array_append(&ds.value, "objects", &el), 0);
+    ASSERT_EQ(xw_avro_get_string(&el, "id", &id, NULL), 0);
+    ASSERT_STR_EQ(id, "");
+    ASSERT_EQ(xw_avro_array_truncate(&ds.value, "chunk", 0), XW_AVRO_ETYPE);
+    xw_avro_value_release(&ds);
+}
+
 static void test_utf8(void)
 {
     static const struct {
@@ -1179,6 +1276,8 @@ int main(void)
     XW_RUN(test_setters_getters);
     XW_RUN(test_probe_forwarding);
     XW_RUN(test_copy_between_events);
+    XW_RUN(test_record_encoding);
+    XW_RUN(test_array_truncate);
     XW_RUN(test_utf8);
     XW_RUN(test_encode_errors);
     XW_RUN(test_hot_path_allocates_nothing);

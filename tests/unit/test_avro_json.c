@@ -13,6 +13,7 @@
 
 #include "xw_avro.h"
 #include "xw_avro_json.h"
+#include "xw_json.h"
 #include "xw_test.h"
 
 #define FIX XW_SOURCE_DIR "/tests/fixtures/avro/"
@@ -367,6 +368,101 @@ static void test_foreign_generic_value(void)
     avro_value_iface_decref(gi);
 }
 
+/* xw_avro_json_write gives exactly the bytes of a jansson dump of
+ * xw_avro_to_json (stored JSON that other services read must not change). */
+static void expect_write_same(const avro_value_t *v)
+{
+    xw_buf a = XW_BUF_INIT, b = XW_BUF_INIT;
+    json_t *j = xw_avro_to_json(v);
+
+    ASSERT(j != NULL);
+    ASSERT_EQ(xw_json_dump(j, &a), 0);
+    ASSERT_EQ(xw_buf_add(&b, "x", 1), 0);          /* appends */
+    ASSERT_EQ(xw_avro_json_write(v, &b), 0);
+    ASSERT_EQ(b.len, a.len + 1);
+    ASSERT_STR_EQ(b.data + 1, a.data);
+    json_decref(j);
+    xw_buf_release(&a);
+    xw_buf_release(&b);
+}
+
+static void test_json_write_matches_jansson(void)
+{
+    static const char *const strs[] = {
+        "", "plain", "q\"uote", "back\\slash", "slash/ok", "tab\tnl\ncr\r",
+        "\b\f\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+    };
+    static const double reals[] = { 0.0, -0.0, 1.0, 0.1, -2.5, 1e300, 1e-7,
+                                    5e-324, 123456789012345678.0, 1e21 };
+    const xw_avro_type *rt = xw_avro_type_find(reg, "ObjectResult");
+    xw_avro_value v;
+    xw_buf out = XW_BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < xw_avro_registry_count(reg); i++) {
+        const xw_avro_type *t = xw_avro_registry_type(reg, i);
+        char path[512];
+        json_t *ex;
+        xw_avro_json_error err;
+
+        snprintf(path, sizeof path, FIX "examples/%s.json", t->short_name);
+        ASSERT((ex = load(path)) != NULL);
+        ASSERT_EQ(xw_avro_value_init(&v, t), 0);
+        ASSERT_EQ(xw_avro_from_json(&v.value, ex, NULL, &err), 0);
+        expect_write_same(&v.value);
+        xw_avro_value_release(&v);
+        json_decref(ex);
+    }
+    /* Escapes and UTF-8, in a string field and an optional one (also a NUL
+     * byte inside a string). */
+    ASSERT_EQ(xw_avro_value_init(&v, rt), 0);
+    for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        ASSERT_EQ(xw_avro_set_string(&v.value, "object_name", strs[i]), 0);
+        ASSERT_EQ(xw_avro_set_string(&v.value, "reason", strs[i]), 0);
+        expect_write_same(&v.value);
+    }
+    ASSERT_EQ(xw_avro_set_string_len(&v.value, "reason", "a\0b", 3), 0);
+    expect_write_same(&v.value);
+    ASSERT_EQ(xw_avro_set_long(&v.value, "version", INT64_MIN), 0);
+    ASSERT_EQ(xw_avro_set_int(&v.value, "attempt", INT32_MIN), 0);
+    expect_write_same(&v.value);
+    xw_avro_value_release(&v);
+    /* Reals as jansson formats them (%.17g, ".0", short exponents). */
+    {
+        avro_schema_t ds = avro_schema_double();
+        avro_value_iface_t *di = avro_generic_class_from_schema(ds);
+        avro_value_t dv;
+
+        ASSERT(di != NULL);
+        ASSERT_EQ(avro_generic_value_new(di, &dv), 0);
+        for (i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+            json_t *j = json_real(reals[i]);
+
+            xw_buf_reset(&out);
+            ASSERT_EQ(avro_value_set_double(&dv, reals[i]), 0);
+            ASSERT_EQ(xw_avro_json_write(&dv, &out), 0);
+            {
+                char *want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+
+                ASSERT_STR_EQ(out.data, want);
+                free(want);
+            }
+            json_decref(j);
+        }
+        avro_value_decref(&dv);
+        avro_value_iface_decref(di);
+        avro_schema_decref(ds);
+    }
+    /* Invalid UTF-8 fails and leaves the buffer as it was. */
+    xw_buf_reset(&out);
+    ASSERT_EQ(xw_buf_adds(&out, "keep"), 0);
+    ASSERT_EQ(xw_avro_json_write_string(&out, "bad\xc3", 4), -1);
+    ASSERT_STR_EQ(out.data, "keep");
+    ASSERT_EQ(xw_avro_json_write_string(&out, "\"", 1), 0);
+    ASSERT_STR_EQ(out.data, "keep\"\\\"\"");
+    xw_buf_release(&out);
+}
+
 int main(void)
 {
     char eb[256];
@@ -382,6 +478,7 @@ int main(void)
     XW_RUN(test_base64_bytes);
     XW_RUN(test_to_json_roundtrip);
     XW_RUN(test_foreign_generic_value);
+    XW_RUN(test_json_write_matches_jansson);
     xw_avro_registry_free(reg);
     return XW_REPORT();
 }

@@ -89,6 +89,13 @@ static void test_uuid_derive(void)
     xw_uuid_derive("s", longname, 7, b);
     xw_uuid_derive("s", longname, 7, c);
     ASSERT_STR_EQ(b, c);
+    /* The ids are part of the log: they never change (SHA-256 of
+     * scope NUL name NUL index, checked with Python's hashlib). */
+    ASSERT_STR_EQ(a, "38e8fe51-c38a-8564-8b4b-99a8fee4e473");
+    memset(longname, 'n', 600);
+    longname[600] = '\0';
+    xw_uuid_derive("x", longname, -7, b);
+    ASSERT_STR_EQ(b, "22a49587-1ecb-871b-b93c-d01caa004786");
 }
 
 static void test_id_valid(void)
