@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,19 @@ uint64_t xw_kafka_produced(const xw_kafka_producer *p)
 uint64_t xw_kafka_delivery_failures(const xw_kafka_producer *p)
 {
     return atomic_load(&((xw_kafka_producer *)p)->failures);
+}
+
+enum xw_handle_result xw_handle_fail(struct xw_handle_error *err,
+                                     enum xw_handle_result r,
+                                     const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    snprintf(err->code, sizeof err->code, "%s", code);
+    va_start(ap, fmt);
+    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 /* ---- consumer ---------------------------------------------------------- */

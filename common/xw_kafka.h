@@ -114,6 +114,14 @@ struct xw_handle_error {
     char reason[400];   /* a sentence for the operator */
 };
 
+/* Fills err with code and a printf-style reason and returns r: the one
+ * way a handler says why an event is retried or dead-lettered, e.g.
+ * `return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event", "...");`. */
+enum xw_handle_result xw_handle_fail(struct xw_handle_error *err,
+                                     enum xw_handle_result r,
+                                     const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 struct xw_kafka_handler {
     enum xw_handle_result (*handle)(void *ctx, const rd_kafka_message_t *m,
                                     struct xw_handle_error *err);

@@ -123,21 +123,6 @@ void dp_deployer_release(struct dp_deployer *d)
     memset(d, 0, sizeof *d);
 }
 
-static enum xw_handle_result poison(struct xw_handle_error *err,
-                                    const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum xw_handle_result poison(struct xw_handle_error *err,
-                                    const char *code, const char *fmt, ...)
-{
-    va_list ap;
-
-    snprintf(err->code, sizeof err->code, "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
-    va_end(ap);
-    return XW_HANDLE_POISON;
-}
-
 /* Copies a string field into dst (cap bytes with the NUL); with `id` set
  * it must also be a valid id (it becomes part of Redis keys). */
 static int copy(const avro_value_t *rec, const char *field, char *dst,
@@ -148,9 +133,10 @@ static int copy(const avro_value_t *rec, const char *field, char *dst,
 
     if (xw_avro_get_string(rec, field, &s, &len) != 0 || len >= cap
         || (id && !xw_id_valid(s, len, XW_ID_MAX))) {
-        poison(err, id ? "invalid_id" : "bad_event",
-               "ObjectMapped.%s is missing, too long or not a valid %s",
-               field, id ? "id" : "string");
+        xw_handle_fail(err, XW_HANDLE_POISON,
+                       id ? "invalid_id" : "bad_event",
+                       "ObjectMapped.%s is missing, too long or not a valid %s",
+                       field, id ? "id" : "string");
         return -1;
     }
     memcpy(dst, s, len + 1);
@@ -180,7 +166,8 @@ static enum xw_handle_result read_item(const avro_value_t *ev,
         || xw_avro_get_int(ev, "total", &it->total) < 0
         || xw_avro_get_long(ev, "deploy_at", &it->deploy_at) < 0
         || xw_avro_get_record(ev, "object", &obj) < 0)
-        return poison(err, "bad_event", "ObjectMapped is missing a field");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                              "ObjectMapped is missing a field");
     if (copy(&obj, "id", it->obj_id, sizeof it->obj_id, 1, err) < 0
         || copy(&obj, "name", it->obj_name, sizeof it->obj_name, 0, err) < 0
         || copy(&obj, "compute_resource", it->compute, sizeof it->compute, 0,
@@ -193,20 +180,20 @@ static enum xw_handle_result read_item(const avro_value_t *ev,
         || xw_avro_get_long(&obj, "version", &it->version) < 0
         || xw_avro_get_enum(&obj, "generation_mode", &mode) < 0
         || (rc = xw_avro_get_string(&obj, "scheduled_time", &sched, NULL)) < 0)
-        return poison(err, "bad_event", "ObjectMapped.object is missing a "
-                      "field");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                              "ObjectMapped.object is missing a field");
     it->mode = strcmp(mode, "immediate") == 0 ? XW_GEN_IMMEDIATE
                                               : XW_GEN_NEXT_DAY;
     if (rc == 0 && xw_model_parse_hms(sched, &it->sched_hour,
                                       &it->sched_minute,
                                       &it->sched_second) < 0)
-        return poison(err, "bad_event", "ObjectMapped.object.scheduled_time "
-                      "is not HH:MM[:SS]");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                              "ObjectMapped.object.scheduled_time is not "
+                              "HH:MM[:SS]");
     it->object = xw_avro_to_json(&obj);
     if (!it->object) {
-        snprintf(err->code, sizeof err->code, "out_of_memory");
-        snprintf(err->reason, sizeof err->reason, "object as JSON");
-        return XW_HANDLE_RETRY;
+        return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory",
+                              "object as JSON");
     }
     return XW_HANDLE_OK;
 }
@@ -240,15 +227,15 @@ enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
     enum xw_handle_result r;
 
     if (d->n == d->cap && grow(d) < 0) {
-        snprintf(err->code, sizeof err->code, "out_of_memory");
-        snprintf(err->reason, sizeof err->reason, "batch of %zu", d->n);
-        return XW_HANDLE_RETRY;
+        return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory",
+                              "batch of %zu", d->n);
     }
     if (xw_avro_decode_into(d->svc->avro, &d->in, msg->payload, msg->len,
                             &ae) < 0)
-        return poison(err, ae.code == XW_AVRO_ETYPE ? "wrong_type"
-                                                    : "undecodable",
-                      "not an ObjectMapped: %s", ae.msg);
+        return xw_handle_fail(err, XW_HANDLE_POISON,
+                              ae.code == XW_AVRO_ETYPE ? "wrong_type"
+                                                       : "undecodable",
+                              "not an ObjectMapped: %s", ae.msg);
     it = &d->items[d->n];
     memset(it, 0, sizeof *it);
     r = read_item(&d->in.value, it, err);

@@ -1,6 +1,5 @@
 #include "map.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,33 +80,17 @@ void mp_mapper_release(struct mp_mapper *m)
     xw_buf_release(&m->out);
 }
 
-static enum xw_handle_result poison(struct xw_handle_error *err,
-                                    const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum xw_handle_result poison(struct xw_handle_error *err,
-                                    const char *code, const char *fmt, ...)
-{
-    va_list ap;
-
-    snprintf(err->code, sizeof err->code, "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
-    va_end(ap);
-    return XW_HANDLE_POISON;
-}
-
 /* Building an event failed: out of memory passes (retry); anything else
  * is an event this input cannot produce (dead letter, replayable). */
 static enum xw_handle_result build_failed(int rc, const char *what,
                                           struct xw_handle_error *err)
 {
     if (rc == XW_AVRO_ENOMEM) {
-        snprintf(err->code, sizeof err->code, "out_of_memory");
-        snprintf(err->reason, sizeof err->reason, "building %s", what);
-        return XW_HANDLE_RETRY;
+        return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory",
+                              "building %s", what);
     }
-    return poison(err, "event_build", "building %s: %s", what,
-                  xw_avro_strerror(rc));
+    return xw_handle_fail(err, XW_HANDLE_POISON, "event_build",
+                          "building %s: %s", what, xw_avro_strerror(rc));
 }
 
 /* A string field that must hold a usable id (it becomes part of keys and
@@ -119,7 +102,8 @@ static int get_id(const avro_value_t *v, const char *field, const char **out,
 
     if (xw_avro_get_string(v, field, out, &len) != 0
         || !xw_id_valid(*out, len, XW_ID_MAX)) {
-        poison(err, "invalid_id", "DeployStarted.%s is not a valid id", field);
+        xw_handle_fail(err, XW_HANDLE_POISON, "invalid_id",
+                       "DeployStarted.%s is not a valid id", field);
         return -1;
     }
     return 0;
@@ -146,13 +130,15 @@ static int read_chunk(const avro_value_t *v, struct chunk *c,
         || xw_avro_get_long(v, "deploy_at", &c->deploy_at) < 0
         || (rc = xw_avro_get_string(v, "resource_group_override",
                                     &c->rg_override, NULL)) < 0) {
-        poison(err, "bad_event", "DeployStarted is missing a field");
+        xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                       "DeployStarted is missing a field");
         return -1;
     }
     c->environment_len = len;
     if (len == 0 || len > XW_NAME_MAX) {
-        poison(err, "bad_event", "DeployStarted.environment must be 1..%d "
-               "bytes", XW_NAME_MAX);
+        xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                       "DeployStarted.environment must be 1..%d bytes",
+                       XW_NAME_MAX);
         return -1;
     }
     if (rc == XW_AVRO_ABSENT)
@@ -271,9 +257,8 @@ static enum xw_handle_result map_one(struct mp_mapper *m,
     }
     if (xw_model_obj_from_avro(&obj, spec, &je) < 0) {
         if (je.http_status >= 500) {
-            snprintf(err->code, sizeof err->code, "out_of_memory");
-            snprintf(err->reason, sizeof err->reason, "%s", je.message);
-            return XW_HANDLE_RETRY;
+            return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory", "%s",
+                                  je.message);
         }
         snprintf(reason, sizeof reason, "the object is invalid: %.100s: %.240s",
                  je.field, je.message);
@@ -319,13 +304,15 @@ enum xw_handle_result mp_mapper_handle(void *ctx, const rd_kafka_message_t *msg,
 
     if (xw_avro_decode_into(m->svc->avro, &m->in, msg->payload, msg->len,
                             &ae) < 0)
-        return poison(err, ae.code == XW_AVRO_ETYPE ? "wrong_type"
-                                                    : "undecodable",
-                      "not a DeployStarted: %s", ae.msg);
+        return xw_handle_fail(err, XW_HANDLE_POISON,
+                              ae.code == XW_AVRO_ETYPE ? "wrong_type"
+                                                       : "undecodable",
+                              "not a DeployStarted: %s", ae.msg);
     if (read_chunk(ev, &c, err) < 0)
         return XW_HANDLE_POISON;
     if (xw_avro_array_size(ev, "objects", &n) < 0)
-        return poison(err, "bad_event", "DeployStarted has no objects");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                              "DeployStarted has no objects");
     k = (struct mp_key){ c.package_id, c.attempt, c.source_ws, c.dest_ws,
                          c.environment, c.environment_len };
     if (mp_cache_get(m->cache, m->redis, &k, &cx, err) < 0)
@@ -338,7 +325,8 @@ enum xw_handle_result mp_mapper_handle(void *ctx, const rd_kafka_message_t *msg,
         enum xw_handle_result r;
 
         if (xw_avro_array_get(ev, "objects", i, &spec) < 0)
-            return poison(err, "bad_event", "objects[%zu] unreadable", i);
+            return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
+                                  "objects[%zu] unreadable", i);
         xw_uuid_derive("mapper", c.event_id, (long)i, id);
         r = map_one(m, &c, cx, &spec, id, err);
         if (r != XW_HANDLE_OK)

@@ -50,9 +50,8 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
     int64_t at = 0;
 
     if (xw_avro_decode(p->dec, m->payload, m->len, &type, &v, &ae) < 0) {
-        snprintf(err->code, sizeof err->code, "undecodable");
-        snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
-        return XW_HANDLE_POISON;
+        return xw_handle_fail(err, XW_HANDLE_POISON, "undecodable", "%s",
+                              ae.msg);
     }
     memset(&c, 0, sizeof c);
     c.v = v;
@@ -62,10 +61,8 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
     xw_avro_get_long(v, "occurred_at", &at);
     c.occurred_at = at;
     if (!*c.event_id) {
-        snprintf(err->code, sizeof err->code, "no_event_id");
-        snprintf(err->reason, sizeof err->reason, "%s without an event id",
-                 type->short_name);
-        return XW_HANDLE_POISON;
+        return xw_handle_fail(err, XW_HANDLE_POISON, "no_event_id",
+                              "%s without an event id", type->short_name);
     }
     rep = xw_redis_command_idem(p->redis, "EXISTS xw:seen:packager:%s",
                                 c.event_id);
@@ -83,10 +80,9 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
             return r;
         }
     }
-    snprintf(err->code, sizeof err->code, "unexpected_event");
-    snprintf(err->reason, sizeof err->reason,
-             "%s does not belong on the commands topic", type->short_name);
-    return XW_HANDLE_POISON;
+    return xw_handle_fail(err, XW_HANDLE_POISON, "unexpected_event",
+                          "%s does not belong on the commands topic",
+                          type->short_name);
 }
 
 enum xw_handle_result apply_workspace(struct packager *p, struct command *c,

@@ -128,9 +128,7 @@ enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
                                enum xw_topic topic, const char *key,
                                struct xw_handle_error *err);
 
-#define RETRY(err, ...)                                                   \
-    (snprintf((err)->code, sizeof (err)->code, "state_store"),            \
-     snprintf((err)->reason, sizeof (err)->reason, __VA_ARGS__),          \
-     XW_HANDLE_RETRY)
+#define RETRY(err, ...) \
+    xw_handle_fail(err, XW_HANDLE_RETRY, "state_store", __VA_ARGS__)
 
 #endif

@@ -272,9 +272,7 @@ enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
     xw_avro_err ae;
 
     if (xw_avro_encode(v, &p->enc, &ae) < 0) {
-        snprintf(err->code, sizeof err->code, "encode");
-        snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
-        return XW_HANDLE_RETRY;
+        return xw_handle_fail(err, XW_HANDLE_RETRY, "encode", "%s", ae.msg);
     }
     if (xw_kafka_produce(p->svc->producer, topic, key, strlen(key),
                          p->enc.data, p->enc.len, err->reason,

@@ -48,12 +48,13 @@ enum xw_handle_result rep_audit_queue(struct reporter *r,
     int rc = xw_avro_get_string(v, "workspace", &ws, &ws_len);
 
     if (rc < 0)
-        return rep_poison(err, "invalid_event", "workspace: %s",
-                          xw_avro_strerror(rc));
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "workspace: %s", xw_avro_strerror(rc));
     if (rc == XW_AVRO_ABSENT || ws_len == 0)
         ws = NULL;
     else if (!xw_id_valid(ws, ws_len, REP_ID_MAX))
-        return rep_poison(err, "invalid_id", "workspace is not an id");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_id",
+                              "workspace is not an id");
     if (ws)
         snprintf(wskey, sizeof wskey, "xw:audit:%.*s", (int)ws_len, ws);
     return append_once(r, v, lists, ws ? 2 : 1, r->audit_max, err);

@@ -1,6 +1,5 @@
 /* The consumer callbacks (handle, batch_end, batch_abort, dead_letter),
  * the batch flow, metrics, and the reporter's life cycle. See reporter.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,25 +52,12 @@ void rep_metric_audit(uint64_t recorded, uint64_t duplicates)
 
 /* ---- errors ------------------------------------------------------------- */
 
-enum xw_handle_result rep_poison(struct xw_handle_error *err,
-                                 const char *code, const char *fmt, ...)
-{
-    va_list ap;
-
-    snprintf(err->code, sizeof err->code, "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
-    va_end(ap);
-    return XW_HANDLE_POISON;
-}
-
 static enum xw_handle_result retry_nomem(struct xw_handle_error *err)
 {
-    snprintf(err->code, sizeof err->code, "no_memory");
-    snprintf(err->reason, sizeof err->reason,
-             "out of memory (or batch bigger than %u bytes) queueing the "
-             "batch", REP_ARENA_CAP);
-    return XW_HANDLE_RETRY;
+    return xw_handle_fail(err, XW_HANDLE_RETRY, "no_memory",
+                          "out of memory (or batch bigger than %u bytes) "
+                          "queueing the batch",
+                          REP_ARENA_CAP);
 }
 
 int rep_get_id(const avro_value_t *v, const char *field, const char **s,
@@ -80,14 +66,14 @@ int rep_get_id(const avro_value_t *v, const char *field, const char **s,
     int rc = xw_avro_get_string(v, field, s, len);
 
     if (rc != 0) {
-        rep_poison(err, "invalid_event", "field %s: %s", field,
-                   rc > 0 ? "missing" : xw_avro_strerror(rc));
+        xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event", "field %s: %s",
+                       field, rc > 0 ? "missing" : xw_avro_strerror(rc));
         return -1;
     }
     if (!xw_id_valid(*s, *len, REP_ID_MAX)) {
-        rep_poison(err, "invalid_id",
-                   "field %s is not an id (1..%d of [A-Za-z0-9._:@-])",
-                   field, REP_ID_MAX);
+        xw_handle_fail(err, XW_HANDLE_POISON, "invalid_id",
+                       "field %s is not an id (1..%d of [A-Za-z0-9._:@-])",
+                       field, REP_ID_MAX);
         return -1;
     }
     return 0;
@@ -136,8 +122,8 @@ enum xw_handle_result rep_handle(void *ctx, const rd_kafka_message_t *m,
                     topic, (int)m->partition, (long long)m->offset);
             return XW_HANDLE_OK;
         }
-        return rep_poison(err, "undecodable", "%s",
-                          m->payload ? ae.msg : "empty message");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "undecodable", "%s",
+                              m->payload ? ae.msg : "empty message");
     }
     if (strcmp(t->short_name, "ObjectResult") == 0)
         res = rep_fold_queue(r, m, v, err);
@@ -150,9 +136,9 @@ enum xw_handle_result rep_handle(void *ctx, const rd_kafka_message_t *m,
     else if (strcmp(t->short_name, "DeadLetter") == 0)
         res = rep_dlq_queue(r, v, err);
     else
-        return rep_poison(err, "unexpected_event",
-                          "%s is not an event the result-reporter reads",
-                          t->short_name);
+        return xw_handle_fail(err, XW_HANDLE_POISON, "unexpected_event",
+                              "%s is not an event the result-reporter reads",
+                              t->short_name);
     if (res == XW_HANDLE_RETRY && !err->code[0])
         res = retry_nomem(err);
     return res;

@@ -75,11 +75,14 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
         return XW_HANDLE_POISON;
     if (xw_avro_get_int(v, "attempt", &att) != 0 || att < 1
         || att == INT32_MAX)
-        return rep_poison(err, "invalid_event", "attempt must be >= 1");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "attempt must be >= 1");
     if (xw_avro_get_long(v, "occurred_at", &at) != 0 || at < 0)
-        return rep_poison(err, "invalid_event", "occurred_at missing");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "occurred_at missing");
     if (xw_avro_get_enum(v, "outcome", &outcome) != 0)
-        return rep_poison(err, "invalid_event", "outcome missing");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "outcome missing");
 
     /* The group of (pkg, att): a new one at the first result, or when the
      * current one is full. */

@@ -30,7 +30,8 @@ static int read_pkg(const avro_value_t *v, struct pkg_fields *p,
         return -1;
     rc = xw_avro_get_long(v, "occurred_at", &p->occurred_at);
     if (rc != 0 || p->occurred_at < 0) {
-        rep_poison(err, "invalid_event", "occurred_at missing or negative");
+        xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                       "occurred_at missing or negative");
         return -1;
     }
     return 0;
@@ -51,7 +52,8 @@ enum xw_handle_result rep_history_created(struct reporter *r,
         return XW_HANDLE_POISON;
     if (xw_avro_array_size(v, "objects", &nobj) < 0
         || xw_avro_array_size(v, "excluded", &nexcl) < 0)
-        return rep_poison(err, "invalid_event", "objects/excluded missing");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "objects/excluded missing");
     if (rep_cmd_script(r, l, REP_OP_CREATED, REP_LUA_CREATED, 4) < 0
         || rep_argf(r, l, "xw:seen:reporter:%s", eid) < 0
         || rep_argf(r, l, "xw:pkgsum:%s", p.pkg) < 0
@@ -89,9 +91,11 @@ enum xw_handle_result rep_history_started(struct reporter *r,
         || rep_get_id(v, "executor", &exec, &exec_len, err) < 0)
         return XW_HANDLE_POISON;
     if (xw_avro_get_int(v, "attempt", &att) != 0 || att < 1)
-        return rep_poison(err, "invalid_event", "attempt must be >= 1");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "attempt must be >= 1");
     if (xw_avro_get_int(v, "total", &total) != 0 || total < 0)
-        return rep_poison(err, "invalid_event", "total must be >= 0");
+        return xw_handle_fail(err, XW_HANDLE_POISON, "invalid_event",
+                              "total must be >= 0");
     /* started_at: the recorded deploy instant, else when it was asked. */
     if (xw_avro_get_long(v, "deploy_at", &deploy_at) != 0 || deploy_at <= 0)
         deploy_at = 0;

@@ -212,9 +212,6 @@ void rep_release(struct reporter *r);
  * (a poison reason). */
 int rep_get_id(const avro_value_t *v, const char *field, const char **s,
                size_t *len, struct xw_handle_error *err);
-enum xw_handle_result rep_poison(struct xw_handle_error *err,
-                                 const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* ---- queue.c: arena, command lists, sets, pipelines -------------------- */
 
