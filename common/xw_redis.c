@@ -637,6 +637,32 @@ const char *xw_redis_describe(const xw_redis *r)
     return r->desc;
 }
 
+int xw_redis_fd(const xw_redis *r)
+{
+    return r->c ? r->c->fd : -1;
+}
+
+int xw_redis_read_push(xw_redis *r, void (*fn)(void *ctx, redisReply *m),
+                       void *ctx)
+{
+    void *reply = NULL;
+
+    if (!r->c || redisBufferRead(r->c) != REDIS_OK)
+        goto fail;
+    for (;;) {
+        if (redisGetReplyFromReader(r->c, &reply) != REDIS_OK)
+            goto fail;
+        if (!reply)
+            return 0;
+        fn(ctx, reply);
+        freeReplyObject(reply);
+    }
+fail:
+    set_err(r, XW_REDIS_EIO, "%s: subscriber connection: %s", r->desc,
+            r->c && r->c->errstr[0] ? r->c->errstr : "closed");
+    return -1;
+}
+
 /* ---- sending ---------------------------------------------------------- */
 
 /* Start of every public call: clear the error, free the last borrowed

@@ -127,6 +127,16 @@ void xw_redis_free(xw_redis *r);
  * lives as long as r). */
 const char *xw_redis_describe(const xw_redis *r);
 
+/* Subscribers. After SUBSCRIBE (through xw_redis_command) the server only
+ * pushes messages: poll xw_redis_fd() for input, then xw_redis_read_push()
+ * reads what arrived and calls fn once per complete message (the reply is
+ * borrowed for the call). 0, or -1 with err XW_REDIS_EIO when the
+ * connection failed; it is never reconnected here (a subscriber must
+ * connect and subscribe again). xw_redis_fd() is -1 while disconnected. */
+int xw_redis_fd(const xw_redis *r);
+int xw_redis_read_push(xw_redis *r, void (*fn)(void *ctx, redisReply *m),
+                       void *ctx);
+
 /* One command, printf-style as hiredis: %s for C strings, %b for binary
  * (pointer, size_t length), no quoting - each %s/%b is one argument.
  * Returns a BORROWED reply (never an error reply) or NULL with r->err set.

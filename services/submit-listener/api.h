@@ -2,7 +2,8 @@
  * The submit-listener's shared types: the service context, one request,
  * and the per-thread worker (Redis connection, reusable Avro values).
  *
- * Threading: libmicrohttpd runs one thread per connection. Everything a
+ * Threading: libmicrohttpd runs one thread per connection (a long-poll
+ * holds its thread while it waits, see http.c). Everything a
  * handler needs that is not thread-safe (a Redis connection, Avro values
  * being built, scratch buffers) lives in the calling thread's worker,
  * created on first use and freed when the thread ends. The Kafka producer
@@ -45,6 +46,7 @@ struct sl_worker {
     xw_avro_value values[SL_EVENT_TYPES];  /* by registry index, lazily */
     xw_buf enc;                    /* encoded event */
     xw_buf scratch;
+    int served_large;              /* a large request ran on this thread */
 };
 
 struct sl_request {
@@ -67,6 +69,9 @@ struct sl_request {
     unsigned status;
     xw_buf out;
     json_t *reply;                 /* owned; rendered into out at the end */
+    int out_is_answer;             /* out holds the rendered answer (large
+                                      answers are written row by row) */
+    size_t answer_len;             /* bytes sent, for the trim decision */
 };
 
 /* Answers: each sets r->status and r->reply (stealing `body`). */
@@ -81,6 +86,10 @@ void sl_reply_forbidden(struct sl_request *r, const struct xw_findings *why);
 void sl_reply_findings(struct sl_request *r, unsigned status,
                        const char *rule, const struct xw_findings *f);
 void sl_reply_unavailable(struct sl_request *r, const char *what);
+/* The answer is the JSON text the handler wrote into r->out (sent as is).
+ * A later sl_reply*() still wins: an error found after part of the text
+ * was written replaces it. */
+void sl_reply_rendered(struct sl_request *r, unsigned status);
 
 /* Records the answered write r in the audit trail (no-op for reads and
  * unauthenticated requests). Never fails the request. */

@@ -162,23 +162,6 @@ out:
     json_decref(body);
 }
 
-/* Sorts an array of objects by their "id" member, in place. */
-static void sort_by_id(json_t *arr)
-{
-    size_t n = json_array_size(arr);
-    json_t **v = n ? malloc(n * sizeof *v) : NULL;
-
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof *v, sl_cmp_json_id);
-    json_array_clear(arr);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, v[i]);
-    free(v);
-}
-
 /* The package's meta (as frozen by the packager) and its current summary
  * (as folded by the reporter; may be absent). NEW references; NULL with
  * 404/503 answered. */
@@ -281,94 +264,368 @@ void h_pkg_replay(struct sl_request *r)
     deploy_or_replay(r, 1);
 }
 
+/* ---- step 5: GET /v1/packages/{id} ------------------------------------ */
+
+#define ROWS_CHUNK 500          /* objects read from Redis per round trip */
+
+/* What the caller asked (docs/api.md, "Reading a package"). */
+struct pkg_view {
+    const char *pkg;
+    int objects;                /* object rows wanted */
+    int paged;                  /* offset or limit given */
+    long offset, limit;
+    long wait_ms;
+    char from_status[16];       /* changed_from, "" = wait for final */
+    long from_attempt;          /* -1: any attempt */
+    json_t *summary;            /* NEW reference: the last read, or NULL */
+};
+
+/* One object row to render, in id order. */
+struct pkg_row {
+    const char *id;             /* BORROWED from the HKEYS reply or meta */
+    const json_t *excluded;     /* BORROWED from meta; NULL: frozen object */
+};
+
+static int is_status(const char *s)
+{
+    return strcmp(s, "pending") == 0 || strcmp(s, "deploying") == 0
+        || strcmp(s, "succeeded") == 0 || strcmp(s, "failed") == 0;
+}
+
+/* changed_from=STATUS or STATUS:ATTEMPT; -1 with a 400 answered. */
+static int parse_changed_from(struct sl_request *r, struct pkg_view *v)
+{
+    const char *s = sl_query(r, "changed_from"), *colon;
+    size_t n;
+    char *end;
+
+    v->from_status[0] = '\0';
+    v->from_attempt = -1;
+    if (!s || !*s)
+        return 0;
+    colon = strchr(s, ':');
+    n = colon ? (size_t)(colon - s) : strlen(s);
+    if (n < sizeof v->from_status) {
+        memcpy(v->from_status, s, n);
+        v->from_status[n] = '\0';
+    }
+    if (colon) {
+        v->from_attempt = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || v->from_attempt < 0
+            || v->from_attempt > 1000000)
+            v->from_status[0] = '\0';
+    }
+    if (!is_status(v->from_status)) {
+        sl_reply_error(r, 400, "changed_from", "format",
+                       "must be STATUS or STATUS:ATTEMPT with STATUS one of "
+                       "pending, deploying, succeeded, failed");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_view(struct sl_request *r, struct pkg_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->pkg = r->params[0];
+    v->paged = (sl_query(r, "offset") && *sl_query(r, "offset"))
+        || (sl_query(r, "limit") && *sl_query(r, "limit"));
+    if (sl_query_bool(r, "objects", 1, &v->objects) < 0
+        || sl_query_long(r, "offset", 0, 0, MAX_IDS, &v->offset) < 0
+        || sl_query_long(r, "limit", MAX_IDS, 1, MAX_IDS, &v->limit) < 0
+        || sl_query_long(r, "wait_ms", 0, 0, SL_WAIT_MAX_MS, &v->wait_ms) < 0
+        || parse_changed_from(r, v) < 0)
+        return -1;
+    if (v->paged && !v->objects) {
+        sl_reply_error(r, 400, "objects", "conflict",
+                       "offset and limit page the objects: not with "
+                       "objects=false");
+        return -1;
+    }
+    if (v->from_status[0] && !v->wait_ms) {
+        sl_reply_error(r, 400, "changed_from", "requires",
+                       "changed_from is a condition of wait_ms: give both");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the summary (xw:pkgsum, written by the reporter) into v->summary;
+ * 0, or -1 with 503 answered. A package the reporter has not seen yet
+ * has none. */
+static int read_summary(struct sl_request *r, struct pkg_view *v)
+{
+    redisReply *rep = xw_redis_command_idem(r->w->redis, "GET xw:pkgsum:%s",
+                                            v->pkg);
+    json_error_t je;
+
+    json_decref(v->summary);
+    v->summary = NULL;
+    if (!rep) {
+        sl_reply_unavailable(r, "state store");
+        return -1;
+    }
+    if (rep->type == REDIS_REPLY_STRING)
+        v->summary = json_loadb(rep->str, rep->len, 0, &je);
+    return 0;
+}
+
+/* Whether the long-poll is over: final, or changed from changed_from. */
+static int view_ready(const struct pkg_view *v)
+{
+    const char *st = summary_status(v->summary);
+    json_int_t att = json_integer_value(json_object_get(v->summary,
+                                                        "attempt"));
+
+    if (!v->from_status[0])
+        return strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0;
+    return strcmp(st, v->from_status) != 0
+        || (v->from_attempt >= 0 && att != v->from_attempt);
+}
+
+/* sl_wait_for's check. */
+static int reread_summary(struct sl_request *r, void *arg)
+{
+    struct pkg_view *v = arg;
+
+    return read_summary(r, v) < 0 ? -1 : view_ready(v);
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const struct pkg_row *)a)->id,
+                  ((const struct pkg_row *)b)->id);
+}
+
+/* The rows of the package in id order: its frozen objects (HKEYS, taken
+ * into *keys, which the caller frees) and the objects excluded when it
+ * was frozen. NEW array (free()) of *n rows; NULL with 503 answered. */
+static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
+                                 const json_t *meta, redisReply **keys,
+                                 size_t *n)
+{
+    const json_t *ex = json_object_get(meta, "excluded_objects"), *x;
+    struct pkg_row *rows;
+    size_t i, k = 0;
+
+    *n = 0;
+    if (!xw_redis_command_idem(r->w->redis, "HKEYS xw:pkg:%s:objects", pkg)) {
+        sl_reply_unavailable(r, "state store");
+        return NULL;
+    }
+    *keys = xw_redis_reply_take(r->w->redis);
+    rows = malloc(((*keys)->elements + json_array_size(ex) + 1) * sizeof *rows);
+    if (!rows) {
+        sl_reply_unavailable(r, "memory");
+        return NULL;
+    }
+    for (i = 0; i < (*keys)->elements; i++)
+        if ((*keys)->element[i]->type == REDIS_REPLY_STRING)
+            rows[k++] = (struct pkg_row){ (*keys)->element[i]->str, NULL };
+    json_array_foreach(ex, i, x) {
+        const char *id = json_string_value(json_object_get(x, "object_id"));
+
+        if (id)
+            rows[k++] = (struct pkg_row){ id, x };
+    }
+    qsort(rows, k, sizeof *rows, cmp_row);
+    *n = k;
+    return rows;
+}
+
+/* One object row: the frozen spec's id, name, kind and version, then the
+ * latest result's fields (any attempt), or outcome "pending"; an excluded
+ * object: its reason. NEW reference, NULL on memory. */
+static json_t *row_json(const struct pkg_row *row, const redisReply *spec,
+                        const redisReply *res)
+{
+    static const char *const from_spec[] = { "id", "name", "kind", "version" };
+    json_t *out = json_object(), *sj = NULL, *rj = NULL;
+    json_error_t je;
+
+    if (!out || json_object_set_new(out, "id", json_string(row->id)) < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    if (row->excluded) {
+        json_object_set_new(out, "outcome", json_string("excluded"));
+        json_object_set(out, "reason_code",
+                        json_object_get(row->excluded, "reason_code"));
+        json_object_set(out, "reason",
+                        json_object_get(row->excluded, "reason"));
+        return out;
+    }
+    if (spec && spec->type == REDIS_REPLY_STRING
+        && (sj = json_loadb(spec->str, spec->len, 0, &je)))
+        for (size_t i = 0; i < sizeof from_spec / sizeof from_spec[0]; i++)
+            json_object_set(out, from_spec[i],
+                            json_object_get(sj, from_spec[i]));
+    if (res && res->type == REDIS_REPLY_STRING
+        && (rj = json_loadb(res->str, res->len, 0, &je)))
+        json_object_update(out, rj);
+    else
+        json_object_set_new(out, "outcome", json_string("pending"));
+    json_decref(sj);
+    json_decref(rj);
+    return out;
+}
+
+/* Appends rows[0..n) to r->out, comma-separated, reading their specs and
+ * results ROWS_CHUNK at a time (two HMGETs in one round trip), so that
+ * only one chunk of parsed JSON is alive at once: a 10,000-object answer
+ * costs its text plus one chunk, not a tree of the whole package.
+ * 0, or -1 with 503 answered. */
+static int render_rows(struct sl_request *r, const char *pkg,
+                       const struct pkg_row *rows, size_t n)
+{
+    const char *argv[2][ROWS_CHUNK + 2];
+    char key[2][96];
+    redisReply *reps[2] = { NULL, NULL };
+    int rc = -1;
+
+    snprintf(key[0], sizeof key[0], "xw:pkg:%s:objects", pkg);
+    snprintf(key[1], sizeof key[1], "xw:res:%s", pkg);
+    for (size_t at = 0; at < n; at += ROWS_CHUNK) {
+        size_t m = n - at < ROWS_CHUNK ? n - at : ROWS_CHUNK, k = 0;
+        xw_redis_cmd cmds[2];
+
+        for (int c = 0; c < 2; c++) {
+            argv[c][0] = "HMGET";
+            argv[c][1] = key[c];
+        }
+        for (size_t i = 0; i < m; i++)
+            if (!rows[at + i].excluded) {
+                argv[0][k + 2] = argv[1][k + 2] = rows[at + i].id;
+                k++;
+            }
+        for (int c = 0; c < 2; c++)
+            cmds[c] = (xw_redis_cmd){ (int)k + 2, argv[c], NULL };
+        if (k && xw_redis_pipeline(r->w->redis, cmds, 2, reps,
+                                   XW_REDIS_IDEMPOTENT) < 0) {
+            sl_reply_unavailable(r, "state store");
+            goto out;
+        }
+        k = 0;
+        for (size_t i = 0; i < m; i++) {
+            const struct pkg_row *row = &rows[at + i];
+            int frozen = !row->excluded && reps[0] && k < reps[0]->elements;
+            json_t *j = row_json(row, frozen ? reps[0]->element[k] : NULL,
+                                 frozen ? reps[1]->element[k] : NULL);
+
+            k += !row->excluded;
+            if (!j || (at + i && xw_buf_addch(&r->out, ',') < 0)
+                || xw_json_dump(j, &r->out) < 0) {
+                json_decref(j);
+                sl_reply_unavailable(r, "memory");
+                goto out;
+            }
+            json_decref(j);
+        }
+        xw_redis_replies_free(reps, 2);
+    }
+    rc = 0;
+out:
+    xw_redis_replies_free(reps, 2);
+    return rc;
+}
+
+/* The full (or paged) view: the package's meta and summary, then
+ * "objects" written row by row into r->out. 0, or -1 answered. */
+static int render_full(struct sl_request *r, struct pkg_view *v,
+                       json_t *meta)
+{
+    redisReply *keys = NULL;
+    struct pkg_row *rows = NULL;
+    size_t n = 0, from, to;
+    json_t *head = NULL;
+    int rc = -1;
+
+    if (!(rows = list_rows(r, v->pkg, meta, &keys, &n)))
+        goto out;
+    from = (size_t)v->offset < n ? (size_t)v->offset : n;
+    to = n - from < (size_t)v->limit ? n : from + (size_t)v->limit;
+    if (!(head = json_deep_copy(meta)))
+        goto nomem;
+    if (v->summary)
+        json_object_update(head, v->summary);
+    else
+        json_object_set_new(head, "status", json_string("pending"));
+    /* The summary's count of objects gives way to the rows. */
+    json_object_del(head, "objects");
+    if (v->paged)
+        json_object_set_new(head, "objects_page", json_pack(
+            "{s:I, s:I, s:I}", "offset", (json_int_t)v->offset, "limit",
+            (json_int_t)v->limit, "total", (json_int_t)n));
+    /* head is a non-empty object: "{...}" becomes "{...,"objects":[" */
+    xw_buf_reset(&r->out);
+    if (xw_json_dump(head, &r->out) < 0 || r->out.len < 2)
+        goto nomem;
+    xw_buf_setlen(&r->out, r->out.len - 1);
+    if (xw_buf_adds(&r->out, ",\"objects\":[") < 0)
+        goto nomem;
+    if (render_rows(r, v->pkg, rows + from, to - from) < 0)
+        goto out;
+    if (xw_buf_adds(&r->out, "]}") < 0)
+        goto nomem;
+    sl_reply_rendered(r, 200);
+    rc = 0;
+    goto out;
+nomem:
+    sl_reply_unavailable(r, "memory");
+out:
+    json_decref(head);
+    free(rows);
+    if (keys)
+        freeReplyObject(keys);
+    return rc;
+}
+
+/* Step 5. Every form checks the caller first (a member of the source or
+ * the destination), then waits if asked, then reads what it shows. The
+ * summary-only form reads one key (xw:pkgsum); the meta is read only when
+ * there is no summary yet or the objects are shown. */
 void h_pkg_get(struct sl_request *r)
 {
-    const char *pkg = r->params[0], *src, *dst;
-    json_t *meta = NULL, *summary = NULL, *objects, *out, *index;
-    redisReply *specs = NULL, *results = NULL;
-    redisReply *reps[2] = { NULL, NULL };
+    struct pkg_view v;
+    json_t *meta = NULL, *src_of;
+    const char *src, *dst;
+    char key[96], what[96];
 
-    if (!sl_worker_get(r) || !(meta = load_package(r, pkg, &summary)))
-        return;
-    src = json_string_value(json_object_get(meta, "source_workspace"));
-    dst = json_string_value(json_object_get(meta, "destination_workspace"));
+    if (parse_view(r, &v) < 0 || !sl_worker_get(r) || read_summary(r, &v) < 0)
+        goto out;
+    snprintf(key, sizeof key, "xw:pkg:%s", v.pkg);
+    snprintf(what, sizeof what, "package '%s'", v.pkg);
+    if ((v.objects || !v.summary)
+        && !(meta = sl_load_hash_json(r, key, "meta", what)))
+        goto out;
+    src_of = v.summary ? v.summary : meta;
+    src = json_string_value(json_object_get(src_of, "source_workspace"));
+    dst = json_string_value(json_object_get(src_of, "destination_workspace"));
     if (!src || !dst || sl_permit(r, XW_OP_RESULT_VIEW, src, dst) < 0) {
         if (!r->reply)
             sl_reply_error(r, 500, "", "internal", "package meta incomplete");
         goto out;
     }
-    if (xw_redis_append(r->w->redis, "HGETALL xw:pkg:%s:objects", pkg) < 0
-        || xw_redis_append(r->w->redis, "HGETALL xw:res:%s", pkg) < 0
-        || xw_redis_pipeline_exec(r->w->redis, reps, 2) < 0) {
-        sl_reply_unavailable(r, "state store");
+    snprintf(key, sizeof key, "xw:pkgsum:%s", v.pkg);
+    if (v.wait_ms && !view_ready(&v)
+        && sl_wait_for(r, key, v.wait_ms, reread_summary, &v) < 0)
         goto out;
-    }
-    specs = reps[0];
-    results = reps[1];
-    /* Index the latest results by object id, then one row per frozen
-     * object: its latest result, or pending. */
-    index = json_object();
-    for (size_t k = 0; k + 1 < results->elements; k += 2) {
-        json_error_t je;
-        json_t *res = json_loadb(results->element[k + 1]->str,
-                                 results->element[k + 1]->len, 0, &je);
-        char id[SL_ID_MAX + 1];
+    if (v.objects) {
+        render_full(r, &v, meta);
+    } else if (v.summary) {
+        sl_reply(r, 200, json_incref(v.summary));
+    } else {
+        json_t *s = json_deep_copy(meta);
 
-        snprintf(id, sizeof id, "%.*s", (int)results->element[k]->len,
-                 results->element[k]->str);
-        if (res)
-            json_object_set_new(index, id, res);
-    }
-    objects = json_array();
-    for (size_t i = 0; i + 1 < specs->elements; i += 2) {
-        json_error_t je;
-        json_t *spec = json_loadb(specs->element[i + 1]->str,
-                                  specs->element[i + 1]->len, 0, &je);
-        json_t *row = json_object(), *res;
-        char id[SL_ID_MAX + 1];
-
-        snprintf(id, sizeof id, "%.*s", (int)specs->element[i]->len,
-                 specs->element[i]->str);
-        res = json_object_get(index, id);
-        if (spec) {
-            json_object_set(row, "id", json_object_get(spec, "id"));
-            json_object_set(row, "name", json_object_get(spec, "name"));
-            json_object_set(row, "kind", json_object_get(spec, "kind"));
-            json_object_set(row, "version", json_object_get(spec, "version"));
+        if (s) {
+            json_object_del(s, "excluded_objects");
+            json_object_set_new(s, "status", json_string("pending"));
         }
-        if (res)
-            json_object_update(row, res);
-        else
-            json_object_set_new(row, "outcome", json_string("pending"));
-        json_array_append_new(objects, row);
-        json_decref(spec);
+        sl_reply(r, 200, s);
     }
-    json_decref(index);
-    /* Objects left out when the package was frozen are part of the
-     * answer too ("objects on an ignored compute resource are left out"). */
-    {
-        json_t *ex = json_object_get(meta, "excluded_objects"), *x;
-        size_t i;
-
-        json_array_foreach(ex, i, x)
-            json_array_append_new(objects, json_pack(
-                "{s:O, s:s, s:O, s:O}", "id", json_object_get(x, "object_id"),
-                "outcome", "excluded", "reason_code",
-                json_object_get(x, "reason_code"), "reason",
-                json_object_get(x, "reason")));
-    }
-    sort_by_id(objects);
-    out = json_deep_copy(meta);
-    if (summary)
-        json_object_update(out, summary);
-    else
-        json_object_set_new(out, "status", json_string("pending"));
-    json_object_set_new(out, "objects", objects);
-    sl_reply(r, 200, out);
 out:
-    xw_redis_replies_free(reps, 2);
     json_decref(meta);
-    json_decref(summary);
+    json_decref(v.summary);
 }
 
 static int keep(json_t *s, const char *field, const char *want)

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "access.h"
 #include "emit.h"
@@ -10,46 +9,52 @@
 #include "xw_id.h"
 #include "xw_param.h"
 
-#define WAIT_MAX_MS 30000
-
-static int is_final(redisReply *rep)
+/* The value of field `name` in an HGETALL reply, or NULL. */
+static const char *field_of(const redisReply *rep, const char *name)
 {
     for (size_t i = 0; i + 1 < rep->elements; i += 2)
-        if (strcmp(rep->element[i]->str, "status") == 0)
-            return strcmp(rep->element[i + 1]->str, "pending") != 0;
-    return 0;
+        if (strcmp(rep->element[i]->str, name) == 0)
+            return rep->element[i + 1]->str;
+    return NULL;
+}
+
+/* sl_wait_for's check: reads the request into *(redisReply **)arg (a
+ * BORROWED reply, valid until the next command on the worker); 1 once it
+ * is final, unknown, or somebody else's (answered 404 at once, not after
+ * the wait). */
+static int read_request(struct sl_request *r, void *arg)
+{
+    redisReply **rep = arg;
+    const char *status, *actor;
+
+    *rep = xw_redis_command_idem(r->w->redis, "HGETALL xw:req:%s",
+                                 r->params[0]);
+    if (!*rep) {
+        sl_reply_unavailable(r, "state store");
+        return -1;
+    }
+    if ((*rep)->type != REDIS_REPLY_ARRAY || (*rep)->elements == 0)
+        return 1;
+    status = field_of(*rep, "status");
+    actor = field_of(*rep, "actor");
+    return (status && strcmp(status, "pending") != 0) || !actor
+        || (strcmp(actor, r->user) != 0 && !r->is_system_admin);
 }
 
 void h_req_get(struct sl_request *r)
 {
-    const char *w = sl_query(r, "wait_ms");
-    char *end = NULL;
-    long wait_ms = w ? strtol(w, &end, 10) : 0;
-    int64_t deadline;
-    redisReply *rep;
+    long wait_ms;
+    redisReply *rep = NULL;
     json_t *out;
     const char *actor = NULL;
+    char key[96];
 
-    if (wait_ms < 0 || wait_ms > WAIT_MAX_MS || (w && (end == w || *end))) {
-        sl_reply_error(r, 400, "wait_ms", "range", "must be 0..%d",
-                       WAIT_MAX_MS);
+    if (sl_query_long(r, "wait_ms", 0, 0, SL_WAIT_MAX_MS, &wait_ms) < 0
+        || !sl_worker_get(r))
         return;
-    }
-    if (!sl_worker_get(r))
+    snprintf(key, sizeof key, "xw:req:%s", r->params[0]);
+    if (sl_wait_for(r, key, wait_ms, read_request, &rep) < 0)
         return;
-    deadline = xw_mono_ms() + wait_ms;
-    for (;;) {
-        rep = xw_redis_command_idem(r->w->redis, "HGETALL xw:req:%s",
-                                    r->params[0]);
-        if (!rep) {
-            sl_reply_unavailable(r, "state store");
-            return;
-        }
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0
-            || is_final(rep) || xw_mono_ms() >= deadline)
-            break;
-        nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
-    }
     out = json_object();
     for (size_t i = 0; i + 1 < rep->elements; i += 2) {
         const char *k = rep->element[i]->str;

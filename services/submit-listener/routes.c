@@ -114,8 +114,8 @@ void sl_route(struct sl_request *r)
         sl_reply_error(r, 404, "path", "not_found", "no such endpoint");
 }
 
-static int query_long(struct sl_request *r, const char *name, long def,
-                      long min, long max, long *out)
+int sl_query_long(struct sl_request *r, const char *name, long def,
+                  long min, long max, long *out)
 {
     const char *v = sl_query(r, name);
     char *end;
@@ -137,8 +137,25 @@ static int query_long(struct sl_request *r, const char *name, long def,
 
 int sl_paging(struct sl_request *r, long *offset, long *limit)
 {
-    if (query_long(r, "offset", 0, 0, 100000000, offset) < 0
-        || query_long(r, "limit", 50, 1, 1000, limit) < 0)
+    if (sl_query_long(r, "offset", 0, 0, 100000000, offset) < 0
+        || sl_query_long(r, "limit", 50, 1, 1000, limit) < 0)
         return -1;
+    return 0;
+}
+
+int sl_query_bool(struct sl_request *r, const char *name, int def, int *out)
+{
+    const char *v = sl_query(r, name);
+
+    if (!v || !*v)
+        *out = def;
+    else if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+        *out = 1;
+    else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        *out = 0;
+    else {
+        sl_reply_error(r, 400, name, "boolean", "must be true or false");
+        return -1;
+    }
     return 0;
 }

@@ -64,4 +64,22 @@ int sl_cmp_json_id(const void *a, const void *b);
  * a 400 answered. */
 int sl_paging(struct sl_request *r, long *offset, long *limit);
 
+/* Query parameter `name` as an integer min..max (absent or empty: def);
+ * -1 with a 400 answered naming the parameter and the range. */
+int sl_query_long(struct sl_request *r, const char *name, long def,
+                  long min, long max, long *out);
+/* Query parameter `name` as a boolean: true/1, false/0 (absent or empty:
+ * def); -1 with a 400 answered. */
+int sl_query_bool(struct sl_request *r, const char *name, int def, int *out);
+
+/* Long-polls (?wait_ms=): the most a caller may ask for. */
+#define SL_WAIT_MAX_MS 30000
+
+/* Calls check(r, arg) until it returns 1 (what the caller waits for),
+ * -1 (failed, answered), or wait_ms have passed (returns 0: the last read
+ * is the answer). Between reads it sleeps until `key` changes (notify.h).
+ * check must leave what it read in arg, replacing the previous read. */
+int sl_wait_for(struct sl_request *r, const char *key, long wait_ms,
+                int (*check)(struct sl_request *r, void *arg), void *arg);
+
 #endif

@@ -8,6 +8,10 @@ export XW_TOKENS=$(python3 -c "import sys; sys.path.insert(0,'$XW_SRC_DIR/tests/
 export XW_SYSTEM_ADMINS=root XW_ALLOW_FIXED_DEPLOY_TIME=true
 xw_start_services
 python3 "$XW_SRC_DIR/tests/integration/flow.py" || xw_die "flow failed (logs in $XW_RUN_DIR)"
+# Step 5's other forms (summary, pages, long-poll) on the package flow.py left.
+python3 "$XW_SRC_DIR/tests/integration/package_views.py" || xw_die "package views failed (logs in $XW_RUN_DIR)"
+# The listener's waits are told of changes by Redis (not a polling sleep).
+xw_check "change notification on" grep -q "change notification on" "$XW_RUN_DIR/submit-listener.log"
 # Every destination write happened exactly once.
 counts=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'xw:writes:*' | xargs -r redis-cli -p "$REDIS_PORT" mget | sort -u | tr '\n' ' ')
 xw_expect_eq "destination write counts" "$counts" "1 "

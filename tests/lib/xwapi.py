@@ -64,21 +64,28 @@ class Api:
         return r
 
     def wait_package(self, user, pkg, timeout_s=60, attempt=None):
+        """Follows the package's summary with the long-poll until it is final
+        (in `attempt`, if given), then returns the full view once."""
         deadline = time.time() + timeout_s
+        q = "?objects=false&wait_ms=1000"
         while True:
-            s, p = self.call(user, "GET", "/v1/packages/" + pkg)
+            s, p = self.call(user, "GET", "/v1/packages/" + pkg + q)
             if s == 404 and time.time() < deadline:
                 time.sleep(0.1)  # accepted, not frozen yet
                 continue
             assert s == 200, (s, p)
             final = p.get("status") in ("succeeded", "failed")
             if final and (attempt is None or p.get("attempt") == attempt):
+                s, p = self.call(user, "GET", "/v1/packages/" + pkg)
+                assert s == 200, (s, p)
                 return p
             if time.time() > deadline:
                 raise AssertionError("package %s not final: %s" % (
                     pkg, {k: p.get(k) for k in ("status", "attempt", "deployed",
                                                 "failed", "pending")}))
-            time.sleep(0.1)
+            # Final in another attempt: wait for the state to change.
+            q = "?objects=false&wait_ms=1000" + (
+                "&changed_from=%s:%s" % (p["status"], p["attempt"]) if final else "")
 
 
 def load(name):

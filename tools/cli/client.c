@@ -35,6 +35,7 @@
 #define POLL_MIN_MS 500L
 #define POLL_MAX_MS 2000L
 #define APPEAR_GRACE_MS 10000L      /* a just-deployed package may 404 */
+#define FOLLOW_PROGRESS_MS 2000L    /* longest hold while showing progress */
 
 void cli_answer_release(struct cli_answer *ans)
 {
@@ -354,12 +355,31 @@ json_t *cli_package_peek(struct cli *c, const char *id)
     xw_buf path = XW_BUF_INIT;
     json_t *pkg = NULL;
 
-    if (xw_buf_addf(&path, "/v1/packages/%s", id) == 0 &&
+    if (xw_buf_addf(&path, "/v1/packages/%s?objects=false", id) == 0 &&
         cli_call(c, "GET", path.data, NULL, 0, CLI_CALL_SILENT, &ans) == 0)
         pkg = json_incref(ans.json);
     cli_answer_release(&ans);
     xw_buf_release(&path);
     return pkg;
+}
+
+/* The follower's next call: the summary form, held by the server until
+ * the package's state (status and attempt) differs from `from` (NULL: is
+ * final) or `wait_ms` pass. */
+static int follow_path(xw_buf *path, const char *id, const json_t *from,
+                       long wait_ms)
+{
+    const char *s = from ? cli_str_at(from, "status") : NULL;
+    long long att = from ? attempt_of(from) : -1;
+
+    xw_buf_reset(path);
+    if (xw_buf_addf(path, "/v1/packages/%s?objects=false&wait_ms=%ld", id,
+                    wait_ms) < 0)
+        return -1;
+    if (s && xw_buf_addf(path, att >= 0 ? "&changed_from=%s:%lld"
+                         : "&changed_from=%s", s, att) < 0)
+        return -1;
+    return 0;
 }
 
 int cli_follow_package(struct cli *c, const char *id, const json_t *before,
@@ -373,25 +393,38 @@ int cli_follow_package(struct cli *c, const char *id, const json_t *before,
     int stale_possible = before && is_final(before);
     long long before_attempt = before ? attempt_of(before) : -1;
     int ran = 0, rc;
+    json_t *last = json_incref((json_t *)before);
 
-    if (xw_buf_addf(&path, "/v1/packages/%s", id) < 0) {
-        fprintf(stderr, "error: out of memory\n");
-        rc = CLI_UNAVAILABLE;
-        goto out;
-    }
     for (;;) {
         long long att;
         int fin, stale, grace = !before &&
                          xw_mono_ms() - start < APPEAR_GRACE_MS;
+        /* Progress on stderr wants the counts now and then; quiet, one
+         * call per WAIT_MS_MAX is enough. */
+        long wait = c->quiet ? WAIT_MS_MAX : FOLLOW_PROGRESS_MS;
+        int64_t t0 = xw_mono_ms();
 
+        if (wait > left_ms(c))
+            wait = left_ms(c);
+        /* Wait for a change from the last state seen: from a final one
+         * (stale after a replay) or a running one (its end). */
+        if (follow_path(&path, id, last && !is_final(last) ? last
+                        : stale_possible && !ran ? last : NULL, wait) < 0) {
+            fprintf(stderr, "error: out of memory\n");
+            rc = CLI_UNAVAILABLE;
+            goto out;
+        }
+        cli_answer_release(final);
         /* Just after a create --deploy-now the package may not be
          * readable yet: a 404 then means "not yet", briefly. */
-        rc = cli_call(c, "GET", path.data, NULL, 0,
+        rc = cli_call(c, "GET", path.data, NULL, wait + 15000,
                       grace ? CLI_CALL_SILENT : 0, final);
         if (rc == CLI_NOTFOUND && grace)
             goto next;
         if (rc)
             goto out;
+        json_decref(last);
+        last = json_incref(final->json);
         att = attempt_of(final->json);
         fin = is_final(final->json);
         stale = fin && stale_possible && !ran &&
@@ -417,15 +450,20 @@ next:
             rc = CLI_TIMEOUT;
             goto out;
         }
-        nap(interval < left_ms(c) ? interval : left_ms(c));
+        /* Not held (a 404 during the grace, or a server without the
+         * long-poll): pace the calls as the polling used to. */
+        if (xw_mono_ms() - t0 < POLL_MIN_MS) {
+            nap(interval < left_ms(c) ? interval : left_ms(c));
+            if (interval < POLL_MAX_MS)
+                interval = interval * 3 / 2;
+        }
         if (cli_stop) {
             rc = CLI_INTERRUPTED;
             goto out;
         }
-        if (interval < POLL_MAX_MS)
-            interval = interval * 3 / 2;
     }
 out:
+    json_decref(last);
     xw_buf_release(&path);
     return rc;
 }

@@ -111,15 +111,26 @@ static int render_package(struct cli *c, const json_t *pkg)
     return CLI_OK;
 }
 
-/* After --wait: the final package as the command's output. */
+/* After --wait: the final package as the command's output. The follower
+ * reads the summary only (the full answer costs the server per object);
+ * what is printed with the objects is read once, at the end. */
 static int follow_and_print(struct cli *c, const char *id,
                             const json_t *before)
 {
     struct cli_answer fin = CLI_ANSWER_INIT;
-    int rc = cli_follow_package(c, id, before, &fin);
+    char path[128];
+    int rc = cli_follow_package(c, id, before, &fin), full;
 
     if (rc != CLI_OK && rc != CLI_FAILED)
         goto out;
+    if (c->json || !c->quiet) {
+        snprintf(path, sizeof path, "/v1/packages/%s", id);
+        cli_answer_release(&fin);
+        if ((full = cli_call(c, "GET", path, NULL, 0, 0, &fin)) != CLI_OK) {
+            rc = full;
+            goto out;
+        }
+    }
     if (c->json)
         cli_print_raw(&fin.resp.body);
     else if (c->quiet)
@@ -278,7 +289,7 @@ int cli_package_show(struct cli *c, const struct cli_args *a)
         return cli_show(c, &v, NULL, "/v1/packages/%s", a->pos[0]);
     /* A package that does not exist should fail now, not after the grace
      * the follower grants a package being created. */
-    snprintf(path, sizeof path, "/v1/packages/%s", a->pos[0]);
+    snprintf(path, sizeof path, "/v1/packages/%s?objects=false", a->pos[0]);
     if ((rc = cli_call(c, "GET", path, NULL, 0, 0, &probe)) == CLI_OK)
         rc = follow_and_print(c, a->pos[0], NULL);
     cli_answer_release(&probe);

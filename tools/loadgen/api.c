@@ -347,19 +347,41 @@ static int64_t next_poll_ns(const struct lg_pkg *p, const json_t *h,
     return wait > 1000000000LL ? 1000000000LL : wait;
 }
 
+/* Records a final status seen by a poll; 1 if status is final, else 0. */
+static int take_final(struct lg_pkg *p, const char *status)
+{
+    if (!status || (strcmp(status, "succeeded") != 0
+                    && strcmp(status, "failed") != 0))
+        return 0;
+    p->t_final = lg_now_ns();
+    p->done = 1;
+    snprintf(p->status, sizeof p->status, "%s", status);
+    return 1;
+}
+
 /* Step 5 without a watcher: polls GET /v1/packages/{id} until final.
- * 0 / -1. */
+ * --poll-packages 1: the full answer, every poll_interval_ms (what a
+ * client without the long-poll had to do); 2: the summary form held by
+ * the server until the package is final (?objects=false&wait_ms=), one
+ * call per LONG_POLL_MS in the worst case and the final status seen as
+ * soon as the reporter writes it. 0 / -1. */
+#define LONG_POLL_MS 30000
 static int poll_until_final(struct lg_client *c, struct lg_pkg *p,
                             size_t size, int64_t deadline)
 {
+    int longpoll = c->cfg->poll_packages == 2;
     long poll_ms = poll_interval_ms(c->cfg, size);
-    int64_t wait = next_poll_ns(p, NULL, poll_ms);
-    char path[160];
+    int64_t wait = longpoll ? 0 : next_poll_ns(p, NULL, poll_ms);
+    char path[200];
 
-    snprintf(path, sizeof path, "/v1/packages/%s", p->id);
+    if (longpoll)
+        snprintf(path, sizeof path, "/v1/packages/%s?objects=false"
+                 "&wait_ms=%d", p->id, LONG_POLL_MS);
+    else
+        snprintf(path, sizeof path, "/v1/packages/%s", p->id);
     for (;;) {
         json_t *h;
-        const char *status;
+        int fin;
         long st;
 
         lg_sleep_ns(wait);
@@ -370,21 +392,14 @@ static int poll_until_final(struct lg_client *c, struct lg_pkg *p,
             return -1;
         }
         h = package_head(&c->resp.body);
-        status = json_string_value(json_object_get(h, "status"));
-        if (status && (strcmp(status, "succeeded") == 0
-                       || strcmp(status, "failed") == 0)) {
-            p->t_final = lg_now_ns();
-            p->done = 1;
-            snprintf(p->status, sizeof p->status, "%s", status);
-            json_decref(h);
-            return 0;
-        }
-        if (lg_now_ns() > deadline) {
-            json_decref(h);
-            return -1;
-        }
-        wait = next_poll_ns(p, h, poll_ms);
+        fin = take_final(p, json_string_value(json_object_get(h, "status")));
+        if (!fin && !longpoll)
+            wait = next_poll_ns(p, h, poll_ms);
         json_decref(h);
+        if (fin)
+            return 0;
+        if (lg_now_ns() > deadline)
+            return -1;
     }
 }
 

@@ -69,7 +69,8 @@ struct lg_config {
     size_t nphases;
     long poll_ms;               /* watcher interval; per-package polls: 0 =
                                    by package size */
-    int poll_packages;          /* poll each package instead of watching */
+    int poll_packages;          /* 1: poll each package in full, 2: its
+                                   summary long-poll; 0: the watcher */
     int no_poll_cost;           /* skip measuring what observing costs */
     double idle_s;              /* idle measurement before the phases */
     long long version;          /* object version of this run */

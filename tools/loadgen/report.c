@@ -293,13 +293,17 @@ void lg_phase_add_poll_cost(json_t *sum, const json_t *pc)
     double objects = num(sum, "packages") * num(sum, "size");
     double get_us = call_us(get), list_us = call_us(list), obs;
     double listed = num(list, "items_listed");
+    /* --poll-packages 2 polls the summary form; the one result read per
+     * package is the full answer either way. */
+    double poll_us = num(sum, "poll_packages") == 2
+        ? call_us(json_object_get(pc, "get_summary")) : get_us;
 
     if (objects <= 0)
         return;
     /* A list call costs about linearly in the packages it shows. */
     if (listed > 0)
         list_us = list_us * num(sum, "watch_mean_items") / listed;
-    obs = (get_us * (num(sum, "polls") + num(sum, "result_gets"))
+    obs = (poll_us * num(sum, "polls") + get_us * num(sum, "result_gets")
            + list_us * num(sum, "watch_calls")) / objects;
     json_object_set(sum, "poll_cost", (json_t *)pc);
     json_object_set_new(c, "observer_cpu_us_per_object", json_real(obs));

@@ -1,0 +1,67 @@
+/*
+ * Change notification for the long-polls (GET /v1/requests/{id}?wait_ms=,
+ * GET /v1/packages/{id}?wait_ms=): a waiter sleeps until the Redis key it
+ * watches is written, instead of re-reading it on a timer.
+ *
+ * How: one thread per process holds two Redis connections. The first
+ * SUBSCRIBEs to __redis__:invalidate; the second turns on server-assisted
+ * client-side caching in broadcast mode for the watched prefixes
+ * (CLIENT TRACKING on REDIRECT <first> BCAST PREFIX xw:req: PREFIX
+ * xw:pkgsum:). From then on Redis sends the first connection the name of
+ * every key under those prefixes that any client writes, expires or
+ * deletes. This needs Redis >= 6 and nothing else: no server setting
+ * (unlike keyspace notifications, which need notify-keyspace-events) and
+ * no change to the services that write the keys.
+ *
+ * Keys are hashed into SL_NOTIFY_SLOTS slots, each with a sequence number
+ * bumped on every change of one of its keys. A waiter takes the slot's
+ * sequence BEFORE it reads the key and then waits for the sequence to
+ * move: a change between the read and the wait is never missed. Slots are
+ * shared, so a wake-up may be for another key (the waiter reads again).
+ *
+ * When the notifier is not running (Redis < 6, connection lost, not
+ * started) waits fall back to a short backoff (SL_NOTIFY_BACKOFF_MIN_MS,
+ * doubling to SL_NOTIFY_BACKOFF_MAX_MS); while it runs, a waiter still
+ * re-reads every SL_NOTIFY_SAFETY_MS in case a message was lost.
+ *
+ * Threads: every function is thread-safe.
+ */
+#ifndef SL_NOTIFY_H
+#define SL_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_NOTIFY_SLOTS 256
+#define SL_NOTIFY_BACKOFF_MIN_MS 2
+#define SL_NOTIFY_BACKOFF_MAX_MS 50
+#define SL_NOTIFY_SAFETY_MS 1000
+
+/* Starts the notifier thread on redis_url (copied). It connects (and
+ * reconnects) on its own; until it is subscribed, waits use the backoff.
+ * 0, or -1 with err set if the thread cannot be created. */
+int sl_notify_start(const char *redis_url, char *err, size_t errlen);
+/* Stops and joins the thread; waits fall back to the backoff. Safe to
+ * call when not started. */
+void sl_notify_stop(void);
+
+/* A wait in progress: init once, then per round take the sequence before
+ * reading, read, and sleep if the key is not yet what the caller wants. */
+struct sl_notify_wait {
+    const char *key;          /* BORROWED, must outlive the wait */
+    unsigned slot;
+    uint64_t seq;
+    int backoff_ms;
+};
+
+void sl_notify_wait_init(struct sl_notify_wait *w, const char *key);
+/* Records the slot's current sequence: call just before reading the key. */
+void sl_notify_arm(struct sl_notify_wait *w);
+/* Sleeps until the key may have changed since sl_notify_arm() or until
+ * deadline_ms (xw_mono_ms() clock), whichever is first. */
+void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms);
+
+/* 1 while subscribed (for tests and the log), else 0. */
+int sl_notify_active(void);
+
+#endif
