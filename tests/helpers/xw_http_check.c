@@ -322,7 +322,8 @@ static void test_redirect_and_scheme_refused(void)
     ASSERT_EQ(resp.retriable, 0);
 }
 
-/* Messages name scheme://host:port/path only. */
+/* Messages name scheme://host:port only: no credentials, no path (chat
+ * webhooks carry their secret in it), no query. */
 static void test_errstr_redacts_url(void)
 {
     char url[512];
@@ -334,7 +335,8 @@ static void test_errstr_redacts_url(void)
     r.url = url;
     ASSERT_EQ(xw_http_request(C, &r, &resp), -1);
     ASSERT_EQ(resp.status, 500);
-    ASSERT(strstr(resp.errstr, "/status/500") != NULL);
+    ASSERT(strstr(resp.errstr, base) != NULL);
+    ASSERT(strstr(resp.errstr, "/status") == NULL);
     ASSERT(strstr(resp.errstr, "hunter2") == NULL);
     ASSERT(strstr(resp.errstr, "admin") == NULL);
     ASSERT(strstr(resp.errstr, "tok3n") == NULL);
