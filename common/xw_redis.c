@@ -935,6 +935,44 @@ int xw_redis_append(xw_redis *r, const char *fmt, ...)
     return 0;
 }
 
+int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
+                         const size_t *argvlen)
+{
+    if (r->pending == 0) {
+        if (begin(r) < 0 || ensure_conn(r) < 0)
+            return -1;
+    }
+    if (argc <= 0 || !argv) {
+        set_err(r, XW_REDIS_EARG, "append: empty command; batch discarded");
+        xw_redis_pipeline_discard(r);
+        return -1;
+    }
+    if (redisAppendCommandArgv(r->c, argc, argv, argvlen) != REDIS_OK) {
+        set_err(r, r->c->err == REDIS_ERR_OOM ? XW_REDIS_ENOMEM
+                                              : XW_REDIS_EARG,
+                "append: %s; batch discarded", r->c->errstr);
+        drop_conn(r);
+        return -1;
+    }
+    r->pending++;
+    return 0;
+}
+
+int xw_redis_pipeline_flush(xw_redis *r)
+{
+    int done = 0;
+
+    if (r->pending == 0)
+        return 0;
+    while (!done) {
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            io_failed(r);           /* drops the connection and the batch */
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void xw_redis_pipeline_discard(xw_redis *r)
 {
     /* hiredis cannot unqueue written-to-buffer commands: drop the

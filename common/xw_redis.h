@@ -36,7 +36,8 @@
  *                xw_redis_fenced_write_batch() when every write has one;
  *   not retried: xw_redis_command(), xw_redis_command_argv() with
  *                idempotent=0, xw_redis_pipeline() without the flag,
- *                xw_redis_append()/xw_redis_pipeline_exec(),
+ *                xw_redis_append()/xw_redis_append_argv()/
+ *                xw_redis_pipeline_flush()/xw_redis_pipeline_exec(),
  *                the fenced writes otherwise.
  *   A call that is not retried returns -1 / NULL with err XW_REDIS_EIO; the
  *   caller must assume the command may have run.
@@ -185,6 +186,22 @@ int xw_redis_pipeline(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
 int xw_redis_append(xw_redis *r, const char *fmt, ...);
 int xw_redis_pipeline_exec(xw_redis *r, redisReply **replies, size_t n);
 void xw_redis_pipeline_discard(xw_redis *r);
+/* argv form of xw_redis_append (binary-safe; argvlen NULL = strlen): one
+ * command of argc arguments, formatted straight into hiredis' output
+ * buffer (no printf parsing, one allocation for the command). The
+ * pointers are read during the call only. 0, or -1 with the batch
+ * discarded as for xw_redis_append. */
+int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
+                         const size_t *argvlen);
+/* Writes the commands queued so far to the connection now, without
+ * reading replies: the batch stays open (append more, then
+ * xw_redis_pipeline_exec() reads every reply) and hiredis' output buffer
+ * is emptied, so a batch of many MB is never held at once. Safe for a
+ * MULTI ... EXEC batch: Redis runs nothing before EXEC, and discards the
+ * transaction when the connection drops. 0 (also when nothing is
+ * queued), or -1 with err XW_REDIS_EIO and the batch discarded (the
+ * connection is dropped; nothing queued after MULTI has run). */
+int xw_redis_pipeline_flush(xw_redis *r);
 /* Frees replies[0..n) and sets them to NULL. */
 void xw_redis_replies_free(redisReply **replies, size_t n);
 

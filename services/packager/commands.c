@@ -77,6 +77,7 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
 
             if (r == XW_HANDLE_OK && !c.seen)
                 xw_metrics_add(&m_applied, 1);
+            pkg_release_big(p, m->len);     /* c.v is not used after this */
             return r;
         }
     }
@@ -284,6 +285,8 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
                                     struct xw_handle_error *err)
 {
     const char *ws = pkg_str(c->v, "workspace_id");
+    struct pkg_batch hj, ha;   /* the JSON and the Avro hash */
+    int bad;
     xw_buf json = XW_BUF_INIT;
     xw_avro_err ae;
     size_t n = 0;
@@ -292,25 +295,30 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
     if (c->seen)
         return XW_HANDLE_OK;
     xw_avro_array_size(c->v, "objects", &n);
-    if (tx_begin(p) < 0)
+    bad = pkg_batch_init(&hj, "HSET", NULL, PKG_NTD_JSON ":%s", ws) < 0;
+    bad |= pkg_batch_init(&ha, "HSET", NULL, PKG_NTD_AVRO ":%s", ws) < 0;
+    if (bad || tx_begin(p) < 0)
         goto redis;
     for (size_t i = 0; i < n; i++) {
         avro_value_t o;
         const char *id;
+        size_t idlen;
 
         if (xw_avro_array_get(c->v, "objects", i, &o) < 0
             || ntd_json(&o, c, &json) < 0
             || xw_avro_encode_record(&o, &p->spec, &ae) < 0)
             goto redis;
         id = pkg_str(&o, "id");
-        if (TX(p, "HSET " PKG_NTD_JSON ":%s %s %b", ws, id, json.data,
-               json.len) < 0
-            || TX(p, "HSET " PKG_NTD_AVRO ":%s %s %b", ws, id, p->spec.data,
-                  p->spec.len) < 0)
+        idlen = strlen(id);
+        if (pkg_batch_add(p, &hj, 2, (const char *[]){ id, json.data },
+                          (size_t[]){ idlen, json.len }) < 0
+            || pkg_batch_add(p, &ha, 2, (const char *[]){ id, p->spec.data },
+                             (size_t[]){ idlen, p->spec.len }) < 0)
             goto redis;
     }
-    if (tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
-                                                  (json_int_t)n), NULL) < 0
+    if (pkg_batch_flush(p, &hj) < 0 || pkg_batch_flush(p, &ha) < 0
+        || tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
+                                                     (json_int_t)n), NULL) < 0
         || tx_commit(p, c) < 0)
         goto redis;
     goto out;
@@ -318,6 +326,8 @@ redis:
     xw_redis_pipeline_discard(p->redis);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
+    pkg_batch_release(&hj);
+    pkg_batch_release(&ha);
     xw_buf_release(&json);
     return r;
 }
@@ -336,13 +346,23 @@ enum xw_handle_result apply_basket(struct packager *p, struct command *c,
 {
     const char *ws = pkg_str(c->v, "workspace_id"), *user = pkg_str(c->v, "user");
     const char *op = "add";
+    struct pkg_batch b;
+    char score[24];
     size_t n = 0;
+    int add;
+    enum xw_handle_result r = XW_HANDLE_OK;
 
     if (c->seen)
         return XW_HANDLE_OK;
     xw_avro_get_enum(c->v, "op", &op);
     xw_avro_array_size(c->v, "object_ids", &n);
-    if (tx_begin(p) < 0)
+    add = strcmp(op, "add") == 0;
+    snprintf(score, sizeof score, "%lld", (long long)c->occurred_at);
+    /* One ZADD NX / ZREM per PKG_BATCH_ITEMS ids (same effect as one per
+     * id: the members are applied in order, NX keeps the first score). */
+    if (pkg_batch_init(&b, add ? "ZADD" : "ZREM", add ? "NX" : NULL,
+                       "xw:basket:%s:%s", ws, user) < 0
+        || tx_begin(p) < 0)
         goto redis;
     if (strcmp(op, "clear") == 0) {
         if (TX(p, "DEL xw:basket:%s:%s", ws, user) < 0)
@@ -350,22 +370,28 @@ enum xw_handle_result apply_basket(struct packager *p, struct command *c,
     }
     for (size_t i = 0; strcmp(op, "clear") != 0 && i < n; i++) {
         const char *id;
+        size_t idlen;
 
         if (xw_avro_array_get_string(c->v, "object_ids", i, &id, NULL) < 0)
             goto redis;
-        if (strcmp(op, "add") == 0
-            ? TX(p, "ZADD xw:basket:%s:%s NX %lld %s", ws, user,
-                 (long long)c->occurred_at, id) < 0
-            : TX(p, "ZREM xw:basket:%s:%s %s", ws, user, id) < 0)
+        idlen = strlen(id);
+        if (add ? pkg_batch_add(p, &b, 2, (const char *[]){ score, id },
+                                (size_t[]){ strlen(score), idlen }) < 0
+                : pkg_batch_add(p, &b, 1, (const char *[]){ id },
+                                (size_t[]){ idlen }) < 0)
             goto redis;
     }
-    if (tx_request_status(p, c, "done", json_pack("{s:s, s:I}", "op", op,
-                                                  "objects", (json_int_t)n),
-                          NULL) < 0
+    if (pkg_batch_flush(p, &b) < 0
+        || tx_request_status(p, c, "done", json_pack("{s:s, s:I}", "op", op,
+                                                     "objects", (json_int_t)n),
+                             NULL) < 0
         || tx_commit(p, c) < 0)
         goto redis;
-    return XW_HANDLE_OK;
+    goto out;
 redis:
     xw_redis_pipeline_discard(p->redis);
-    return RETRY(err, "redis: %s", p->redis->errstr);
+    r = RETRY(err, "redis: %s", p->redis->errstr);
+out:
+    pkg_batch_release(&b);
+    return r;
 }

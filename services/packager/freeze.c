@@ -165,9 +165,10 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     const char **argv = NULL;
     json_t *meta = NULL, *excluded = NULL, *seen = NULL;
     xw_buf buf = XW_BUF_INIT;
+    struct pkg_batch hj, ha, zb; /* frozen JSON, frozen Avro, basket ZREM */
     char akey[96], jkey[96];
     size_t n = 0, included = 0, nspecs = 0;
-    int failed = 0, from_basket;
+    int failed = 0, from_basket, bad;
     xw_json_err e;
     xw_avro_err ae;
     enum xw_handle_result r = XW_HANDLE_OK;
@@ -175,6 +176,12 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     memset(&f, 0, sizeof f);
     if (c->seen)
         return emit_created_again(p, c, pkg, err);
+    bad = pkg_batch_init(&hj, "HSET", NULL, "xw:pkg:%s:objects", pkg) < 0;
+    bad |= pkg_batch_init(&ha, "HSET", NULL, "xw:pkg:%s:avro", pkg) < 0;
+    bad |= pkg_batch_init(&zb, "ZREM", NULL, "xw:basket:%s:%s", ws,
+                          creator) < 0;
+    if (bad)
+        goto redis;
     f.env_json = pkg_load_json(p, "HGET xw:env:%s %s", ws, envname, &failed);
     if (!failed)
         f.src_json = pkg_load_json(p, "GET xw:ws:%s", ws, NULL, &failed);
@@ -272,13 +279,16 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             }
         } else {
             /* The JSON the API shows, and the Avro the deploy reads. */
+            size_t idlen = strlen(id);
+
             xw_buf_reset(&buf);
             if (xw_avro_json_write(&el, &buf) < 0
                 || xw_avro_encode_record(&el, &p->spec, &ae) < 0
-                || TX(p, "HSET xw:pkg:%s:objects %s %b", pkg, id, buf.data,
-                      buf.len) < 0
-                || TX(p, "HSET xw:pkg:%s:avro %s %b", pkg, id, p->spec.data,
-                      p->spec.len) < 0)
+                || pkg_batch_add(p, &hj, 2, (const char *[]){ id, buf.data },
+                                 (size_t[]){ idlen, buf.len }) < 0
+                || pkg_batch_add(p, &ha, 2,
+                                 (const char *[]){ id, p->spec.data },
+                                 (size_t[]){ idlen, p->spec.len }) < 0)
                 goto redis;
             included++;
             /* An id listed twice counts twice (object_count always did)
@@ -293,9 +303,14 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                 nspecs++;
             }
         }
-        if (from_basket && TX(p, "ZREM xw:basket:%s:%s %s", ws, creator, id) < 0)
+        if (from_basket
+            && pkg_batch_add(p, &zb, 1, (const char *[]){ id },
+                             (size_t[]){ strlen(id) }) < 0)
             goto redis;
     }
+    if (pkg_batch_flush(p, &hj) < 0 || pkg_batch_flush(p, &ha) < 0
+        || pkg_batch_flush(p, &zb) < 0)
+        goto redis;
     meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:O}",
                      "package_id", pkg, "source_workspace", ws,
                      "destination_workspace",
@@ -324,6 +339,9 @@ redis:
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     freeze_ctx_release(&f);
+    pkg_batch_release(&hj);
+    pkg_batch_release(&ha);
+    pkg_batch_release(&zb);
     xw_buf_release(&buf);
     free(argv);
     if (ids)

@@ -3,6 +3,7 @@
  * environments, nodes to deploy, baskets) and freezes and starts
  * packages. Consumes xw.commands; emits xw.packages and xw.deploy.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +22,14 @@ int main(void)
     char err[512];
     int rc = 1;
 
+    /* As in the submit-listener (main.c there): few arenas, and fixed
+     * thresholds so the MB-sized blocks of a 10,000-object command are
+     * mmapped (given back on free) and a heap keeps at most 1 MiB of free
+     * top; glibc's dynamic thresholds would follow the largest block
+     * freed and keep such buffers in the heap. */
+    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     if (xw_service_init(&svc, "packager", NULL, 0) < 0)
         return 1;
     pkg_register_metrics();

@@ -69,6 +69,59 @@ int tx_commit(struct packager *p, const struct command *c);
 int tx_request_status(struct packager *p, const struct command *c,
                       const char *status, json_t *result, json_t *error);
 
+/*
+ * Multi-field commands of the open transaction: one "HSET key f1 v1 f2 v2
+ * ...", "ZREM key m1 m2 ..." or "ZADD key NX s1 m1 ..." per PKG_BATCH_ITEMS
+ * items instead of one command per object (same effect: Redis applies the
+ * items in order, a field given twice ends with its last value). Each item
+ * is copied into the batch; when PKG_BATCH_ITEMS items (or
+ * PKG_BATCH_BYTES bytes) are collected, or at pkg_batch_flush(), they are
+ * queued as one command (counted in p->ntx)
+ * and written out to Redis at once (xw_redis_pipeline_flush), so neither
+ * the batch nor hiredis' output buffer ever holds more than one command's
+ * worth of a big request. Nothing runs before the transaction's EXEC.
+ *
+ *   struct pkg_batch b;
+ *   pkg_batch_init(&b, "HSET", NULL, "xw:ntd:%s", ws);
+ *   per object: pkg_batch_add(p, &b, 2, (const char *[]){ id, json },
+ *                             (size_t[]){ idlen, jsonlen })
+ *   pkg_batch_flush(p, &b) before tx_commit; pkg_batch_release(&b) always.
+ *
+ * Every call returns 0 or -1 (Redis or memory: discard the transaction,
+ * see p->redis->errstr). init fails only when the key does not fit.
+ */
+#define PKG_BATCH_ITEMS 500
+#define PKG_BATCH_BYTES ((size_t)1 << 20)
+
+struct pkg_batch {
+    const char *cmd;       /* command name (static string) */
+    const char *opt;       /* an option after the key ("NX"), or NULL */
+    char key[256];
+    xw_buf data;           /* the queued items' arguments, back to back */
+    size_t *len;           /* [0..nargs): each argument's length in data */
+    const char **argv;     /* scratch for queueing, cap + 3 slots */
+    size_t *argvlen;       /* same */
+    size_t nargs, cap, items;
+};
+
+int pkg_batch_init(struct pkg_batch *b, const char *cmd, const char *opt,
+                   const char *keyfmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int pkg_batch_add(struct packager *p, struct pkg_batch *b, size_t nargs,
+                  const char *const *args, const size_t *lens);
+int pkg_batch_flush(struct packager *p, struct pkg_batch *b);
+void pkg_batch_release(struct pkg_batch *b);
+
+/* After handling a message of msg_len bytes: when it was big
+ * (>= PKG_BIG_BYTES) or p->specs holds >= PKG_BIG specs, gives back what
+ * the decoder, the scratch values and buffers kept for reuse (release
+ * instead of reset) and trims the heap, so one big request does not stay
+ * resident under the next one. The command's value must no longer be in
+ * use. */
+#define PKG_BIG 2000
+#define PKG_BIG_BYTES ((size_t)256 << 10)
+void pkg_release_big(struct packager *p, size_t msg_len);
+
 /* Records a rejected command: request status + marker. */
 int pkg_reject(struct packager *p, const struct command *c, int http_status,
                const char *field, const char *code, const char *fmt, ...)

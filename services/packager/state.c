@@ -1,5 +1,6 @@
 /* The packager's Redis side: transactions with the applied-marker,
  * request status, and small shared helpers. */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,131 @@ int tx_request_status(struct packager *p, const struct command *c,
     json_decref(result);
     json_decref(error);
     return rc;
+}
+
+/* Replaces v by an empty value of the same type: reset keeps every
+ * element's memory for reuse, which after 10,000 specs is several MB. */
+static void value_shrink(xw_avro_value *v)
+{
+    const xw_avro_type *t = v->type;
+
+    if (!t)
+        return;
+    xw_avro_value_release(v);
+    if (xw_avro_value_init(v, t) < 0)
+        xw_warn("MEM", "cannot re-create a %s value", t->short_name);
+}
+
+void pkg_release_big(struct packager *p, size_t msg_len)
+{
+    size_t n = 0;
+    xw_avro_decoder *dec;
+
+    xw_avro_array_size(&p->specs.value, "objects", &n);
+    if (msg_len < PKG_BIG_BYTES && n < PKG_BIG)
+        return;
+    /* The decoder keeps each message type's last value (up to 16 MB) for
+     * the next one of that type: a new decoder keeps nothing. */
+    if (msg_len >= PKG_BIG_BYTES && xw_avro_decoder_new(&dec, p->svc->avro) == 0) {
+        xw_avro_decoder_free(p->dec);
+        p->dec = dec;
+    }
+    value_shrink(&p->specs);
+    value_shrink(&p->created);
+    value_shrink(&p->started);
+    xw_buf_release(&p->enc);
+    xw_buf_release(&p->spec);
+    malloc_trim(0);
+}
+
+int pkg_batch_init(struct pkg_batch *b, const char *cmd, const char *opt,
+                   const char *keyfmt, ...)
+{
+    va_list ap;
+    int n;
+
+    memset(b, 0, sizeof *b);
+    b->cmd = cmd;
+    b->opt = opt;
+    xw_buf_init(&b->data, 0);
+    va_start(ap, keyfmt);
+    n = vsnprintf(b->key, sizeof b->key, keyfmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= sizeof b->key ? -1 : 0;
+}
+
+void pkg_batch_release(struct pkg_batch *b)
+{
+    xw_buf_release(&b->data);
+    free(b->len);
+    free(b->argv);
+    free(b->argvlen);
+    b->len = b->argvlen = NULL;
+    b->argv = NULL;
+    b->nargs = b->cap = b->items = 0;
+}
+
+int pkg_batch_flush(struct packager *p, struct pkg_batch *b)
+{
+    size_t h = 0, off = 0;
+
+    if (b->items == 0)
+        return 0;
+    b->argv[h] = b->cmd;
+    b->argvlen[h++] = strlen(b->cmd);
+    b->argv[h] = b->key;
+    b->argvlen[h++] = strlen(b->key);
+    if (b->opt) {
+        b->argv[h] = b->opt;
+        b->argvlen[h++] = strlen(b->opt);
+    }
+    for (size_t i = 0; i < b->nargs; i++) {
+        b->argv[h + i] = b->data.data + off;
+        b->argvlen[h + i] = b->len[i];
+        off += b->len[i];
+    }
+    p->ntx++;
+    if (xw_redis_append_argv(p->redis, (int)(h + b->nargs), b->argv,
+                             b->argvlen) < 0)
+        return -1;
+    /* The batch keeps its capacity (one command's worth) for the next
+     * items; hiredis' copy goes out now. */
+    xw_buf_reset(&b->data);
+    b->nargs = b->items = 0;
+    return xw_redis_pipeline_flush(p->redis);
+}
+
+int pkg_batch_add(struct packager *p, struct pkg_batch *b, size_t nargs,
+                  const char *const *args, const size_t *lens)
+{
+    if (b->nargs + nargs > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        size_t *len, *argvlen;
+        const char **argv;
+
+        while (cap < b->nargs + nargs)
+            cap *= 2;
+        if (!(len = realloc(b->len, cap * sizeof *len)))
+            goto nomem;
+        b->len = len;
+        if (!(argvlen = realloc(b->argvlen, (cap + 3) * sizeof *argvlen)))
+            goto nomem;
+        b->argvlen = argvlen;
+        if (!(argv = realloc(b->argv, (cap + 3) * sizeof *argv)))
+            goto nomem;
+        b->argv = argv;
+        b->cap = cap;
+    }
+    for (size_t i = 0; i < nargs; i++) {
+        if (xw_buf_add(&b->data, args[i], lens[i]) < 0)
+            goto nomem;
+        b->len[b->nargs++] = lens[i];
+    }
+    if (++b->items >= PKG_BATCH_ITEMS || b->data.len >= PKG_BATCH_BYTES)
+        return pkg_batch_flush(p, b);
+    return 0;
+nomem:
+    return -1;                  /* the caller discards the transaction */
 }
 
 int pkg_reject(struct packager *p, const struct command *c, int http_status,
