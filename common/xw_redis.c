@@ -912,18 +912,17 @@ int xw_redis_pipeline(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
     return finish_pipeline(r, replies, n);
 }
 
-int xw_redis_append(xw_redis *r, const char *fmt, ...)
+/* The two halves around a hiredis append: the batch begins with its
+ * first command; a failed append discards the whole batch. */
+static int append_begin(xw_redis *r)
 {
-    va_list ap;
-    int rc;
+    if (r->pending == 0 && (begin(r) < 0 || ensure_conn(r) < 0))
+        return -1;
+    return 0;
+}
 
-    if (r->pending == 0) {
-        if (begin(r) < 0 || ensure_conn(r) < 0)
-            return -1;
-    }
-    va_start(ap, fmt);
-    rc = redisvAppendCommand(r->c, fmt, ap);
-    va_end(ap);
+static int append_end(xw_redis *r, int rc)
+{
     if (rc != REDIS_OK) {
         set_err(r, r->c->err == REDIS_ERR_OOM ? XW_REDIS_ENOMEM
                                               : XW_REDIS_EARG,
@@ -935,27 +934,30 @@ int xw_redis_append(xw_redis *r, const char *fmt, ...)
     return 0;
 }
 
+int xw_redis_append(xw_redis *r, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (append_begin(r) < 0)
+        return -1;
+    va_start(ap, fmt);
+    rc = redisvAppendCommand(r->c, fmt, ap);
+    va_end(ap);
+    return append_end(r, rc);
+}
+
 int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
                          const size_t *argvlen)
 {
-    if (r->pending == 0) {
-        if (begin(r) < 0 || ensure_conn(r) < 0)
-            return -1;
-    }
+    if (append_begin(r) < 0)
+        return -1;
     if (argc <= 0 || !argv) {
         set_err(r, XW_REDIS_EARG, "append: empty command; batch discarded");
         xw_redis_pipeline_discard(r);
         return -1;
     }
-    if (redisAppendCommandArgv(r->c, argc, argv, argvlen) != REDIS_OK) {
-        set_err(r, r->c->err == REDIS_ERR_OOM ? XW_REDIS_ENOMEM
-                                              : XW_REDIS_EARG,
-                "append: %s; batch discarded", r->c->errstr);
-        drop_conn(r);
-        return -1;
-    }
-    r->pending++;
-    return 0;
+    return append_end(r, redisAppendCommandArgv(r->c, argc, argv, argvlen));
 }
 
 int xw_redis_pipeline_flush(xw_redis *r)

@@ -14,18 +14,11 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from xwapi import Api, load  # noqa: E402
+from xwapi import Api, load, Checks  # noqa: E402
 
 api = Api()
 ROLES = ["none", "admin", "development", "om", "deploy", "visitor"]
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
+check = Checks()
 
 
 def user(rs, rd):
@@ -195,4 +188,4 @@ st, _ = api.call(None, "GET", "/health")
 check(st == 200, "still serving")
 st, after = api.call(admin, "GET", "/v1/workspaces/sec-src/nodes-to-deploy")
 check(after["total"] == before["total"] == 3, "nothing accepted was lost")
-print("%d checks, %d authorization cells" % (checks, cells))
+print("%d checks, %d authorization cells" % (check.n, cells))

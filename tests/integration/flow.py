@@ -8,17 +8,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from xwapi import Api, load  # noqa: E402
+from xwapi import Api, load, Checks  # noqa: E402
 
 api = Api()
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
+check = Checks()
 
 
 def ms(s):
@@ -156,4 +149,4 @@ check(all(a["request_id"] for a in audit["items"] if a["outcome"] == "accepted")
       "accepted writes carry their request id")
 st, _ = api.call("dave", "GET", "/v1/audit?workspace=dev")
 check(st == 403, "the audit trail is for administrators")
-print("%d checks" % checks)
+print("%d checks" % check.n)

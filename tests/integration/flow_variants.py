@@ -6,17 +6,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from xwapi import Api, load  # noqa: E402
+from xwapi import Api, load, Checks  # noqa: E402
 
 api = Api()
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
+check = Checks()
 
 
 dev, prod = load("ws-dev.json"), load("ws-prod.json")
@@ -112,4 +105,4 @@ st, a = api.call("alice", "POST", "/v1/workspaces/dev/packages",
 check(st == 202 and a["package_id"], a)
 p = api.wait_package("vic", a["package_id"])
 check(p["status"] == "succeeded" and p["executor"] == "alice", p)
-print("%d checks" % checks)
+print("%d checks" % check.n)

@@ -7,17 +7,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from xwapi import Api  # noqa: E402
+from xwapi import Api, Checks  # noqa: E402
 
 api = Api()
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
+check = Checks()
 
 
 def get(user, path):
@@ -138,4 +131,4 @@ st, r, dt = get("dave", acc["status_url"] + "?wait_ms=10000")
 check(st == 200 and r["status"] in ("done", "rejected") and dt < 5, (r, dt))
 st, e, dt = get("olga", acc["status_url"] + "?wait_ms=5000")
 check(st == 404 and dt < 2, "somebody else's request: 404 at once (%s, %.2f s)" % (st, dt))
-print("%d checks" % checks)
+print("%d checks" % check.n)

@@ -30,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from xwapi import Api, load, token  # noqa: E402
+from xwapi import Api, load, token, Checks  # noqa: E402
 
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILD = os.environ["XW_BUILD_DIR"]
@@ -45,17 +45,10 @@ MAX_AGE_S = int(os.environ["XW_WEBHOOK_MAX_AGE_S"])
 
 os.makedirs(DIR, exist_ok=True)
 api = Api()
-checks = 0
+check = Checks()
 answers = []       # every API answer, to look for secrets in
 secrets = []
 receivers = []
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        raise AssertionError(what)
-    checks += 1
 
 
 def call(user, method, path, body=None, headers=None):
@@ -533,7 +526,7 @@ def main():
     leaked = [s for s in secrets if any(s in a for a in answers)]
     check(not leaked and len(answers) > 50,
           "%d secret(s) appear in API or CLI answers" % len(leaked))
-    print("%d checks" % checks)
+    print("%d checks" % check.n)
 
 
 try:

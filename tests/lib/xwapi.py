@@ -88,6 +88,20 @@ class Api:
                 "&changed_from=%s:%s" % (p["status"], p["attempt"]) if final else "")
 
 
+class Checks:
+    """The assertions of a test script: check(cond, what) raises with `what`
+    when cond is false and counts the ones that held (check.n), for the
+    "N checks" line the shell test prints."""
+
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, cond, what):
+        if not cond:
+            raise AssertionError(what)
+        self.n += 1
+
+
 def load(name):
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "..", "..", "scripts", "demo-data", name)) as f:
