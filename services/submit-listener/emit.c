@@ -46,6 +46,50 @@ json_t *sl_body_object(struct sl_request *r)
     return j;
 }
 
+/* {"request_id","status_url"}: the answer to an accepted write (NULL when
+ * out of memory). */
+static json_t *accepted_body(const struct sl_request *r)
+{
+    char status_url[96];
+
+    snprintf(status_url, sizeof status_url, "/v1/requests/%s", r->request_id);
+    return json_pack("{s:s, s:s}", "request_id", r->request_id, "status_url",
+                     status_url);
+}
+
+/* No stored answer for this key, but an earlier attempt may have reached
+ * the log all the same: the listener died before answering, or the
+ * producer reported a failure for a message the broker had in fact
+ * appended (after a fatal producer error, every message in flight is
+ * reported failed). The packager records the request's final status in
+ * the same transaction as its effects, so a final status here means the
+ * event is on the log and applied: answer 202 with the same request id, as the first attempt
+ * would have (the state checks that follow would otherwise refuse what
+ * that event already did, e.g. "package is being deployed"). 0 when
+ * nothing is known (go on), 1 answered, -1 answered with an error. */
+static int reached_log(struct sl_request *r)
+{
+    redisReply *rep = xw_redis_command_idem(r->w->redis,
+                                            "HGET xw:req:%s status",
+                                            r->request_id);
+    json_t *body;
+
+    if (!rep) {
+        sl_reply_unavailable(r, "state store");
+        return -1;
+    }
+    /* "pending" is only the listener's own mark: it proves nothing. */
+    if (rep->type != REDIS_REPLY_STRING || strcmp(rep->str, "pending") == 0)
+        return 0;
+    if (!(body = accepted_body(r))) {
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    xw_metrics_add(&m_replayed, 1);
+    sl_reply_remembered(r, 202, body);
+    return 1;
+}
+
 int sl_request_begin(struct sl_request *r)
 {
     const char *k = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -79,10 +123,10 @@ int sl_request_begin(struct sl_request *r)
         return -1;
     }
     if (rep->type != REDIS_REPLY_STRING)
-        return 0;
+        return reached_log(r);
     stored = json_loadb(rep->str, rep->len, 0, &je);
     if (!stored)
-        return 0;
+        return reached_log(r);
     xw_metrics_add(&m_replayed, 1);
     sl_reply(r, (unsigned)json_integer_value(json_object_get(stored, "status")),
              json_incref(json_object_get(stored, "body")));
@@ -253,7 +297,7 @@ int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
 int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
               const char *key, json_t *extra)
 {
-    char err[256], status_url[96];
+    char err[256];
     xw_avro_err ae;
     json_t *body = NULL;
     int rc = -1;
@@ -273,10 +317,7 @@ int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
         goto out;
     }
     xw_metrics_add(&m_accepted, 1);
-    snprintf(status_url, sizeof status_url, "/v1/requests/%s", r->request_id);
-    body = json_pack("{s:s, s:s}", "request_id", r->request_id, "status_url",
-                     status_url);
-    if (!body)
+    if (!(body = accepted_body(r)))
         goto out;
     if (extra)
         json_object_update(body, extra);

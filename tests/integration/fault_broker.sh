@@ -35,36 +35,46 @@ outage() { # SECONDS
     FAULTS=$((FAULTS + 1))
     OUTAGES=$((OUTAGES + 1))
 }
+fatal_scan() { # restarts a service that stopped on the fatal error; 0 if one did
+    local s pid rc
+    for s in "${XW_SERVICES[@]}"; do
+        [ -f "$XW_RUN_DIR/$s.pid" ] || continue
+        pid=$(cat "$XW_RUN_DIR/$s.pid")
+        kill -0 "$pid" 2>/dev/null && continue
+        rc=0; wait "$pid" || rc=$?
+        xw_check "$s exited with status 1 after the fatal error (got $rc)" test "$rc" = 1
+        xw_check "$s logged why it stopped" grep -q "producer fatal error: .*: stopping" "$XW_RUN_DIR/$s.log"
+        FATAL_STOPPED[$s]=$(( ${FATAL_STOPPED[$s]:-0} + 1 ))
+        FATALS=$((FATALS + 1))
+        xw_start_service "$s"
+        xw_log "$s stopped on the fatal error and was restarted"
+        return 0
+    done
+    return 1
+}
 # fatal [pipeline]: a fatal producer error; the service that hits it must
 # exit with status 1 (having said why); restart it. With "pipeline" the
 # submit-listener is stopped meanwhile, so that the error lands on one of
 # the four consumer services working through the backlog.
 fatal() {
-    local s pid rc deadline=$((SECONDS + 15)) stopped=
+    local deadline=$((SECONDS + 15))
     if [ "${1:-}" = pipeline ]; then
         xw_stop_service submit-listener TERM
     fi
     ctl push_errors Produce OUT_OF_ORDER_SEQUENCE_NUMBER 1
     FAULTS=$((FAULTS + 1))
     xw_log "fault #$FAULTS: the next Produce request fails with OUT_OF_ORDER_SEQUENCE_NUMBER (fatal)${1:+, submit-listener paused}"
-    while [ -z "$stopped" ] && [ $SECONDS -lt $deadline ]; do
-        for s in "${XW_SERVICES[@]}"; do
-            [ -f "$XW_RUN_DIR/$s.pid" ] || continue
-            pid=$(cat "$XW_RUN_DIR/$s.pid")
-            kill -0 "$pid" 2>/dev/null && continue
-            rc=0; wait "$pid" || rc=$?
-            xw_check "$s exited with status 1 after the fatal error (got $rc)" test "$rc" = 1
-            xw_check "$s logged why it stopped" grep -q "producer fatal error: .*: stopping" "$XW_RUN_DIR/$s.log"
-            FATAL_STOPPED[$s]=$(( ${FATAL_STOPPED[$s]:-0} + 1 ))
-            FATALS=$((FATALS + 1))
-            xw_start_service "$s"
-            xw_log "$s stopped on the fatal error and was restarted"
-            stopped=$s
-        done
+    until fatal_scan; do
+        if [ $SECONDS -ge $deadline ]; then
+            # Nobody produced meanwhile (no work left): take the error
+            # back, and look once more in case it was taken just now.
+            ctl clear_errors Produce
+            sleep 1
+            fatal_scan || true
+            break
+        fi
         sleep 0.05
     done
-    # Nobody produced meanwhile (no work left): take the error back.
-    [ -n "$stopped" ] || ctl clear_errors Produce
     [ -f "$XW_RUN_DIR/submit-listener.pid" ] || xw_start_service submit-listener
 }
 fault_run_flow

@@ -10,6 +10,12 @@ xw_start_services
 python3 "$XW_SRC_DIR/tests/integration/flow.py" || xw_die "flow failed (logs in $XW_RUN_DIR)"
 # Step 5's other forms (summary, pages, long-poll) on the package flow.py left.
 python3 "$XW_SRC_DIR/tests/integration/package_views.py" || xw_die "package views failed (logs in $XW_RUN_DIR)"
+# A retry whose first answer was lost gets that answer, not a refusal from
+# the state the first attempt created (the deployer paused meanwhile).
+kill -STOP "$(cat "$XW_RUN_DIR/deployer.pid")"
+python3 "$XW_SRC_DIR/tests/integration/lost_answer.py" "$REDIS_PORT" ||
+    { kill -CONT "$(cat "$XW_RUN_DIR/deployer.pid")"; xw_die "lost answer (logs in $XW_RUN_DIR)"; }
+kill -CONT "$(cat "$XW_RUN_DIR/deployer.pid")"
 # The listener's waits are told of changes by Redis (not a polling sleep).
 xw_check "change notification on" grep -q "change notification on" "$XW_RUN_DIR/submit-listener.log"
 # Every destination write happened exactly once.
