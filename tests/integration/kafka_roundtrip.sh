@@ -8,15 +8,6 @@ xw_harness_init
 xw_start_broker
 tool=$XW_BUILD_DIR/tests/xw_kafka_tool
 
-ctl() { # send one control line to the broker, expect OK
-    local reply
-    exec 3<>"/dev/tcp/127.0.0.1/$XW_BROKER_CONTROL"
-    printf '%s\n' "$*" >&3
-    read -r reply <&3
-    exec 3>&-
-    [ "$reply" = OK ] || xw_die "broker control '$*': $reply"
-}
-
 out=$("$tool" produce 5000) || xw_die "produce: $out"
 xw_expect_eq "producer" "$out" "produced 5000"
 out=$("$tool" consume grp-a 5000 60) || xw_die "consume grp-a: $out"

@@ -226,14 +226,6 @@ xw_wait_for "dead letter" 20 metric_is mapper xw_dead_letters_total 1
 #     in the middle, then restarted
 N2=1500
 gen_chunks "$RUN/p2.json" pkg-2 to-prod ev-p2 $N2 500 "[$(obj n-1 mc_dev alice next_day 02:00 4)]"
-ctl() { # one line to the broker's control port, expect OK
-    local reply
-    exec 3<>"/dev/tcp/127.0.0.1/$XW_BROKER_CONTROL"
-    printf '%s\n' "$*" >&3
-    read -r reply <&3
-    exec 3>&-
-    [ "$reply" = OK ] || xw_die "broker control '$*': $reply"
-}
 # Broker latency paces the deployer (every batch waits for its results to
 # be acknowledged), so that the kill lands in the middle of the package.
 ctl rtt 1 25

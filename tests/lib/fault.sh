@@ -8,7 +8,7 @@
 #                               workload starts (objects, packages, deploys)
 #   fault_kill NAME             kill -9 a service
 #   fault_restart NAME [PAUSE]  kill -9 a service, pause, start it again
-#   ctl LINE...                 one command to the broker's control port
+#   ctl LINE...                 (tests/lib/harness.sh) the broker's control port
 #   fault_check LABEL           waits for the flow, then checks every object,
 #                               the write counters and what subscribers got;
 #                               prints the figures line
@@ -81,15 +81,6 @@ fault_restart() { # NAME [PAUSE_S]
     xw_log "kill -9 $1 (kill #$FAULT_KILLS)"
     sleep "${2:-$(fault_rand_s 200 800)}"
     xw_start_service "$1"
-}
-
-ctl() { # one line to the broker's control port, expect OK
-    local reply
-    exec 3<>"/dev/tcp/127.0.0.1/$XW_BROKER_CONTROL"
-    printf '%s\n' "$*" >&3
-    read -r reply <&3
-    exec 3>&-
-    [ "$reply" = OK ] || xw_die "broker control '$*': $reply"
 }
 
 # fault_check LABEL [EXTRA-FIGURES]: everything that must hold after a run.

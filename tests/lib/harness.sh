@@ -156,6 +156,17 @@ xw_start_broker() {
     export XW_RDKAFKA_FETCH_WAIT_MAX_MS=${XW_RDKAFKA_FETCH_WAIT_MAX_MS:-10}
 }
 
+# ctl LINE... : one command to the local broker's control port (fault
+# injection, tools/broker), expecting OK.
+ctl() {
+    local reply
+    exec 3<>"/dev/tcp/127.0.0.1/$XW_BROKER_CONTROL"
+    printf '%s\n' "$*" >&3
+    read -r reply <&3
+    exec 3>&-
+    [ "$reply" = OK ] || xw_die "broker control '$*': $reply"
+}
+
 XW_SERVICES=(packager mapper deployer result-reporter submit-listener)
 
 # xw_start_service NAME [VAR=value ...] : one service process, logs and pid
