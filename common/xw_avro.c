@@ -1808,6 +1808,23 @@ static int wr_long(wr *w, int64_t v)
     return wr_raw(w, b, n);
 }
 
+static int wr_value(wr *w, const xw_cls *c, const void *self);
+
+/* The first n fields of the record self, in order. */
+static int wr_fields(wr *w, const xw_cls *c, const void *self, size_t n)
+{
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        path_push(&w->path, c->fields[i].name, 0);
+        rc = wr_value(w, c->fields[i].cls, AT(self, c->fields[i].off));
+        w->path.depth--;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int wr_value(wr *w, const xw_cls *c, const void *self)
 {
     unsigned char b[8];
@@ -1850,14 +1867,7 @@ static int wr_value(wr *w, const xw_cls *c, const void *self)
     case AVRO_FIXED:
         return wr_raw(w, self, c->fixed_size);
     case AVRO_RECORD:
-        for (i = 0; i < c->nfields; i++) {
-            path_push(&w->path, c->fields[i].name, 0);
-            rc = wr_value(w, c->fields[i].cls, AT(self, c->fields[i].off));
-            w->path.depth--;
-            if (rc < 0)
-                return rc;
-        }
-        return 0;
+        return wr_fields(w, c, self, c->nfields);
     case AVRO_UNION: {
         int d = *union_disc((void *)self);
         if (d < 0)
@@ -1886,23 +1896,35 @@ static int wr_value(wr *w, const xw_cls *c, const void *self)
     }
 }
 
-/* Header with fingerprint fp, then the body of the value self of class c,
- * replacing out's contents (left empty on failure). */
-static int encode_as(const xw_cls *c, const void *self, uint64_t fp,
-                     xw_buf *out, xw_avro_err *err)
+static void wr_init(wr *w, xw_buf *out, xw_avro_err *err)
+{
+    w->out = out;
+    w->path.depth = 0;
+    w->err = err;
+}
+
+/* The single-object header: marker and fingerprint. */
+static int wr_header(wr *w, uint64_t fp)
 {
     unsigned char hdr[XW_AVRO_HEADER_LEN];
-    wr w;
-    int rc;
 
     hdr[0] = XW_AVRO_MARKER0;
     hdr[1] = XW_AVRO_MARKER1;
     for (int i = 0; i < 8; i++)
         hdr[2 + i] = (unsigned char)(fp >> (8 * i));
-    w.out = out;
-    w.path.depth = 0;
-    w.err = err;
-    rc = wr_raw(&w, hdr, sizeof hdr);
+    return wr_raw(w, hdr, sizeof hdr);
+}
+
+/* Header with fingerprint fp, then the body of the value self of class c,
+ * replacing out's contents (left empty on failure). */
+static int encode_as(const xw_cls *c, const void *self, uint64_t fp,
+                     xw_buf *out, xw_avro_err *err)
+{
+    wr w;
+    int rc;
+
+    wr_init(&w, out, err);
+    rc = wr_header(&w, fp);
     if (rc == 0)
         rc = wr_value(&w, c, self);
     if (rc < 0)
@@ -1910,15 +1932,79 @@ static int encode_as(const xw_cls *c, const void *self, uint64_t fp,
     return rc;
 }
 
+/* The class of an event value, or NULL with err set. */
+static const xw_cls *event_cls(const avro_value_t *event, xw_avro_err *err)
+{
+    if (!is_ours(event) || !CLS(event->iface)->root_type) {
+        set_err(err, XW_AVRO_ETYPE, "not an event value (use one from "
+                "xw_avro_value_init or xw_avro_decode)");
+        return NULL;
+    }
+    return CLS(event->iface);
+}
+
 int xw_avro_encode(const avro_value_t *event, xw_buf *out, xw_avro_err *err)
 {
     const xw_cls *c;
 
     xw_buf_reset(out);
-    if (!is_ours(event) || !(c = CLS(event->iface))->root_type)
-        return set_err(err, XW_AVRO_ETYPE, "not an event value (use one from "
-                       "xw_avro_value_init or xw_avro_decode)");
+    if (!(c = event_cls(event, err)))
+        return XW_AVRO_ETYPE;
     return encode_as(c, event->self, c->root_type->fingerprint, out, err);
+}
+
+int xw_avro_encode_body(const avro_value_t *v, xw_buf *out, xw_avro_err *err)
+{
+    size_t saved = out->len;
+    wr w;
+    int rc;
+
+    if (!is_ours(v))
+        return set_err(err, XW_AVRO_ETYPE, "not an xw_avro value");
+    wr_init(&w, out, err);
+    if ((rc = wr_value(&w, CLS(v->iface), v->self)) < 0)
+        xw_buf_setlen(out, saved);
+    return rc;
+}
+
+int xw_avro_encode_items(const avro_value_t *event, const char *field,
+                         size_t count, const void *items, size_t len,
+                         xw_buf *out, xw_avro_err *err)
+{
+    const xw_field *last;
+    const xw_cls *c;
+    wr w;
+    int rc;
+
+    xw_buf_reset(out);
+    if (!(c = event_cls(event, err)))
+        return XW_AVRO_ETYPE;
+    last = c->nfields ? &c->fields[c->nfields - 1] : NULL;
+    if (!last || strcmp(last->name, field) != 0)
+        return set_err(err, XW_AVRO_ENOFIELD, "%s is not the last field of "
+                       "%s", field, c->root_type->name);
+    if (last->cls->kind != AVRO_ARRAY)
+        return set_err(err, XW_AVRO_ETYPE, "%s is not an array", field);
+    if (!count && len)
+        return set_err(err, XW_AVRO_EVALUE, "%s: %zu bytes of no items",
+                       field, len);
+    /* As wr_value writes an array: one block of count items, then 0. */
+    wr_init(&w, out, err);
+    rc = wr_header(&w, c->root_type->fingerprint);
+    if (rc == 0)
+        rc = wr_fields(&w, c, event->self, c->nfields - 1);
+    if (rc == 0 && count) {
+        path_push(&w.path, field, 0);
+        rc = wr_long(&w, (int64_t)count);
+        if (rc == 0)
+            rc = wr_raw(&w, items, len);
+        w.path.depth--;
+    }
+    if (rc == 0)
+        rc = wr_long(&w, 0);
+    if (rc < 0)
+        xw_buf_reset(out);
+    return rc;
 }
 
 int xw_avro_encode_record(const avro_value_t *rec, xw_buf *out,

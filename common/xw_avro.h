@@ -233,6 +233,30 @@ const xw_avro_type *xw_avro_value_type(const avro_value_t *v);
  * XW_AVRO_ELIMIT means out's cap is too small. */
 int xw_avro_encode(const avro_value_t *event, xw_buf *out, xw_avro_err *err);
 
+/* An event too large to hold as one value (step 2's ObjectsSubmitted of
+ * 10,000 ObjectSpecs) is encoded item by item when the array is its last
+ * field: fill one reused item value (e.g. the only element of that array),
+ * append each item's body to a buffer with xw_avro_encode_body, then
+ * xw_avro_encode_items. The bytes are xw_avro_encode's for the event
+ * holding those items (one block: count, items, 0). */
+
+/* Appends the Avro binary body of v (no header) to out: any xw_avro value,
+ * e.g. an array element. On failure out is as it was: XW_AVRO_ETYPE (not
+ * an xw_avro value), XW_AVRO_EUNSET, XW_AVRO_ELIMIT, XW_AVRO_ENOMEM. */
+int xw_avro_encode_body(const avro_value_t *v, xw_buf *out, xw_avro_err *err);
+
+/* xw_avro_encode of `event`, except that its last field, the array
+ * `field`, is `count` items whose bodies are items[0..len) (concatenated
+ * xw_avro_encode_body output), whatever the value's own array holds.
+ * Replaces the contents of out; on failure out is left empty.
+ * XW_AVRO_ENOFIELD if `field` is not the event's last field (a field after
+ * it would have to come after the items), XW_AVRO_ETYPE if it is not an
+ * array or event is not an event value, XW_AVRO_EVALUE for bytes without
+ * a count. */
+int xw_avro_encode_items(const avro_value_t *event, const char *field,
+                         size_t count, const void *items, size_t len,
+                         xw_buf *out, xw_avro_err *err);
+
 /* A nested record on its own (e.g. one ObjectSpec of an event), for state
  * a service keeps for itself: the same shape as the single-object
  * encoding - C3 01, the CRC-64-AVRO fingerprint of the record's own

@@ -1,5 +1,6 @@
 #include "xw_json.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,19 @@ out:
     return rc;
 }
 
+/* The body is not JSON: field "body", rule "json", where and why. */
+static void syntax_err(xw_json_err *e, int line, int column, const char *what)
+{
+    xw_json_err_set(e, 400, "body", "json", "line %d column %d: %s", line,
+                    column, what);
+}
+
+static void too_long(xw_json_err *e, size_t len, size_t max_len)
+{
+    xw_json_err_set(e, 413, "body", "max_length",
+                    "body is %zu bytes, the limit is %zu", len, max_len);
+}
+
 json_t *xw_json_parse(const char *data, size_t len, size_t max_len,
                       xw_json_err *e)
 {
@@ -146,14 +160,12 @@ json_t *xw_json_parse(const char *data, size_t len, size_t max_len,
     json_t *j;
 
     if (max_len && len > max_len) {
-        xw_json_err_set(e, 413, "body", "max_length",
-                        "body is %zu bytes, the limit is %zu", len, max_len);
+        too_long(e, len, max_len);
         return NULL;
     }
     j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j)
-        xw_json_err_set(e, 400, "body", "json", "line %d column %d: %s",
-                        jerr.line, jerr.column, jerr.text);
+        syntax_err(e, jerr.line, jerr.column, jerr.text);
     return j;
 }
 
@@ -304,4 +316,369 @@ int xw_json_check_keys(const json_t *obj, const char *const *allowed,
             return bad(e, key, "unknown", "is not a known field");
     }
     return 0;
+}
+
+/* --- streaming the items of one array member --- */
+
+enum {
+    IT_START,           /* nothing read yet */
+    IT_FIRST_KEY,       /* after '{' */
+    IT_KEY,             /* after ',' between members */
+    IT_FIRST_ITEM,      /* after the member's '[' */
+    IT_ITEM,            /* after ',' between items */
+    IT_AFTER_ITEM,      /* after an item */
+    IT_AFTER_VALUE,     /* after a member's value */
+    IT_END,             /* after the closing '}' */
+    IT_GOOD,
+    IT_REFUSED
+};
+
+enum { MEMBER_ABSENT, MEMBER_ARRAY, MEMBER_OTHER };
+
+void xw_json_items_init(xw_json_items *it, const char *data, size_t len,
+                        const char *member, size_t min_items,
+                        size_t max_items, size_t max_len)
+{
+    memset(it, 0, sizeof *it);
+    it->data = data;
+    it->len = len;
+    it->member = member;
+    it->min_items = min_items;
+    it->max_items = max_items;
+    it->max_len = max_len;
+}
+
+void xw_json_items_release(xw_json_items *it)
+{
+    json_decref(it->keys);
+    it->keys = NULL;
+}
+
+/* The next byte that is not JSON whitespace (moving past the whitespace),
+ * or -1 at the end of the body. */
+static int peek(xw_json_items *it)
+{
+    while (it->pos < it->len) {
+        char c = it->data[it->pos];
+
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return (unsigned char)c;
+        it->pos++;
+    }
+    return -1;
+}
+
+/* A syntax error at byte `pos` of the body, with the line and column
+ * jansson would give for that byte (columns count characters: every byte
+ * but UTF-8 continuation bytes and bytes no sequence starts with), so an
+ * error inside an item reads as xw_json_parse's of the whole body. -1. */
+static int refuse_at(xw_json_items *it, size_t pos, const char *what)
+{
+    const unsigned char *d = (const unsigned char *)it->data;
+    int line = 1, column = 0;
+
+    for (size_t i = 0; i < pos && i < it->len; i++) {
+        if (d[i] == '\n') {
+            line++;
+            column = 0;
+        } else if (d[i] < 0x80 || (d[i] >= 0xc2 && d[i] <= 0xf4)) {
+            column++;
+        }
+    }
+    syntax_err(&it->err, line, column, what);
+    return -1;
+}
+
+/* A syntax error between the values (at pos), worded as jansson words
+ * them. -1. */
+static int refuse_here(xw_json_items *it, const char *what)
+{
+    char msg[96];
+    int c = it->pos < it->len ? (unsigned char)it->data[it->pos] : -1;
+
+    if (c < 0)
+        snprintf(msg, sizeof msg, "%s near end of file", what);
+    else if (c >= 0x20 && c < 0x7f)
+        snprintf(msg, sizeof msg, "%s near '%c'", what, c);
+    else
+        snprintf(msg, sizeof msg, "%s", what);
+    return refuse_at(it, it->pos + 1, msg);
+}
+
+/* How deep jansson's parser counts v: a scalar or an empty container is
+ * 1. Bounded by JSON_PARSER_MAX_DEPTH (jansson refused anything deeper). */
+static size_t json_depth(json_t *v)
+{
+    size_t d = 0, dx, i;
+    const char *k;
+    json_t *x;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            if ((dx = json_depth(x)) > d)
+                d = dx;
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x)
+            if ((dx = json_depth(x)) > d)
+                d = dx;
+    }
+    return d + 1;
+}
+
+/* How many bytes from p jansson read to parse a value it says took
+ * `counted` bytes (json_error_t.position). They differ by the NUL bytes
+ * among them: jansson puts the byte after a number or literal back, and
+ * a NUL put back looks like "nothing buffered", so it is skipped without
+ * being counted (and the parse goes on: "[1<NUL>]" is [1]). Every other
+ * NUL is an error, so a parsed value's uncounted bytes are its NULs. */
+static size_t read_length(const char *p, size_t counted)
+{
+    size_t n = 0;
+
+    if (!memchr(p, '\0', counted))
+        return counted;
+    while (counted)
+        if (p[n++] != '\0')
+            counted--;
+    return n;
+}
+
+/* Parses the one value at pos and moves past it. `depth` is how deep the
+ * value sits (1: a member's value, 2: an item): parsed alone it may nest
+ * that much deeper than the whole-body parse allows, so that limit is
+ * checked here - only for values long enough to nest that deep at all
+ * (2 bytes a level). NULL with it->err set. */
+static json_t *value_at(xw_json_items *it, size_t depth, size_t flags)
+{
+    size_t start = it->pos, used;
+    json_error_t je;
+    json_t *v;
+
+    v = json_loadb(it->data + start, it->len - start,
+                   flags | JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &je);
+    if (!v) {
+        refuse_at(it, start + (size_t)(je.position > 0 ? je.position : 0),
+                  je.text);
+        return NULL;
+    }
+    used = read_length(it->data + start, (size_t)je.position);
+    if (used >= 2 * (JSON_PARSER_MAX_DEPTH - depth)
+        && json_depth(v) + depth > JSON_PARSER_MAX_DEPTH) {
+        json_decref(v);
+        refuse_at(it, start + 1, "maximum parsing depth reached");
+        return NULL;
+    }
+    it->pos = start + used;
+    /* The byte after a number or literal was read and put back; a NUL put
+     * back is skipped by the whole-body parse (see read_length). */
+    if (it->pos < it->len && it->data[it->pos] == '\0'
+        && (json_is_number(v) || json_is_boolean(v) || json_is_null(v)))
+        it->pos++;
+    return v;
+}
+
+/* A member's key and its ':'. The key is jansson's string (escapes
+ * decoded), a NEW reference. NULL with it->err set. */
+static json_t *member_key(xw_json_items *it)
+{
+    size_t start;
+    json_t *key;
+    const char *k, *why = NULL;
+    char msg[96];
+
+    if (peek(it) != '"') {
+        refuse_here(it, "string or '}' expected");
+        return NULL;
+    }
+    start = it->pos;
+    /* JSON_ALLOW_NUL: a NUL in a key has its own message, as in jansson. */
+    if (!(key = value_at(it, 1, JSON_ALLOW_NUL)))
+        return NULL;
+    k = json_string_value(key);
+    if (memchr(k, '\0', json_string_length(key)))
+        why = "NUL byte in object key not supported";
+    else if (it->keys && json_object_get(it->keys, k))
+        why = "duplicate object key";
+    if (why) {
+        /* jansson quotes a token of up to 20 bytes */
+        if (it->pos - start <= 20)
+            snprintf(msg, sizeof msg, "%s near '%.*s'", why,
+                     (int)(it->pos - start), it->data + start);
+        else
+            snprintf(msg, sizeof msg, "%s", why);
+        refuse_at(it, it->pos, msg);
+        goto fail;
+    }
+    if (!it->keys && !(it->keys = json_object())) {
+        xw_json_err_set(&it->err, 500, "body", "internal", "out of memory");
+        goto fail;
+    }
+    if (json_object_set_new(it->keys, k, json_null()) < 0) {
+        xw_json_err_set(&it->err, 500, "body", "internal", "out of memory");
+        goto fail;
+    }
+    if (peek(it) != ':') {
+        refuse_here(it, "':' expected");
+        goto fail;
+    }
+    it->pos++;
+    return key;
+fail:
+    json_decref(key);
+    return NULL;
+}
+
+/* A member: the array's '[' (its items follow), or any other value, read
+ * and dropped. -1 with it->err set. */
+static int member(xw_json_items *it)
+{
+    json_t *key = member_key(it), *v;
+    int is_member;
+
+    if (!key)
+        return -1;
+    is_member = strcmp(json_string_value(key), it->member) == 0;
+    if (!is_member && !it->unknown) {
+        it->unknown = 1;
+        bad(&it->err, json_string_value(key), "unknown",
+            "is not a known field");
+    }
+    json_decref(key);
+    if (is_member && peek(it) == '[') {
+        it->pos++;
+        it->member_kind = MEMBER_ARRAY;
+        it->state = IT_FIRST_ITEM;
+        return 0;
+    }
+    if (!(v = value_at(it, 1, JSON_REJECT_DUPLICATES)))
+        return -1;
+    if (is_member && !json_is_null(v))
+        it->member_kind = MEMBER_OTHER;
+    json_decref(v);
+    it->state = IT_AFTER_VALUE;
+    return 0;
+}
+
+/* The body has been read and is JSON: judged in the whole-tree path's
+ * order. 0, or -1 with it->err set. */
+static int judge(xw_json_items *it)
+{
+    if (it->member_kind == MEMBER_ABSENT)
+        return bad(&it->err, it->member, "required", "is required");
+    if (it->member_kind == MEMBER_OTHER)
+        return bad(&it->err, it->member, "type", "must be an array");
+    if (it->max_items && it->count > it->max_items)
+        return bad(&it->err, it->member, "max_items",
+                   "must have at most %zu items", it->max_items);
+    if (it->count < it->min_items)
+        return bad(&it->err, it->member, "min_items",
+                   "must have at least %zu item%s", it->min_items,
+                   it->min_items == 1 ? "" : "s");
+    return it->unknown ? -1 : 0;
+}
+
+/* Not an object at the top: the whole-tree path's answer, from a whole
+ * parse (an array body or malformed JSON; refused either way). -1. */
+static int not_an_object(xw_json_items *it)
+{
+    json_t *j = xw_json_parse(it->data, it->len, 0, &it->err);
+
+    if (j)
+        xw_json_err_set(&it->err, 400, "body", "type",
+                        "the body must be a JSON object");
+    json_decref(j);
+    return -1;
+}
+
+/* One step of the scanner: 1 with *item, 0 to go on, -1 refused. */
+static int step(xw_json_items *it, json_t **item)
+{
+    int c;
+
+    switch (it->state) {
+    case IT_START:
+        if (it->len == 0) {
+            xw_json_err_set(&it->err, 400, "body", "required",
+                            "a JSON object is required");
+            return -1;
+        }
+        if ((it->max_len && it->len > it->max_len) || it->len > INT_MAX) {
+            too_long(&it->err, it->len, it->max_len ? it->max_len : INT_MAX);
+            return -1;
+        }
+        if (peek(it) != '{')
+            return not_an_object(it);
+        it->pos++;
+        it->state = IT_FIRST_KEY;
+        return 0;
+    case IT_FIRST_KEY:
+        if (peek(it) == '}') {
+            it->pos++;
+            it->state = IT_END;
+            return 0;
+        }
+        /* fall through */
+    case IT_KEY:
+        return member(it);
+    case IT_FIRST_ITEM:
+        if (peek(it) == ']') {
+            it->pos++;
+            it->state = IT_AFTER_VALUE;
+            return 0;
+        }
+        /* fall through */
+    case IT_ITEM:
+        if (peek(it) == -1)
+            return refuse_here(it, "']' expected");
+        if (!(*item = value_at(it, 2, JSON_REJECT_DUPLICATES)))
+            return -1;
+        it->state = IT_AFTER_ITEM;
+        it->count++;
+        if (!it->max_items || it->count <= it->max_items)
+            return 1;
+        json_decref(*item);     /* refused later (max_items): syntax only */
+        *item = NULL;
+        return 0;
+    case IT_AFTER_ITEM:
+        c = peek(it);
+        if (c != ',' && c != ']')
+            return refuse_here(it, "']' expected");
+        it->pos++;
+        it->state = c == ',' ? IT_ITEM : IT_AFTER_VALUE;
+        return 0;
+    case IT_AFTER_VALUE:
+        c = peek(it);
+        if (c != ',' && c != '}')
+            return refuse_here(it, "'}' expected");
+        it->pos++;
+        it->state = c == ',' ? IT_KEY : IT_END;
+        return 0;
+    case IT_END:
+        if (peek(it) != -1)
+            return refuse_here(it, "end of file expected");
+        if (judge(it) < 0)
+            return -1;
+        it->state = IT_GOOD;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int xw_json_items_next(xw_json_items *it, json_t **item, xw_json_err *e)
+{
+    int rc = 0;
+
+    *item = NULL;
+    while (it->state != IT_GOOD && it->state != IT_REFUSED) {
+        if ((rc = step(it, item)) == 1)
+            return 1;
+        if (rc < 0)
+            it->state = IT_REFUSED;
+    }
+    if (it->state == IT_GOOD)
+        return 0;
+    if (e)
+        *e = it->err;
+    return -1;
 }

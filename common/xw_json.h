@@ -97,4 +97,80 @@ int xw_json_get_object(const json_t *obj, const char *field, unsigned flags,
 int xw_json_check_keys(const json_t *obj, const char *const *allowed,
                        xw_json_err *e);
 
+/*
+ * Streaming the items of a body's one array member. A request body
+ *   {"objects": [item, item, ...]}
+ * is walked without ever being one tree: the top level is read here and
+ * each item (each other value too) is parsed alone by jansson (json_loadb
+ * with JSON_DISABLE_EOF_CHECK stops after one value and says how many
+ * bytes it read). A caller that converts each item and drops it holds one
+ * item at a time, whatever their number.
+ *
+ *   xw_json_items it;
+ *   json_t *item;
+ *   int rc;
+ *
+ *   xw_json_items_init(&it, data, len, "objects", 1, 10000, max_body);
+ *   while ((rc = xw_json_items_next(&it, &item, &e)) == 1) {
+ *       convert(item);
+ *       json_decref(item);
+ *   }
+ *   xw_json_items_release(&it);
+ *   (rc 0: the body is good and every item was handed out; -1: e says why
+ *   the body is refused)
+ *
+ * The answers are the whole-tree path's: xw_json_parse(data, len,
+ * max_len), then "the body must be a JSON object" (field "body", rule
+ * "type"; an empty body: rule "required"), then xw_json_get_array(body,
+ * member, max_items, XW_JSON_REQUIRED), then at least min_items (rule
+ * "min_items"), then xw_json_check_keys(body, {member, NULL}): the same
+ * status, field and rule, with the same precedence whatever the order in
+ * which the body shows its problems (a syntax error after the array wins
+ * over an unknown member before it). JSON syntax errors inside a value
+ * read as xw_json_parse's ("line L column C: ..." of the body, jansson's
+ * words); those between the values say where, in words that may differ.
+ *
+ * Items are handed out before the rest of the body is read, so they are
+ * provisional: the body is good only once next() has returned 0. A caller
+ * that finds an item bad should keep calling next() to the end (dropping
+ * the items) and answer next()'s -1 rather than its own: that is what the
+ * whole-tree path answers. Items past max_items are read (for syntax) but
+ * not handed out. An item may be any JSON value: the caller checks it.
+ * Values of other members, and a member that is not an array, are parsed
+ * whole and dropped (the body is refused anyway).
+ *
+ * Ownership: data is borrowed and must stay unchanged until the last
+ * next(); each item handed out is a NEW reference for the caller; the
+ * iterator owns only the set of top-level keys it has seen (duplicates
+ * are JSON errors), freed by xw_json_items_release - safe after any
+ * return, and twice. Once next() has returned 0 or -1 it keeps returning
+ * that (with the same e); a failure leaves nothing else behind.
+ */
+typedef struct xw_json_items {
+    /* private: the scanner's state */
+    const char *data;
+    size_t len, pos;
+    const char *member;
+    size_t min_items, max_items, max_len;
+    size_t count;           /* items of the member read so far */
+    int state;
+    int member_kind;        /* absent or null, an array, anything else */
+    int unknown;            /* err holds the first unknown member's error */
+    json_t *keys;           /* top-level keys seen, made on first use */
+    xw_json_err err;
+} xw_json_items;
+
+/* Starts an iteration over the items of array `member` (borrowed) of the
+ * JSON object body data[0..len). max_items and max_len 0 = no bound;
+ * bodies over INT_MAX bytes are refused as too long (jansson counts read
+ * bytes in an int). Allocates nothing. */
+void xw_json_items_init(xw_json_items *it, const char *data, size_t len,
+                        const char *member, size_t min_items,
+                        size_t max_items, size_t max_len);
+/* 1: *item is the next item (NEW reference). 0: the whole body was read
+ * and is good (*item NULL). -1: the body is refused, e filled as
+ * xw_json_parse and the getters fill it (*item NULL). */
+int xw_json_items_next(xw_json_items *it, json_t **item, xw_json_err *e);
+void xw_json_items_release(xw_json_items *it);
+
 #endif

@@ -196,10 +196,31 @@ static void fill_error(struct sl_request *r, const char *field, long index,
     sl_reply_error(r, 400, path, e->rule, "%s", e->message);
 }
 
+static const xw_avro_json_limits fill_limits = { 1024, 10000 };
+
+int sl_fill_item(struct sl_request *r, avro_value_t *item, const char *field,
+                 size_t index, const json_t *src)
+{
+    xw_avro_json_error e;
+
+    if (!json_is_object(src)) {
+        char path[96];
+
+        snprintf(path, sizeof path, "%s[%zu]", field, index);
+        sl_reply_error(r, 400, path, "type", "must be an object");
+        return -1;
+    }
+    if (xw_avro_from_json(item, src, &fill_limits, &e) < 0) {
+        fill_error(r, field, (long)index, &e);
+        return -1;
+    }
+    return 0;
+}
+
 int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
             const json_t *src)
 {
-    const xw_avro_json_limits lim = { 1024, 10000 };
+    const xw_avro_json_limits lim = fill_limits;
     xw_avro_json_error e = { "", "internal", "out of memory" };
     avro_value_t sub;
     size_t i;
@@ -238,18 +259,12 @@ int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
         return -1;
     }
     json_array_foreach(src, i, item) {
-        if (!json_is_object(item)) {
-            char path[96];
-
-            snprintf(path, sizeof path, "%s[%zu]", field, i);
-            sl_reply_error(r, 400, path, "type", "must be an object");
-            return -1;
-        }
-        if (xw_avro_array_append(dst, field, &sub) < 0
-            || xw_avro_from_json(&sub, item, &lim, &e) < 0) {
+        if (xw_avro_array_append(dst, field, &sub) < 0) {
             fill_error(r, field, (long)i, &e);
             return -1;
         }
+        if (sl_fill_item(r, &sub, field, i, item) < 0)
+            return -1;
     }
     return 0;
 }
@@ -272,18 +287,29 @@ static int mark_pending(struct sl_request *r)
     return 0;
 }
 
+int sl_encode_failed(struct sl_request *r, const xw_avro_err *ae)
+{
+    sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae->msg);
+    return -1;
+}
+
+/* Encodes `event` into the worker's buffer. -1 with 500 answered. */
+static int encode_event(struct sl_request *r, const avro_value_t *event)
+{
+    xw_avro_err ae;
+
+    if (xw_avro_encode(event, &r->w->enc, &ae) < 0)
+        return sl_encode_failed(r, &ae);
+    return 0;
+}
+
 int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
                const char *key)
 {
     char err[256];
-    xw_avro_err ae;
 
-    if (mark_pending(r) < 0)
+    if (mark_pending(r) < 0 || encode_event(r, event) < 0)
         return -1;
-    if (xw_avro_encode(event, &r->w->enc, &ae) < 0) {
-        sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae.msg);
-        return -1;
-    }
     if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
                               r->w->enc.data, r->w->enc.len, err,
                               sizeof err) < 0) {
@@ -297,20 +323,25 @@ int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
 int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
               const char *key, json_t *extra)
 {
+    if (encode_event(r, event) < 0) {
+        json_decref(extra);
+        return -1;
+    }
+    return sl_accept_encoded(r, r->w->enc.data, r->w->enc.len, topic, key,
+                             extra);
+}
+
+int sl_accept_encoded(struct sl_request *r, const void *event, size_t len,
+                      enum xw_topic topic, const char *key, json_t *extra)
+{
     char err[256];
-    xw_avro_err ae;
     json_t *body = NULL;
     int rc = -1;
 
-    if (xw_avro_encode(event, &r->w->enc, &ae) < 0) {
-        sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae.msg);
-        goto out;
-    }
     if (mark_pending(r) < 0)
         goto out;
     if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
-                              r->w->enc.data, r->w->enc.len, err,
-                              sizeof err) < 0) {
+                              event, len, err, sizeof err) < 0) {
         xw_warn("EMIT", "request %s: %s", r->request_id, err);
         xw_redis_command(r->w->redis, "DEL xw:req:%s", r->request_id);
         sl_reply_unavailable(r, "the event log (Kafka)");

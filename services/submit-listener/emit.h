@@ -22,6 +22,14 @@ avro_value_t *sl_event(struct sl_request *r, const char *name);
 int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
             const json_t *src);
 
+/* Fills `item` (one element of the array `field`, e.g. an ObjectSpec) from
+ * src, element `index` of that array in the request: as sl_fill fills each
+ * element, errors named "field[index]..." (a src that is not an object:
+ * "field[index]", rule "type"). For arrays read one element at a time
+ * (xw_json_items). 0, or -1 with the answer set. */
+int sl_fill_item(struct sl_request *r, avro_value_t *item, const char *field,
+                 size_t index, const json_t *src);
+
 /* Starts a write: derives the request id from (user, Idempotency-Key) or
  * makes a random one. If the same user already sent this key, answers
  * with the stored answer and returns 1 (the caller stops). 0 to go on,
@@ -36,6 +44,16 @@ int sl_request_begin(struct sl_request *r);
  * accepted). */
 int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
               const char *key, json_t *extra);
+
+/* sl_accept of an event the caller encoded (single-object encoding in
+ * event[0..len), borrowed; it may be r->w->enc): for events encoded item by
+ * item (xw_avro_encode_items). The same marking, produce, answer and
+ * Idempotency-Key record; `extra` is stolen. */
+int sl_accept_encoded(struct sl_request *r, const void *event, size_t len,
+                      enum xw_topic topic, const char *key, json_t *extra);
+
+/* Answers 500 for an event that could not be encoded (ae says why). -1. */
+int sl_encode_failed(struct sl_request *r, const xw_avro_err *ae);
 
 /* Answers `status` with `body` (stolen) and, when the request carried an
  * Idempotency-Key, stores that answer for 24 h so a retry with the same

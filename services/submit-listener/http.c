@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -305,6 +306,28 @@ static void handle(struct sl_request *r)
     sl_route(r);
 }
 
+/* Room for the whole body at once when the client announced its length:
+ * a large body is then not copied at each doubling of its buffer. Only
+ * up to the body limit (a longer body is refused anyway); and a large
+ * reservation is an mmap (M_MMAP_THRESHOLD, main.c) whose pages take no
+ * memory until the body fills them, so an announced length that never
+ * comes costs nothing. Best effort: without it the buffer grows. */
+static void reserve_body(struct sl_request *r)
+{
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long n;
+    char *end;
+
+    if (!cl || *cl < '0' || *cl > '9')
+        return;
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    if (errno || *end || n > r->svc->max_body)
+        return;
+    xw_buf_grow(&r->body, (size_t)n);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -328,6 +351,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     if (*upload_size) {
+        if (!r->body.alloc && !r->body_too_large)
+            reserve_body(r);
         /* Keep reading past the cap (so the client gets an answer rather
          * than a reset) but keep nothing more. */
         if (!r->body_too_large

@@ -1,22 +1,120 @@
 /* libFuzzer target: decoding of HTTP request bodies the way the
  * submit-listener does it — parse with limits, fill events by schema, and
- * convert workspaces and environments for the rule module. */
+ * convert workspaces and environments for the rule module; and step 2's
+ * streaming path (xw_json_items, one reused ObjectSpec, the event encoded
+ * item by item), which must answer and encode exactly as the whole tree. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "xw_avro.h"
 #include "xw_avro_json.h"
 #include "xw_json.h"
 #include "xw_model.h"
 
+#define MAX_ITEMS 64
+#define MAX_LEN (1 << 20)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The whole-tree answer to a step 2 body (h_prod_deploy before it
+ * streamed): 0 with the objects array (borrowed from *body, NEW), or -1
+ * with e. */
+static int whole_tree(const char *d, size_t n, json_t **body, json_t **objs,
+                      xw_json_err *e)
+{
+    static const char *const allowed[] = { "objects", NULL };
+
+    *body = NULL;
+    if (n == 0) {
+        xw_json_err_set(e, 400, "body", "required", "empty");
+        return -1;
+    }
+    if (!(*body = xw_json_parse(d, n, MAX_LEN, e)))
+        return -1;
+    if (!json_is_object(*body))
+        xw_json_err_set(e, 400, "body", "type", "not an object");
+    else if (xw_json_get_array(*body, "objects", MAX_ITEMS, XW_JSON_REQUIRED,
+                               objs, e) < 0)
+        ;
+    else if (json_array_size(*objs) < 1)
+        xw_json_err_set(e, 400, "objects", "min_items", "empty");
+    else if (xw_json_check_keys(*body, allowed, e) == 0)
+        return 0;
+    return -1;
+}
+
+/* Streams the body as h_prod_deploy does and compares with the whole
+ * tree: same answer, same items, and - when every item fills an
+ * ObjectSpec - the same event bytes. Aborts on any difference. */
+static void streamed(xw_avro_value *whole, xw_avro_value *ev,
+                     const char *d, size_t n)
+{
+    const xw_avro_json_limits lim = { 1024, 10000 };
+    static xw_buf items, a, b;
+    xw_avro_json_error aerr;
+    xw_json_err we, se;
+    xw_json_items it;
+    xw_avro_err err;
+    avro_value_t spec, el;
+    json_t *body, *objs = NULL, *item;
+    size_t i = 0;
+    int wrc, src, filled = 1;
+
+    wrc = whole_tree(d, n, &body, &objs, &we);
+    xw_avro_value_reset(ev);
+    xw_avro_value_reset(whole);
+    if (xw_avro_set_envelope(&ev->value, "e-1", 1764151200127, "olga", "c-1")
+        || xw_avro_set_envelope(&whole->value, "e-1", 1764151200127, "olga",
+                                "c-1")
+        || xw_avro_set_string(&ev->value, "workspace_id", "dev")
+        || xw_avro_set_string(&whole->value, "workspace_id", "dev")
+        || xw_avro_array_append(&ev->value, "objects", &spec) < 0)
+        abort();
+    xw_buf_reset(&items);
+    xw_json_items_init(&it, d, n, "objects", 1, MAX_ITEMS, MAX_LEN);
+    while ((src = xw_json_items_next(&it, &item, &se)) == 1) {
+        if (wrc == 0 && !json_equal(item, json_array_get(objs, i)))
+            abort();
+        if (filled && (!json_is_object(item)
+                       || xw_avro_from_json(&spec, item, &lim, &aerr) < 0))
+            filled = 0;
+        if (filled && xw_avro_encode_body(&spec, &items, &err) < 0)
+            abort();
+        json_decref(item);
+        i++;
+    }
+    xw_json_items_release(&it);
+    if (src != wrc)
+        abort();
+    if (wrc < 0) {
+        if (we.http_status != se.http_status || strcmp(we.field, se.field)
+            || strcmp(we.rule, se.rule))
+            abort();
+        goto out;
+    }
+    if (i != json_array_size(objs) || !filled)
+        goto out;
+    json_array_foreach(objs, i, item)
+        if (xw_avro_array_append(&whole->value, "objects", &el) < 0
+            || xw_avro_from_json(&el, item, &lim, &aerr) < 0)
+            abort();
+    if (xw_avro_encode(&whole->value, &a, &err) < 0
+        || xw_avro_encode_items(&ev->value, "objects", json_array_size(objs),
+                                items.data, items.len, &b, &err) < 0
+        || a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+        abort();
+out:
+    json_decref(body);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static xw_avro_registry *reg;
-    static xw_avro_value ev[3];
-    static const char *const types[3] = { "WorkspaceUpserted",
+    static xw_avro_value ev[4];
+    static const char *const types[4] = { "WorkspaceUpserted",
                                           "EnvironmentUpserted",
+                                          "ObjectsSubmitted",
                                           "ObjectsSubmitted" };
     const xw_avro_json_limits lim = { 1024, 10000 };
     struct xw_findings f = XW_FINDINGS_INIT;
@@ -31,10 +129,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!reg) {
         if (xw_avro_registry_open(&reg, errbuf, sizeof errbuf) < 0)
             abort();
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (xw_avro_value_init(&ev[i], xw_avro_type_find(reg, types[i])) < 0)
                 abort();
     }
+    streamed(&ev[2], &ev[3], (const char *)data, size);
     j = xw_json_parse((const char *)data, size, 1 << 20, &err);
     if (!j)
         return 0;

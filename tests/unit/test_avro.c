@@ -1130,6 +1130,106 @@ static void test_array_truncate(void)
     xw_avro_value_release(&ds);
 }
 
+/* Object i of a request made of the example's objects, ids n-<i>. */
+static int fill_object(avro_value_t *spec, const json_t *objs, size_t i)
+{
+    xw_avro_json_error jerr;
+    char id[24];
+
+    snprintf(id, sizeof id, "n-%zu", i);
+    if (xw_avro_from_json(spec, json_array_get(objs, i % json_array_size(objs)),
+                          NULL, &jerr) < 0)
+        return -1;
+    return xw_avro_set_string(spec, "id", id);
+}
+
+/* An event encoded item by item (xw_avro_encode_body of one reused
+ * element, then xw_avro_encode_items) is byte for byte the event encoded
+ * whole: with the example's objects, with none, and with 300 (a two-byte
+ * block count), as step 2 of the submit-listener streams them. */
+static void test_encode_items(void)
+{
+    const xw_avro_type *t = xw_avro_type_find(reg, "ObjectsSubmitted");
+    json_t *ex = load_example("ObjectsSubmitted"), *objs;
+    xw_avro_value whole, streamed;
+    xw_buf a = XW_BUF_INIT, b = XW_BUF_INIT, items = XW_BUF_INIT, small;
+    xw_avro_json_error jerr;
+    xw_avro_err err;
+    avro_value_t el, spec, *dv;
+    xw_avro_decoder *dec;
+    const xw_avro_type *dt;
+    size_t n, i;
+
+    ASSERT(ex != NULL);
+    ASSERT_EQ(xw_avro_value_init(&whole, t), 0);
+    ASSERT_EQ(xw_avro_value_init(&streamed, t), 0);
+    ASSERT_EQ(xw_avro_decoder_new(&dec, reg), 0);
+    objs = json_object_get(ex, "objects");
+    for (int round = 0; round < 3; round++) {
+        size_t want = round == 0 ? json_array_size(objs) : round == 1 ? 0 : 300;
+
+        /* the whole event */
+        ASSERT_EQ(xw_avro_from_json(&whole.value, ex, NULL, &jerr), 0);
+        ASSERT_EQ(xw_avro_array_clear(&whole.value, "objects"), 0);
+        for (i = 0; i < want; i++) {
+            ASSERT_EQ(xw_avro_array_append(&whole.value, "objects", &el), 0);
+            ASSERT_EQ(fill_object(&el, objs, i), 0);
+        }
+        ASSERT_EQ(xw_avro_encode(&whole.value, &a, &err), 0);
+
+        /* streamed: the envelope, one element reused, the items' bytes */
+        xw_avro_value_reset(&streamed);
+        ASSERT_EQ(xw_avro_set_envelope(&streamed.value,
+                                       json_string_value(json_object_get(ex, "event_id")),
+                                       json_integer_value(json_object_get(ex, "occurred_at")),
+                                       json_string_value(json_object_get(ex, "actor")),
+                                       json_string_value(json_object_get(ex, "correlation_id"))),
+                  0);
+        ASSERT_EQ(xw_avro_set_string(&streamed.value, "workspace_id",
+                                     json_string_value(json_object_get(ex, "workspace_id"))),
+                  0);
+        ASSERT_EQ(xw_avro_array_append(&streamed.value, "objects", &spec), 0);
+        xw_buf_reset(&items);
+        for (i = 0; i < want; i++) {
+            ASSERT_EQ(fill_object(&spec, objs, i), 0);
+            ASSERT_EQ(xw_avro_encode_body(&spec, &items, &err), 0);
+        }
+        ASSERT_EQ(xw_avro_encode_items(&streamed.value, "objects", want,
+                                       items.data, items.len, &b, &err), 0);
+        ASSERT_EQ(a.len, b.len);
+        ASSERT_EQ(memcmp(a.data, b.data, a.len), 0);
+        ASSERT_EQ(xw_avro_decode(dec, b.data, b.len, &dt, &dv, &err), 0);
+        ASSERT(dt == t);
+        ASSERT_EQ(xw_avro_array_size(dv, "objects", &n), 0);
+        ASSERT_EQ(n, want);
+    }
+
+    /* refused: not the last field, not an event, bytes without a count */
+    ASSERT_EQ(xw_avro_encode_items(&streamed.value, "workspace_id", 1,
+                                   items.data, items.len, &b, &err),
+              XW_AVRO_ENOFIELD);
+    ASSERT_EQ(b.len, 0);
+    ASSERT_EQ(xw_avro_encode_items(&spec, "objects", 1, items.data,
+                                   items.len, &b, &err), XW_AVRO_ETYPE);
+    ASSERT_EQ(xw_avro_encode_items(&streamed.value, "objects", 0, "x", 1,
+                                   &b, &err), XW_AVRO_EVALUE);
+    /* a body that does not fit leaves the buffer as it was */
+    xw_buf_init(&small, 8);
+    ASSERT_EQ(xw_buf_adds(&small, "abc"), 0);
+    ASSERT_EQ(xw_avro_encode_body(&spec, &small, &err), XW_AVRO_ELIMIT);
+    ASSERT_EQ(small.len, 3);
+    ASSERT_STR_EQ(small.data, "abc");
+    xw_buf_release(&small);
+
+    xw_avro_decoder_free(dec);
+    xw_avro_value_release(&whole);
+    xw_avro_value_release(&streamed);
+    xw_buf_release(&a);
+    xw_buf_release(&b);
+    xw_buf_release(&items);
+    json_decref(ex);
+}
+
 static void test_utf8(void)
 {
     static const struct {
@@ -1278,6 +1378,7 @@ int main(void)
     XW_RUN(test_copy_between_events);
     XW_RUN(test_record_encoding);
     XW_RUN(test_array_truncate);
+    XW_RUN(test_encode_items);
     XW_RUN(test_utf8);
     XW_RUN(test_encode_errors);
     XW_RUN(test_hot_path_allocates_nothing);

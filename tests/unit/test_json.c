@@ -1,4 +1,5 @@
 /* Unit tests for common/xw_json: request errors, bounded getters, dump. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -305,6 +306,285 @@ static void test_dump(void)
     xw_buf_release(&small);
 }
 
+/* --- streaming the items of one array member --- */
+
+/* What h_prod_deploy did before it streamed: the whole body as one tree,
+ * then the member, its size and the other keys. 0 with *body (NEW), or -1
+ * with e filled. */
+static int whole_tree(const char *d, size_t n, size_t max_items,
+                      size_t max_len, json_t **body, xw_json_err *e)
+{
+    static const char *const allowed[] = { "objects", NULL };
+    json_t *a;
+
+    if (n == 0) {
+        xw_json_err_set(e, 400, "body", "required", "empty");
+        return -1;
+    }
+    if (!(*body = xw_json_parse(d, n, max_len, e)))
+        return -1;
+    if (!json_is_object(*body))
+        xw_json_err_set(e, 400, "body", "type", "not an object");
+    else if (xw_json_get_array(*body, "objects", max_items, XW_JSON_REQUIRED,
+                               &a, e) < 0)
+        ;
+    else if (json_array_size(a) < 1)
+        xw_json_err_set(e, 400, "objects", "min_items", "empty");
+    else if (xw_json_check_keys(*body, allowed, e) == 0)
+        return 0;
+    json_decref(*body);
+    *body = NULL;
+    return -1;
+}
+
+/* Streams d[0..n) and compares with whole_tree: the same status, field and
+ * rule, or the same items. 1 if they agree, else 0 with the difference
+ * printed. */
+static int streams_as_whole_tree(const char *d, size_t n, size_t max_items)
+{
+    xw_json_err we, se;
+    xw_json_items it;
+    json_t *body = NULL, *item, *a;
+    size_t i = 0;
+    int wrc, src, same = 1;
+
+    wrc = whole_tree(d, n, max_items, 4096, &body, &we);
+    a = body ? json_object_get(body, "objects") : NULL;
+    xw_json_items_init(&it, d, n, "objects", 1, max_items, 4096);
+    while ((src = xw_json_items_next(&it, &item, &se)) == 1) {
+        /* items are handed out in order whatever the outcome */
+        if (a && !json_equal(item, json_array_get(a, i)))
+            same = 0;
+        if (max_items && i >= max_items)
+            same = 0;
+        json_decref(item);
+        i++;
+    }
+    xw_json_items_release(&it);
+    if (src != wrc || (wrc == 0 && i != json_array_size(a)))
+        same = 0;
+    if (wrc < 0 && src < 0
+        && (we.http_status != se.http_status || strcmp(we.field, se.field)
+            || strcmp(we.rule, se.rule)))
+        same = 0;
+    if (!same)
+        fprintf(stderr, "  body %.*s\n  whole tree %d %d %s %s (%s)\n"
+                "  streamed   %d %d %s %s (%s), %zu items\n", (int)n, d,
+                wrc, wrc ? we.http_status : 0, wrc ? we.field : "",
+                wrc ? we.rule : "", wrc ? we.message : "", src,
+                src ? se.http_status : 0, src ? se.field : "",
+                src ? se.rule : "", src ? se.message : "", i);
+    json_decref(body);
+    return same;
+}
+
+static void test_items_answers(void)
+{
+    static const struct {
+        const char *body;
+        int rc;
+        const char *field, *rule;
+        size_t items;
+    } cases[] = {
+        { "{\"objects\":[{\"id\":\"a\"},{\"id\":\"b\"}]}", 0, "", "", 2 },
+        { " \r\n\t{ \"objects\" : [ null , [ ] , { } ] } \n", 0, "", "", 3 },
+        { "{\"objects\":[1,\"x\",-2.5e1]}", 0, "", "", 3 },
+        { "{\"obj\\u0065cts\":[true]}", 0, "", "", 1 },
+        { "", -1, "body", "required", 0 },
+        { "   ", -1, "body", "json", 0 },
+        { "[1,2]", -1, "body", "type", 0 },
+        { "[1,2", -1, "body", "json", 0 },
+        { "42", -1, "body", "json", 0 },
+        { "{\"objects\": [", -1, "body", "json", 0 },
+        { "{\"objects\":[{}]", -1, "body", "json", 1 },
+        { "{\"objects\":[{}]}x", -1, "body", "json", 1 },
+        { "{\"objects\":[{}],}", -1, "body", "json", 1 },
+        { "{\"objects\":[{},]}", -1, "body", "json", 1 },
+        { "{\"objects\":[{} {}]}", -1, "body", "json", 1 },
+        { "{\"objects\" [{}]}", -1, "body", "json", 0 },
+        { "{objects:[{}]}", -1, "body", "json", 0 },
+        { "{\"objects\":[{\"a\":1,\"a\":2}]}", -1, "body", "json", 0 },
+        { "{\"objects\":[{}],\"objects\":[{}]}", -1, "body", "json", 1 },
+        { "{\"x\":1,\"objects\":[{}],\"x\":2}", -1, "body", "json", 1 },
+        { "{\"ob\\u0000\":1,\"objects\":[{}]}", -1, "body", "json", 0 },
+        { "{\"objects\":[{\"id\":\"\xff\"}]}", -1, "body", "json", 0 },
+        { "{}", -1, "objects", "required", 0 },
+        { "{\"objects\":null}", -1, "objects", "required", 0 },
+        { "{\"objects\":\"many\"}", -1, "objects", "type", 0 },
+        { "{\"objects\":{\"a\":[1]}}", -1, "objects", "type", 0 },
+        { "{\"objects\":[]}", -1, "objects", "min_items", 0 },
+        { "{\"objects\":[1,2,3,4]}", -1, "objects", "max_items", 3 },
+        { "{\"colour\":1,\"objects\":[{}]}", -1, "colour", "unknown", 1 },
+        { "{\"objects\":[{}],\"a\":1,\"b\":2}", -1, "a", "unknown", 1 },
+        /* precedence: whatever comes first in the body */
+        { "{\"colour\":1,\"objects\":[]}", -1, "objects", "min_items", 0 },
+        { "{\"colour\":1,\"objects\":7}", -1, "objects", "type", 0 },
+        { "{\"colour\":1}", -1, "objects", "required", 0 },
+        { "{\"objects\":[1,2,3,4],\"colour\":1}", -1, "objects", "max_items",
+          3 },
+        { "{\"colour\":1,\"objects\":[{}],\"x\":tru}", -1, "body", "json", 1 },
+        { "{\"objects\":[1,2,3,4,5,{]}", -1, "body", "json", 3 },
+    };
+    /* syntax errors inside a value, and some between them: the
+     * whole-body parse's message */
+    static const char *const inside[] = {
+        "{\"objects\": [",
+        "{\"objects\": [{},\n ",
+        "{\"objects\":[{} {}]}",
+        "{\"objects\":[{}],\"objects\":[{}]}",
+        "{\"x\":1,\n\"objects\":[{}], \"x\":2}",
+        "{\"objects\":[{}]}\n}",
+        "{\"objects\" [{}]}",
+        "{\"objects\": [\n  {\"id\": \"a\"},\n  {\"id\" \"b\"}\n]}",
+        "{\"objects\":[{\"a\":[1,2}]}",
+        "{\"x\":{\"\u00e9\u00e9\":\"\u00e9\", \"b\":1 2},\"objects\":[{}]}",
+        "{\"objects\":[\"\xc3\xa9\xc3\xa9\",\n\"ab\xff" "cd\"]}",
+        "{\"objects\":[{\"a\":\"\\q\"}]}",
+        "{\"objects\":[{\"k\":1},\n{\"k\":\n  1, \"k\": 2}]}",
+        "{\"objects\":[99999999999999999999999]}",
+    };
+    xw_json_items it;
+    xw_json_err e;
+    json_t *item;
+
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = 0;
+        int rc;
+
+        xw_json_items_init(&it, cases[c].body, strlen(cases[c].body),
+                           "objects", 1, 3, 4096);
+        while ((rc = xw_json_items_next(&it, &item, &e)) == 1) {
+            json_decref(item);
+            n++;
+        }
+        if (rc != cases[c].rc || n != cases[c].items
+            || (rc < 0 && (strcmp(e.field, cases[c].field)
+                           || strcmp(e.rule, cases[c].rule))))
+            XW_FAIL_("%s: %d %s %s (%s), %zu items", cases[c].body, rc,
+                     rc ? e.field : "", rc ? e.rule : "",
+                     rc ? e.message : "", n);
+        /* once done, it stays done */
+        ASSERT_EQ(xw_json_items_next(&it, &item, &e), rc == 1 ? 0 : rc);
+        ASSERT(item == NULL);
+        xw_json_items_release(&it);
+        xw_json_items_release(&it);
+        ASSERT(streams_as_whole_tree(cases[c].body, strlen(cases[c].body), 3));
+    }
+
+    /* the body limit, and the message of an error inside an item */
+    xw_json_items_init(&it, "{\"objects\":[{}]}", 16, "objects", 1, 3, 15);
+    ASSERT_EQ(xw_json_items_next(&it, &item, &e), -1);
+    ASSERT_EQ(e.http_status, 413);
+    ASSERT_STR_EQ(e.rule, "max_length");
+    xw_json_items_release(&it);
+    for (size_t c = 0; c < sizeof inside / sizeof inside[0]; c++) {
+        const char *b = inside[c];
+        xw_json_err we;
+        json_t *body;
+
+        ASSERT_EQ(whole_tree(b, strlen(b), 3, 0, &body, &we), -1);
+        xw_json_items_init(&it, b, strlen(b), "objects", 1, 3, 0);
+        while (xw_json_items_next(&it, &item, &e) == 1)
+            json_decref(item);
+        xw_json_items_release(&it);
+        ASSERT_STR_EQ(e.message, we.message);
+    }
+}
+
+/* Nesting: an item parsed alone may nest two levels deeper than the whole
+ * body allows; the limit is still the whole body's. */
+static void test_items_depth(void)
+{
+    xw_buf b = XW_BUF_INIT;
+
+    for (int extra = -1; extra <= 1; extra++) {
+        int depth = JSON_PARSER_MAX_DEPTH - 2 + extra;   /* of the item */
+
+        xw_buf_reset(&b);
+        ASSERT_EQ(xw_buf_adds(&b, "{\"objects\":["), 0);
+        for (int i = 0; i < depth - 1; i++)
+            ASSERT_EQ(xw_buf_addch(&b, '['), 0);
+        ASSERT_EQ(xw_buf_addch(&b, '1'), 0);
+        for (int i = 0; i < depth - 1; i++)
+            ASSERT_EQ(xw_buf_addch(&b, ']'), 0);
+        ASSERT_EQ(xw_buf_adds(&b, "]}"), 0);
+        ASSERT(streams_as_whole_tree(b.data, b.len, 3));
+        /* the same depth as an unknown member's value (one level less) */
+        memcpy(b.data + 2, "zzzzzzz", 7);
+        ASSERT(streams_as_whole_tree(b.data, b.len, 3));
+    }
+    xw_buf_release(&b);
+}
+
+static uint32_t lcg(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 8;
+}
+
+/* Every prefix of some bodies, and every byte of them replaced by a few
+ * troublemakers: the streamed answer is always the whole tree's. */
+static void test_items_like_whole_tree(void)
+{
+    static const char *const bodies[] = {
+        "{\"objects\":[{\"id\":\"a\",\"n\":[1,{\"x\":null}]},\"s\",2.5e3,"
+        "-0,true,[],{}]}",
+        "{\"zz\":{\"a\":[1,2]},\"objects\":[{\"k\":\"\\u00e9\\n\"},[[]]],"
+        "\"y\":\"\xc3\xa9\"}",
+        " { \"objects\" : [ { } , { \"a\" : 1 } , 3 , 4 ] , \"q\" : null } ",
+        "{\"objects\":[null,false,{\"t\":true},1e5],\"o\":-1.5}",
+    };
+    static const char subst[] = "{}[],:\" 0\\\n\xff" "1-.eltx";
+    uint32_t seed = 7;
+    char buf[256];
+
+    for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
+        size_t n = strlen(bodies[b]);
+
+        ASSERT(n < sizeof buf);
+        for (size_t k = 0; k <= n; k++)
+            ASSERT(streams_as_whole_tree(bodies[b], k, 3));
+        for (size_t k = 0; k < n; k++) {
+            for (size_t j = 0; j < sizeof subst; j++) {
+                memcpy(buf, bodies[b], n);
+                buf[k] = subst[j];          /* the last one is a NUL */
+                ASSERT(streams_as_whole_tree(buf, n, 3));
+                ASSERT(streams_as_whole_tree(buf, n, 0));
+            }
+        }
+        /* and 5,000 bodies with 1-4 random edits (a fixed seed) */
+        for (int round = 0; round < 5000; round++) {
+            size_t m = n;
+
+            memcpy(buf, bodies[b], n);
+            for (int edits = 1 + (int)(lcg(&seed) % 4); edits; edits--) {
+                size_t at = m ? lcg(&seed) % m : 0;
+                char c = subst[lcg(&seed) % sizeof subst];
+
+                switch (lcg(&seed) % 3) {
+                case 0:
+                    if (m)
+                        buf[at] = c;
+                    break;
+                case 1:
+                    if (m + 1 < sizeof buf) {
+                        memmove(buf + at + 1, buf + at, m - at);
+                        buf[at] = c;
+                        m++;
+                    }
+                    break;
+                default:
+                    if (m) {
+                        memmove(buf + at, buf + at + 1, m - at - 1);
+                        m--;
+                    }
+                }
+            }
+            ASSERT(streams_as_whole_tree(buf, m, 3));
+        }
+    }
+}
+
 int main(void)
 {
     XW_RUN(test_err_render_exact);
@@ -318,5 +598,8 @@ int main(void)
     XW_RUN(test_check_keys);
     XW_RUN(test_parse);
     XW_RUN(test_dump);
+    XW_RUN(test_items_answers);
+    XW_RUN(test_items_depth);
+    XW_RUN(test_items_like_whole_tree);
     return XW_REPORT();
 }
