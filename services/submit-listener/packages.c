@@ -5,6 +5,7 @@
 
 #include "access.h"
 #include "emit.h"
+#include "rows.h"
 #include "routes.h"
 #include "xw_id.h"
 
@@ -433,48 +434,21 @@ static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
     return rows;
 }
 
-/* One object row: the frozen spec's id, name, kind and version, then the
- * latest result's fields (any attempt), or outcome "pending"; an excluded
- * object: its reason. NEW reference, NULL on memory. */
-static json_t *row_json(const struct pkg_row *row, const redisReply *spec,
-                        const redisReply *res)
+/* Element k of an HMGET reply: its text, or NULL when the field is absent
+ * (nil) or the reply is short. */
+static const char *hm_text(const redisReply *rep, size_t k, size_t *len)
 {
-    static const char *const from_spec[] = { "id", "name", "kind", "version" };
-    json_t *out = json_object(), *sj = NULL, *rj = NULL;
-    json_error_t je;
+    const redisReply *e = rep && k < rep->elements ? rep->element[k] : NULL;
 
-    if (!out || json_object_set_new(out, "id", json_string(row->id)) < 0) {
-        json_decref(out);
-        return NULL;
-    }
-    if (row->excluded) {
-        json_object_set_new(out, "outcome", json_string("excluded"));
-        json_object_set(out, "reason_code",
-                        json_object_get(row->excluded, "reason_code"));
-        json_object_set(out, "reason",
-                        json_object_get(row->excluded, "reason"));
-        return out;
-    }
-    if (spec && spec->type == REDIS_REPLY_STRING
-        && (sj = json_loadb(spec->str, spec->len, 0, &je)))
-        for (size_t i = 0; i < sizeof from_spec / sizeof from_spec[0]; i++)
-            json_object_set(out, from_spec[i],
-                            json_object_get(sj, from_spec[i]));
-    if (res && res->type == REDIS_REPLY_STRING
-        && (rj = json_loadb(res->str, res->len, 0, &je)))
-        json_object_update(out, rj);
-    else
-        json_object_set_new(out, "outcome", json_string("pending"));
-    json_decref(sj);
-    json_decref(rj);
-    return out;
+    *len = e && e->type == REDIS_REPLY_STRING ? e->len : 0;
+    return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
 }
 
 /* Appends rows[0..n) to r->out, comma-separated, reading their specs and
  * results ROWS_CHUNK at a time (two HMGETs in one round trip), so that
- * only one chunk of parsed JSON is alive at once: a 10,000-object answer
- * costs its text plus one chunk, not a tree of the whole package.
- * 0, or -1 with 503 answered. */
+ * only one chunk of replies is alive at once: a 10,000-object answer
+ * costs its text plus one chunk. Each row is written from the stored
+ * text (rows.c). 0, or -1 with 503 answered. */
 static int render_rows(struct sl_request *r, const char *pkg,
                        const struct pkg_row *rows, size_t n)
 {
@@ -508,18 +482,22 @@ static int render_rows(struct sl_request *r, const char *pkg,
         k = 0;
         for (size_t i = 0; i < m; i++) {
             const struct pkg_row *row = &rows[at + i];
-            int frozen = !row->excluded && reps[0] && k < reps[0]->elements;
-            json_t *j = row_json(row, frozen ? reps[0]->element[k] : NULL,
-                                 frozen ? reps[1]->element[k] : NULL);
+            const char *spec = NULL, *res = NULL;
+            size_t spec_len = 0, res_len = 0;
 
+            /* The result is read only for a frozen object with a spec
+             * reply, as before. */
+            if (!row->excluded && reps[0] && k < reps[0]->elements) {
+                spec = hm_text(reps[0], k, &spec_len);
+                res = hm_text(reps[1], k, &res_len);
+            }
             k += !row->excluded;
-            if (!j || (at + i && xw_buf_addch(&r->out, ',') < 0)
-                || xw_json_dump(j, &r->out) < 0) {
-                json_decref(j);
+            if ((at + i && xw_buf_addch(&r->out, ',') < 0)
+                || sl_row_write(&r->out, row->id, row->excluded, spec,
+                                spec_len, res, res_len) < 0) {
                 sl_reply_unavailable(r, "memory");
                 goto out;
             }
-            json_decref(j);
         }
         xw_redis_replies_free(reps, 2);
     }
@@ -628,26 +606,24 @@ out:
     json_decref(v.summary);
 }
 
-static int keep(json_t *s, const char *field, const char *want)
-{
-    const char *v;
-
-    if (!want)
-        return 1;
-    v = json_string_value(json_object_get(s, field));
-    return v && strcmp(v, want) == 0;
-}
-
+/* The list: the workspace's packages (newest first) whose summaries match
+ * the filters, one page of them, each summary copied as stored when it is
+ * in jansson's form (rows.c). Written into r->out as
+ * {"items":[...],"total":N,"offset":O,"limit":L}. */
 void h_pkg_list(struct sl_request *r)
 {
     const char *ws = r->params[0];
-    const char *status = sl_query(r, "status"), *creator = sl_query(r, "creator");
-    const char *executor = sl_query(r, "executor"), *env = sl_query(r, "environment");
     const char *since = sl_query(r, "since"), *until = sl_query(r, "until");
+    const struct sl_match match[] = {
+        { "status", sl_query(r, "status") },
+        { "creator", sl_query(r, "creator") },
+        { "executor", sl_query(r, "executor") },
+        { "environment", sl_query(r, "environment") },
+    };
     long offset, limit, n = 0;
-    redisReply *ids, *sums;
-    json_t *items;
+    redisReply *ids = NULL, *sums;
     const char **argv = NULL;
+    char (*keys)[64] = NULL;
     char lo[32], hi[32];
 
     if (sl_permit(r, XW_OP_RESULT_VIEW, ws, NULL) < 0
@@ -662,23 +638,21 @@ void h_pkg_list(struct sl_request *r)
     }
     snprintf(hi, sizeof hi, "%s", until && *until ? until : "+inf");
     snprintf(lo, sizeof lo, "%s", since && *since ? since : "-inf");
-    ids = xw_redis_command_idem(r->w->redis,
-                                "ZREVRANGEBYSCORE xw:pkgs:%s %s %s", ws, hi,
-                                lo);
-    if (!ids) {
+    if (!xw_redis_command_idem(r->w->redis,
+                               "ZREVRANGEBYSCORE xw:pkgs:%s %s %s", ws, hi,
+                               lo)) {
         sl_reply_unavailable(r, "state store");
         return;
     }
     ids = xw_redis_reply_take(r->w->redis);
-    items = json_array();
+    xw_buf_reset(&r->out);
+    if (xw_buf_adds(&r->out, "{\"items\":[") < 0)
+        goto nomem;
     if (ids->type == REDIS_REPLY_ARRAY && ids->elements) {
-        char (*keys)[64] = calloc(ids->elements, sizeof *keys);
-
+        keys = calloc(ids->elements, sizeof *keys);
         argv = calloc(ids->elements + 1, sizeof *argv);
-        if (!argv || !keys) {
-            free(keys);
+        if (!argv || !keys)
             goto nomem;
-        }
         argv[0] = "MGET";
         for (size_t i = 0; i < ids->elements; i++) {
             snprintf(keys[i], sizeof keys[i], "xw:pkgsum:%.*s",
@@ -687,33 +661,31 @@ void h_pkg_list(struct sl_request *r)
         }
         sums = xw_redis_command_argv(r->w->redis, (int)ids->elements + 1, argv,
                                      NULL, 1);
-        free(keys);
         for (size_t i = 0; sums && i < sums->elements; i++) {
-            json_error_t je;
-            json_t *s = sums->element[i]->type == REDIS_REPLY_STRING
-                ? json_loadb(sums->element[i]->str, sums->element[i]->len, 0,
-                             &je) : NULL;
+            const redisReply *e = sums->element[i];
+            int page = n >= offset && n < offset + limit, rc;
 
-            if (s && keep(s, "status", status) && keep(s, "creator", creator)
-                && keep(s, "executor", executor) && keep(s, "environment", env)) {
-                if (n >= offset && n < offset + limit)
-                    json_array_append(items, s);
-                n++;
-            }
-            json_decref(s);
+            if (e->type != REDIS_REPLY_STRING)
+                continue;
+            rc = sl_summary_item(page ? &r->out : NULL, n > offset ? ',' : 0,
+                                 e->str, e->len, match,
+                                 sizeof match / sizeof match[0]);
+            if (rc < 0)
+                goto nomem;
+            n += rc;
         }
     }
-    free(argv);
-    freeReplyObject(ids);
-    sl_reply(r, 200, json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
-                               (json_int_t)n, "offset", (int)offset, "limit",
-                               (int)limit));
-    return;
+    if (xw_buf_addf(&r->out, "],\"total\":%ld,\"offset\":%d,\"limit\":%d}", n,
+                    (int)offset, (int)limit) < 0)
+        goto nomem;
+    sl_reply_rendered(r, 200);
+    goto out;
 nomem:
+    sl_reply_unavailable(r, "memory");
+out:
+    free(keys);
     free(argv);
     freeReplyObject(ids);
-    json_decref(items);
-    sl_reply_unavailable(r, "memory");
 }
 
 void h_deployed_list(struct sl_request *r)
