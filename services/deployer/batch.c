@@ -92,13 +92,9 @@ fail:
     return -1;
 }
 
-/* Forgets the batch (its JSON objects and arena), keeping the memory. */
+/* Forgets the batch (its items and arena), keeping the memory. */
 static void batch_reset(struct dp_deployer *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        json_decref(d->items[i].object);
-        d->items[i].object = NULL;
-    }
     d->n = 0;
     xw_buf_reset(&d->arena);
     dp_write_reset(d);
@@ -143,8 +139,11 @@ static int copy(const avro_value_t *rec, const char *field, char *dst,
     return 0;
 }
 
+/* Copies what the batch needs out of the decoded event (the value is
+ * decoded into again by the next one); the object's JSON goes to the
+ * arena. */
 static enum xw_handle_result read_item(const avro_value_t *ev,
-                                       struct dp_item *it,
+                                       struct dp_item *it, xw_buf *arena,
                                        struct xw_handle_error *err)
 {
     avro_value_t obj;
@@ -190,11 +189,12 @@ static enum xw_handle_result read_item(const avro_value_t *ev,
         return xw_handle_fail(err, XW_HANDLE_POISON, "bad_event",
                               "ObjectMapped.object.scheduled_time is not "
                               "HH:MM[:SS]");
-    it->object = xw_avro_to_json(&obj);
-    if (!it->object) {
+    /* Last: a poisoned event must leave nothing in the arena. */
+    it->obj_off = arena->len;
+    if (xw_avro_json_write(&obj, arena) < 0)
         return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory",
                               "object as JSON");
-    }
+    it->obj_len = arena->len - it->obj_off;
     return XW_HANDLE_OK;
 }
 
@@ -238,7 +238,7 @@ enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
                               "not an ObjectMapped: %s", ae.msg);
     it = &d->items[d->n];
     memset(it, 0, sizeof *it);
-    r = read_item(&d->in.value, it, err);
+    r = read_item(&d->in.value, it, &d->arena, err);
     if (r == XW_HANDLE_OK)
         d->n++;
     return r;
@@ -254,12 +254,12 @@ static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
         it->cur_len = it->prev_len;
         dp_write_recall(d, it);
         if (!it->has_effective && it->zone[0])
-            dp_timing_compute(it);
+            dp_timing_compute(d->zones, it);
         it->status = DP_ALREADY;
         it->reason_code = NULL;
         return 0;
     }
-    if (dp_timing_compute(it) < 0)
+    if (dp_timing_compute(d->zones, it) < 0)
         return 0;
     if (dp_locks_refresh(d->locks, d->redis, it->lock) < 0) {
         snprintf(err, errlen, "redis: %s", d->redis->errstr);
@@ -311,11 +311,11 @@ int dp_batch_end(void *ctx)
     struct dp_deployer *d = ctx;
     char err[512];
     size_t i, stale = 0;
+    int64_t now;
     int rc = -1;
 
     if (d->n == 0)
         return 0;
-    xw_buf_reset(&d->arena);
     if (dp_locks_hold(d->locks, d->redis, d->items, d->n, err, sizeof err) < 0
         || dp_zones_resolve(d->zones, d->redis, d->items, d->n, err,
                             sizeof err) < 0
@@ -328,12 +328,13 @@ int dp_batch_end(void *ctx)
     }
     if (dp_write_flush(d, err, sizeof err) < 0)
         goto out;
+    now = xw_now_ms();
     for (i = 0; i < d->n; i++) {
         const struct dp_item *it = &d->items[i];
 
         if (it->status == DP_STALE)
             stale++;
-        else if (dp_result_emit(d, it, err, sizeof err) < 0)
+        else if (dp_result_emit(d, it, now, err, sizeof err) < 0)
             goto out;
         count(it);
     }

@@ -33,8 +33,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "xw_redis.h"
 #include "xw_rules.h"
 #include "xw_service.h"
@@ -75,8 +73,9 @@ struct dp_item {
     char owner[XW_ID_MAX + 1];
     enum xw_gen_mode mode;
     int sched_hour, sched_minute, sched_second;
-    json_t *object;                /* the DestinationObject as JSON (owned;
-                                      becomes the catalog record) */
+    size_t obj_off, obj_len;       /* the DestinationObject as JSON, in
+                                      the batch arena (entry.h: the body
+                                      and the catalog entry extend it) */
 
     size_t lock;                   /* index in the lock table (locks.c) */
     char zone[XW_TZ_NAME_MAX + 1]; /* destination zone, "" if unknown */
@@ -118,7 +117,9 @@ struct dp_deployer {
     xw_avro_value result;     /* ObjectResult being built */
     xw_buf out;               /* encoded result */
     xw_buf body;              /* JSON of the object being delivered */
-    xw_buf arena;             /* catalog entries of the batch (offsets) */
+    xw_buf arena;             /* the batch's JSON texts: mapped objects,
+                                 catalog entries before and after each
+                                 item (offsets: it moves as it grows) */
 
     struct dp_item *items;    /* the batch: n used of cap (grows) */
     size_t n, cap;
@@ -137,7 +138,7 @@ void dp_batch_abort(void *ctx);
 void dp_deployer_tick(struct dp_deployer *d);
 void dp_deployer_register_metrics(void);
 
-/* The arena text of an entry (not NUL-terminated; len bytes). */
+/* The arena text at off (not NUL-terminated; its len is the item's). */
 static inline const char *dp_arena_at(const struct dp_deployer *d, size_t off)
 {
     return d->arena.data + off;

@@ -4,6 +4,7 @@
  * "deployer" on xw.mapped). See deployer.h for how a batch is worked,
  * write.h for the exactly-once record, target.h for the destinations.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,28 @@ static const struct xw_config_def settings[] = {
     { "XW_DEPLOY_WS_CACHE_MS", XW_CFG_INT, "60000", 0, 86400000, 0,
       "how long a destination's time zone is cached" },
 };
+
+/* Every batch allocates and frees the same few megabytes: hiredis'
+ * buffers holding the batch's catalog entries (formatted, then copied to
+ * the output buffer), librdkafka's fetch buffers, the batch arena. By
+ * default glibc hands memory freed at the top of the heap back to the
+ * kernel beyond a threshold of about twice the largest block seen, and
+ * serves large blocks with fresh mappings, so each batch took page faults
+ * and brk/munmap calls to get the same memory back (13% of the deployer's
+ * samples in a profile of a 10,000-object package). Keep it: up to this
+ * much is kept free at the top of the heap, and blocks below the mmap
+ * threshold come from the heap. The peak does not change (RSS stays near
+ * it between batches instead of dropping). */
+#define MALLOC_KEEP_BYTES (32 << 20)
+#define MALLOC_MMAP_BYTES (8 << 20)
+
+static void malloc_keep(void)
+{
+    /* Best effort: another allocator (the sanitizers') ignores it, and
+     * that only costs time. */
+    (void)mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_BYTES);
+    (void)mallopt(M_TRIM_THRESHOLD, MALLOC_KEEP_BYTES);
+}
 
 static dp_target *target_new(const struct xw_config *cfg)
 {
@@ -71,6 +94,7 @@ int main(void)
     char err[512];
     int rc = 1;
 
+    malloc_keep();   /* before any thread starts */
     if (xw_service_init(&svc, "deployer", settings,
                         sizeof settings / sizeof settings[0]) < 0)
         return 1;

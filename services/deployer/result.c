@@ -12,7 +12,7 @@ static int set_opt(avro_value_t *ev, const char *field, const char *s)
 }
 
 int dp_result_emit(struct dp_deployer *d, const struct dp_item *it,
-                   char *err, size_t errlen)
+                   int64_t now, char *err, size_t errlen)
 {
     avro_value_t *ev = &d->result.value;
     int deployed = it->status != DP_FAILED;
@@ -23,7 +23,7 @@ int dp_result_emit(struct dp_deployer *d, const struct dp_item *it,
     xw_uuid_derive("deployer", it->event_id, 0, id);
     xw_avro_value_reset(&d->result);
     if ((rc = xw_avro_set_string(ev, "event_id", id)) < 0
-        || (rc = xw_avro_set_long(ev, "occurred_at", xw_now_ms())) < 0
+        || (rc = xw_avro_set_long(ev, "occurred_at", now)) < 0
         || (rc = xw_avro_set_string(ev, "actor", it->actor)) < 0
         || (rc = xw_avro_set_string(ev, "correlation_id",
                                     it->correlation_id)) < 0

@@ -11,9 +11,11 @@
 #include "deployer.h"
 
 /* Builds the result of a DP_WRITTEN, DP_ALREADY or DP_FAILED item into the
- * deployer's reused value and buffer and queues it on the producer.
- * 0, or -1 with err set (the batch is retried). */
+ * deployer's reused value and buffer, occurred_at `now` (ms since the
+ * epoch: one clock read for the batch's results, made together), and
+ * queues it on the producer. 0, or -1 with err set (the batch is
+ * retried). */
 int dp_result_emit(struct dp_deployer *d, const struct dp_item *it,
-                   char *err, size_t errlen);
+                   int64_t now, char *err, size_t errlen);
 
 #endif

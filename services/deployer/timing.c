@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "xw_id.h"
 #include "xw_log.h"
 
@@ -15,9 +17,24 @@ struct zone_entry {
     int64_t loaded_ms;              /* monotonic; 0 = empty slot */
 };
 
+/* The last effective time computed in the batch: a package's objects
+ * share the deploy instant and the zone, and mostly the generation mode
+ * and scheduled time, so most objects repeat the one before. */
+struct timing_memo {
+    int valid;
+    char zone[XW_TZ_NAME_MAX + 1];
+    int64_t deploy_at;
+    enum xw_gen_mode mode;
+    int hour, minute, second;
+    int64_t effective_at;
+    char effective_date[sizeof ((struct dp_item *)0)->effective_date];
+    char timing_rule[sizeof ((struct dp_item *)0)->timing_rule];
+};
+
 struct dp_zones {
     struct zone_entry e[ZONES_MAX];
     int64_t ttl_ms;
+    struct timing_memo last;
 };
 
 dp_zones *dp_zones_new(int64_t ttl_ms)
@@ -94,11 +111,15 @@ int dp_zones_resolve(dp_zones *z, xw_redis *r, struct dp_item *items,
     int64_t now = xw_mono_ms();
     size_t m, i, j;
 
+    z->last.valid = 0;   /* remembered for one batch at most */
+    for (i = 0; i < n; i++)
+        items[i].zone_known = 0;
+    /* settle() resolves every item of a destination at once: only the
+     * first item of each looks in the cache. */
     for (i = 0; i < n; i++) {
         const struct zone_entry *e;
 
-        items[i].zone_known = 0;
-        if ((e = lookup(z, items[i].dest_ws, now)))
+        if (!items[i].zone_known && (e = lookup(z, items[i].dest_ws, now)))
             settle(items, n, e->dest, e->zone);
     }
     /* The rest in rounds of at most ZONES_MAX destinations, one pipeline
@@ -142,7 +163,14 @@ redis_failed:
     return -1;
 }
 
-int dp_timing_compute(struct dp_item *it)
+static int memo_hit(const struct timing_memo *m, const struct dp_item *it)
+{
+    return m->valid && m->deploy_at == it->deploy_at && m->mode == it->mode
+           && m->hour == it->sched_hour && m->minute == it->sched_minute
+           && m->second == it->sched_second && strcmp(m->zone, it->zone) == 0;
+}
+
+int dp_timing_compute(dp_zones *z, struct dp_item *it)
 {
     struct xw_timing_input in = {
         .deploy_utc_ms = it->deploy_at,
@@ -154,6 +182,7 @@ int dp_timing_compute(struct dp_item *it)
     };
     struct xw_timing_result res;
     const struct xw_tz_civil *d = &res.effective_local;
+    struct timing_memo *m = &z->last;
 
     if (!it->zone[0]) {
         dp_item_fail(it, "workspace_missing", "the destination workspace "
@@ -162,14 +191,28 @@ int dp_timing_compute(struct dp_item *it)
                      it->dest_ws);
         return -1;
     }
-    if (xw_timing_effective(&in, &res) < 0) {
-        dp_item_fail(it, res.error, "%s", res.message);
-        return -1;
+    if (!memo_hit(m, it)) {
+        m->valid = 0;
+        if (xw_timing_effective(&in, &res) < 0) {
+            dp_item_fail(it, res.error, "%s", res.message);
+            return -1;
+        }
+        snprintf(m->zone, sizeof m->zone, "%s", it->zone);
+        m->deploy_at = it->deploy_at;
+        m->mode = it->mode;
+        m->hour = it->sched_hour;
+        m->minute = it->sched_minute;
+        m->second = it->sched_second;
+        m->effective_at = res.effective_utc_ms;
+        snprintf(m->timing_rule, sizeof m->timing_rule, "%s", res.rule);
+        snprintf(m->effective_date, sizeof m->effective_date,
+                 "%04d-%02d-%02d", d->year % 10000, d->month % 100,
+                 d->day % 100);
+        m->valid = 1;
     }
     it->has_effective = 1;
-    it->effective_at = res.effective_utc_ms;
-    snprintf(it->timing_rule, sizeof it->timing_rule, "%s", res.rule);
-    snprintf(it->effective_date, sizeof it->effective_date, "%04d-%02d-%02d",
-             d->year % 10000, d->month % 100, d->day % 100);
+    it->effective_at = m->effective_at;
+    memcpy(it->timing_rule, m->timing_rule, sizeof m->timing_rule);
+    memcpy(it->effective_date, m->effective_date, sizeof m->effective_date);
     return 0;
 }

@@ -25,8 +25,9 @@ int dp_zones_resolve(dp_zones *z, xw_redis *r, struct dp_item *items,
                      size_t n, char *err, size_t errlen);
 
 /* Fills it->effective_* and timing_rule from deploy_at, it->zone, the
- * generation mode and the scheduled time. 0, or -1 with the item failed
- * (workspace_missing or the timing error code). */
-int dp_timing_compute(struct dp_item *it);
+ * generation mode and the scheduled time (the same inputs as the item
+ * before in the batch: its answer again, not recomputed). 0, or -1 with
+ * the item failed (workspace_missing or the timing error code). */
+int dp_timing_compute(dp_zones *z, struct dp_item *it);
 
 #endif

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry.h"
 #include "locks.h"
 #include "xw_id.h"
-#include "xw_json.h"
 #include "xw_log.h"
 
 #define KEY_MAX (XW_ID_MAX * 2 + 64)
@@ -80,6 +80,50 @@ static int follow_start(dp_writes *w, size_t n)
     return 0;
 }
 
+/* The item's keys (see write.h), each made in one place for the pre-read
+ * and the record. Ids are bounded (XW_ID_MAX): they always fit. */
+static size_t key_len(int n)
+{
+    return n < 0 ? 0 : (size_t)n < KEY_MAX ? (size_t)n : KEY_MAX - 1;
+}
+
+static size_t objects_key(char *key, const struct dp_item *it)
+{
+    return key_len(snprintf(key, KEY_MAX, "xw:dest:%s:objects",
+                            it->dest_ws));
+}
+
+static size_t history_key(char *key, const struct dp_item *it)
+{
+    return key_len(snprintf(key, KEY_MAX, "xw:dest:%s:history:%s",
+                            it->dest_ws, it->obj_id));
+}
+
+/* xw:write:... (the exactly-once key) or xw:writes:... (the counter). */
+static size_t version_key(char *key, const char *kind,
+                          const struct dp_item *it)
+{
+    return key_len(snprintf(key, KEY_MAX, "xw:%s:%s:%s:%lld", kind,
+                            it->dest_ws, it->obj_id, (long long)it->version));
+}
+
+/* Queues the pre-read of item it: its catalog entry, whether its
+ * exactly-once key exists. In argv form: no printf parsing and one
+ * allocation per command in hiredis, twice per object. */
+static int preread_append(xw_redis *r, const struct dp_item *it)
+{
+    char objects[KEY_MAX], once[KEY_MAX];
+    const char *hget[] = { "HGET", objects, it->obj_id };
+    const char *exists[] = { "EXISTS", once };
+    size_t hget_len[] = { 4, objects_key(objects, it), strlen(it->obj_id) };
+    size_t exists_len[] = { 6, version_key(once, "write", it) };
+
+    if (xw_redis_append_argv(r, 3, hget, hget_len) < 0
+        || xw_redis_append_argv(r, 2, exists, exists_len) < 0)
+        return -1;
+    return 0;
+}
+
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
 {
     size_t n = d->n, i;
@@ -91,13 +135,7 @@ int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
         return -1;
     }
     for (i = 0; i < n; i++) {
-        const struct dp_item *it = &d->items[i];
-
-        if (xw_redis_append(d->redis, "HGET xw:dest:%s:objects %s",
-                            it->dest_ws, it->obj_id) < 0
-            || xw_redis_append(d->redis, "EXISTS xw:write:%s:%s:%lld",
-                               it->dest_ws, it->obj_id,
-                               (long long)it->version) < 0) {
+        if (preread_append(d->redis, &d->items[i]) < 0) {
             snprintf(err, errlen, "redis: %s", d->redis->errstr);
             return -1;   /* a failed append discards the queued batch */
         }
@@ -181,39 +219,24 @@ int dp_write_follow(struct dp_deployer *d, size_t i, char *err,
 /* The "version" of a catalog entry; 0 when it has none or is unreadable. */
 static int entry_version(const char *json, size_t len, int64_t *v)
 {
-    json_error_t je;
-    json_t *j;
-    int ok;
+    struct dp_json_member m = { .name = "version" };
+    json_t *tree;
 
     if (len == 0)
         return 0;
-    j = json_loadb(json, len, 0, &je);
-    ok = json_is_integer(json_object_get(j, "version"));
-    if (ok)
-        *v = json_integer_value(json_object_get(j, "version"));
-    json_decref(j);
-    return ok;
-}
-
-static int set(json_t *o, const char *key, json_t *value)
-{
-    return value ? json_object_set_new(o, key, value) : -1;
+    dp_json_members(json, len, &m, 1, &tree);
+    json_decref(tree);
+    if (m.type != DP_JSON_INT)
+        return 0;
+    *v = m.integer;
+    return 1;
 }
 
 int dp_write_body(struct dp_deployer *d, struct dp_item *it)
 {
-    json_t *o = it->object;
-
     xw_buf_reset(&d->body);
-    if (set(o, "package_id", json_string(it->package_id)) < 0
-        || set(o, "attempt", json_integer(it->attempt)) < 0
-        || set(o, "source_workspace", json_string(it->source_ws)) < 0
-        || set(o, "destination_workspace", json_string(it->dest_ws)) < 0
-        || set(o, "effective_at", json_integer(it->effective_at)) < 0
-        || set(o, "effective_date", json_string(it->effective_date)) < 0
-        || set(o, "timing_rule", json_string(it->timing_rule)) < 0)
-        return -1;
-    return xw_json_dump(o, &d->body);
+    return dp_entry_body(&d->body, dp_arena_at(d, it->obj_off), it->obj_len,
+                         it);
 }
 
 /* After the script said "already written" although the pre-read did not:
@@ -281,12 +304,9 @@ int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
     it->has_replaced = entry_version(dp_arena_at(d, it->prev_off),
                                      it->prev_len, &replaced);
     it->replaced_version = it->has_replaced ? replaced : 0;
-    if (set(it->object, "replaced_version",
-            it->has_replaced ? json_integer(replaced) : json_null()) < 0
-        || set(it->object, "deployed_at", json_integer(xw_now_ms())) < 0)
-        goto nomem;
     it->cur_off = d->arena.len;
-    if (xw_json_dump(it->object, &d->arena) < 0)
+    if (dp_entry_record(&d->arena, d->body.data, d->body.len, it,
+                        xw_now_ms()) < 0)
         goto nomem;
     it->cur_len = d->arena.len - it->cur_off;
     w->recs[w->n].lock = it->lock;
@@ -308,27 +328,20 @@ static void rec_build(struct dp_deployer *d, struct dp_rec *r,
     const struct dp_item *it = &d->items[r->item];
     size_t n = 0;
 
-    snprintf(r->objects, sizeof r->objects, "xw:dest:%s:objects",
-             it->dest_ws);
-    snprintf(r->history, sizeof r->history, "xw:dest:%s:history:%s",
-             it->dest_ws, it->obj_id);
-    snprintf(r->writes, sizeof r->writes, "xw:writes:%s:%s:%lld",
-             it->dest_ws, it->obj_id, (long long)it->version);
-    snprintf(r->once, sizeof r->once, "xw:write:%s:%s:%lld", it->dest_ws,
-             it->obj_id, (long long)it->version);
     r->hset[0] = "HSET", r->hset[1] = r->objects, r->hset[2] = it->obj_id;
     r->hset[3] = dp_arena_at(d, it->cur_off);
-    for (int k = 0; k < 3; k++)
-        r->hset_len[k] = strlen(r->hset[k]);
-    r->hset_len[3] = it->cur_len;
+    r->hset_len[0] = 4, r->hset_len[1] = objects_key(r->objects, it);
+    r->hset_len[2] = strlen(it->obj_id), r->hset_len[3] = it->cur_len;
     r->cmds[n++] = (xw_redis_cmd){ 4, r->hset, r->hset_len };
     if (it->prev_len) {
         r->lpush[0] = "LPUSH", r->lpush[1] = r->history;
         r->lpush[2] = dp_arena_at(d, it->prev_off);
-        r->lpush_len[0] = 5, r->lpush_len[1] = strlen(r->history);
+        r->lpush_len[0] = 5, r->lpush_len[1] = history_key(r->history, it);
         r->lpush_len[2] = it->prev_len;
         r->cmds[n++] = (xw_redis_cmd){ 3, r->lpush, r->lpush_len };
     }
+    version_key(r->writes, "writes", it);
+    version_key(r->once, "write", it);
     r->incr[0] = "INCR", r->incr[1] = r->writes;
     r->cmds[n++] = (xw_redis_cmd){ 2, r->incr, NULL };
     *out = (xw_redis_write){ r->once, r->cmds, n };
@@ -406,42 +419,53 @@ int dp_write_flush(struct dp_deployer *d, char *err, size_t errlen)
     return 0;
 }
 
-static void copy_str(const json_t *o, const char *key, char *dst, size_t len)
+/* Copies a string member into dst (cap bytes with the NUL) when it is one
+ * and fits; leaves dst alone otherwise. */
+static void copy_str(const struct dp_json_member *m, char *dst, size_t cap)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-
-    if (s && strlen(s) < len)
-        memcpy(dst, s, strlen(s) + 1);
+    if (m->type == DP_JSON_STR && m->len < cap) {
+        memcpy(dst, m->str, m->len);
+        dst[m->len] = '\0';
+    }
 }
 
 void dp_write_recall(struct dp_deployer *d, struct dp_item *it)
 {
-    json_error_t je;
-    json_t *o, *v;
+    enum { VERSION, COMPUTE, RGROUP, OWNER, DATE, RULE, EFFECTIVE, REPLACED,
+           NMEMBERS };
+    struct dp_json_member m[NMEMBERS] = {
+        [VERSION] = { .name = "version" },
+        [COMPUTE] = { .name = "compute_resource" },
+        [RGROUP] = { .name = "resource_group" },
+        [OWNER] = { .name = "owner" },
+        [DATE] = { .name = "effective_date" },
+        [RULE] = { .name = "timing_rule" },
+        [EFFECTIVE] = { .name = "effective_at" },
+        [REPLACED] = { .name = "replaced_version" },
+    };
+    json_t *tree;
 
     if (it->cur_len == 0)
         return;
-    o = json_loadb(dp_arena_at(d, it->cur_off), it->cur_len, 0, &je);
-    v = json_object_get(o, "version");
+    dp_json_members(dp_arena_at(d, it->cur_off), it->cur_len, m, NMEMBERS,
+                    &tree);
     /* The catalog moved on to another version since: the event's own
      * fields still say what was deployed; only replaced_version is lost. */
-    if (!json_is_integer(v) || json_integer_value(v) != it->version) {
-        json_decref(o);
-        return;
-    }
-    copy_str(o, "compute_resource", it->compute, sizeof it->compute);
-    copy_str(o, "resource_group", it->rgroup, sizeof it->rgroup);
-    copy_str(o, "owner", it->owner, sizeof it->owner);
-    copy_str(o, "effective_date", it->effective_date,
-             sizeof it->effective_date);
-    copy_str(o, "timing_rule", it->timing_rule, sizeof it->timing_rule);
-    if (json_is_integer(v = json_object_get(o, "effective_at"))) {
+    if (m[VERSION].type != DP_JSON_INT || m[VERSION].integer != it->version)
+        goto out;
+    copy_str(&m[COMPUTE], it->compute, sizeof it->compute);
+    copy_str(&m[RGROUP], it->rgroup, sizeof it->rgroup);
+    copy_str(&m[OWNER], it->owner, sizeof it->owner);
+    copy_str(&m[DATE], it->effective_date, sizeof it->effective_date);
+    copy_str(&m[RULE], it->timing_rule, sizeof it->timing_rule);
+    if (m[EFFECTIVE].type == DP_JSON_INT) {
         it->has_effective = 1;
-        it->effective_at = json_integer_value(v);
+        it->effective_at = m[EFFECTIVE].integer;
     }
-    if (json_is_integer(v = json_object_get(o, "replaced_version"))) {
+    if (m[REPLACED].type == DP_JSON_INT) {
         it->has_replaced = 1;
-        it->replaced_version = json_integer_value(v);
+        it->replaced_version = m[REPLACED].integer;
     }
-    json_decref(o);
+out:
+    json_decref(tree);
 }

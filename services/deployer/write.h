@@ -32,7 +32,8 @@
  * version, compute_resource, resource_group, data_sources, dependencies,
  * parameters, owner, generation_mode, scheduled_time) plus package_id,
  * attempt, source_workspace, destination_workspace, effective_at,
- * effective_date, timing_rule, replaced_version and deployed_at.
+ * effective_date, timing_rule, replaced_version and deployed_at: written
+ * and read by entry.c, without a jansson tree.
  */
 #ifndef DP_WRITE_H
 #define DP_WRITE_H
@@ -61,13 +62,15 @@ int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen);
 int dp_write_follow(struct dp_deployer *d, size_t i, char *err,
                     size_t errlen);
 
-/* The JSON the target receives (no per-delivery fields such as
+/* The JSON the target receives (entry.h; no per-delivery fields such as
  * deployed_at, so every repeat sends the same bytes), into d->body.
  * 0, or -1 when out of memory. */
 int dp_write_body(struct dp_deployer *d, struct dp_item *it);
 
 /* Prepares the item's catalog record (replaced version, deployed_at, the
- * JSON in the arena as its cur_*) and queues it: status DP_QUEUED. Writes
+ * JSON in the arena as its cur_*: the body in d->body, which
+ * dp_write_body() made for this item, plus those two) and queues it:
+ * status DP_QUEUED. Writes
  * the queue first when it is full (XW_REDIS_FENCED_MAX_WRITES records).
  * 0, or -1 with err (out of memory, Redis failed). */
 int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
