@@ -570,24 +570,37 @@ static void *arr_at(const xw_cls *c, const xw_arr *a, size_t i)
     return a->items + i * c->items->size;
 }
 
+/* Makes room for n more elements in one realloc, when the caller knows
+ * how many come (a decoded block's count, a copy's source): growing by
+ * doubling would copy a 10,000-object array's elements many times over
+ * and touch fresh pages each time. -1 on ENOMEM (a is unchanged). */
+static int arr_reserve(const xw_cls *c, xw_arr *a, size_t n)
+{
+    size_t sz = c->items->size, cap;
+    char *p;
+
+    if (n <= a->cap - a->count)
+        return 0;
+    if (n > SIZE_MAX / sz - a->count)
+        return -1;
+    cap = a->count + n;
+    p = realloc(a->items, cap * sz);
+    if (!p)
+        return -1;
+    a->items = p;
+    a->cap = cap;
+    return 0;
+}
+
 /* Appends an element (reset if reused, fresh otherwise); NULL on ENOMEM. */
 static void *arr_append(const xw_cls *c, xw_arr *a)
 {
     size_t sz = c->items->size;
     void *e;
 
-    if (a->count == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 4;
-        char *p;
-
-        if (cap > SIZE_MAX / sz)
-            return NULL;
-        p = realloc(a->items, cap * sz);
-        if (!p)
-            return NULL;
-        a->items = p;
-        a->cap = cap;
-    }
+    if (a->count == a->cap
+        && arr_reserve(c, a, a->cap ? a->cap : 4) < 0)
+        return NULL;
     e = a->items + a->count * sz;
     if (a->count < a->live) {
         cls_reset(c->items, e);
@@ -2223,6 +2236,14 @@ static int rd_value(rd *r, const xw_cls *c, void *self)
             } else {
                 r->zero_items += (size_t)v;
             }
+            /* v is bounded above by what the input can hold. */
+            {
+                size_t cap = a->cap;
+
+                if (arr_reserve(c, a, (size_t)v) < 0)
+                    return rd_fail(r, XW_AVRO_ENOMEM, "out of memory");
+                r->grown += (a->cap - cap) * c->items->size;
+            }
             for (; v > 0; v--) {
                 size_t cap = a->cap;
                 void *e = arr_append(c, a);
@@ -2951,6 +2972,8 @@ static int cp_value(const xw_cls *dc, void *d, const xw_cls *sc,
         const xw_arr *sa = s;
         xw_arr *da = d;
         da->count = 0;
+        if (arr_reserve(dc, da, sa->count) < 0)
+            return XW_AVRO_ENOMEM;
         for (i = 0; i < sa->count; i++) {
             void *e = arr_append(dc, da);
             if (!e)
