@@ -96,7 +96,17 @@ int xw_avro_utf8_valid(const void *p, size_t n)
         uint32_t cp;
 
         if (c < 0x80) {
+            uint64_t w;
+
+            /* Ids, names and timestamps are ASCII: skip them eight bytes
+             * at a time (every string of every event passes here). */
             i++;
+            while (n - i >= 8) {
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+                i += 8;
+            }
             continue;
         }
         if (c >= 0xc2 && c <= 0xdf) {
@@ -500,6 +510,19 @@ typedef struct xw_arr {
 
 typedef struct xw_cls xw_cls;
 
+/* A record's field names or an enum's symbols, found by name through an
+ * open-addressing table made with the class. Callers name fields on every
+ * get and set, per event; Avro C's lookup (a generic st_table hashing the
+ * whole name through function pointers) was a large part of what a
+ * setter cost. Read-only once built, so any number of threads may look
+ * up at once. */
+typedef struct xw_names {
+    const char **name;      /* by index, borrowed from the Avro C schema */
+    size_t *len;
+    uint32_t *slot;         /* mask + 1 entries: index + 1, 0 = empty */
+    uint32_t mask;
+} xw_names;
+
 typedef struct xw_field {
     const char *name;       /* borrowed from the Avro C schema */
     xw_cls *cls;
@@ -530,6 +553,8 @@ struct xw_cls {
     xw_cls *items;
     /* enum */
     int nsymbols;
+    /* record: field names; enum: symbols */
+    xw_names names;
     /* fixed */
     size_t fixed_size;
 };
@@ -539,6 +564,80 @@ struct xw_cls {
 #define ROUND8(n) (((n) + 7) & ~(size_t)7)
 
 static char xw_empty_str[1];
+
+/* Names differ mostly in length and in their first, middle and last
+ * letters; hashing only those (after one strlen) costs the same for every
+ * name. Collisions only cost a probe: a hit is confirmed by memcmp. */
+static uint32_t name_hash(const char *s, size_t len)
+{
+    uint32_t h = (uint32_t)len * 0x9e3779b1u;
+
+    if (len) {
+        h ^= (unsigned char)s[0] * 0x85ebca77u;
+        h ^= (unsigned char)s[len / 2] * 0xc2b2ae3du;
+        h ^= (unsigned char)s[len - 1] * 0x27d4eb2fu;
+    }
+    return h ^ (h >> 15);
+}
+
+/* Index of `s` in t, or -1. */
+static int names_find(const xw_names *t, const char *s)
+{
+    size_t len = strlen(s);
+    uint32_t i = name_hash(s, len) & t->mask, ix;
+
+    /* The table is at most half full: there is always an empty slot. */
+    for (; (ix = t->slot[i]) != 0; i = (i + 1) & t->mask)
+        if (t->len[ix - 1] == len && memcmp(t->name[ix - 1], s, len) == 0)
+            return (int)(ix - 1);
+    return -1;
+}
+
+static void names_free(xw_names *t)
+{
+    free(t->name);
+    free(t->len);
+    free(t->slot);
+    memset(t, 0, sizeof *t);
+}
+
+/* Builds t from the field names of a record schema or the symbols of an
+ * enum schema (validated and unique: see pcf_named). -1 on ENOMEM. */
+static int names_build(xw_names *t, avro_schema_t s)
+{
+    int record = avro_typeof(s) == AVRO_RECORD;
+    int count = record ? (int)avro_schema_record_size(s)
+                       : avro_schema_enum_number_of_symbols(s);
+    size_t size = 1, n = count > 0 ? (size_t)count : 0;
+
+    while (size < 2 * n)
+        size *= 2;
+    t->name = malloc((n ? n : 1) * sizeof *t->name);
+    t->len = malloc((n ? n : 1) * sizeof *t->len);
+    t->slot = calloc(size, sizeof *t->slot);
+    t->mask = (uint32_t)(size - 1);
+    if (!t->name || !t->len || !t->slot) {
+        names_free(t);
+        return -1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const char *name = record ? avro_schema_record_field_name(s, (int)k)
+                                  : avro_schema_enum_get(s, (int)k);
+        uint32_t i;
+
+        if (!name) {
+            names_free(t);
+            return -1;
+        }
+        t->name[k] = name;
+        t->len[k] = strlen(name);
+        i = name_hash(name, t->len[k]) & t->mask;
+        while (t->slot[i])
+            i = (i + 1) & t->mask;
+        t->slot[i] = (uint32_t)k + 1;
+    }
+    return 0;
+}
 
 static void cls_init(const xw_cls *c, void *self);
 static void cls_reset(const xw_cls *c, void *self);
@@ -1030,10 +1129,9 @@ static int xv_get_by_name(const avro_value_iface_t *i, const void *self,
     const xw_cls *c = CLS(i);
     int ix;
 
-    if (c->kind != AVRO_RECORD)
+    if (c->kind != AVRO_RECORD || !name)
         return EINVAL;
-    ix = avro_schema_record_field_get_index(c->schema, name);
-    if (ix < 0 || (size_t)ix >= c->nfields)
+    if ((ix = names_find(&c->names, name)) < 0)
         return EINVAL;
     if (index)
         *index = (size_t)ix;
@@ -1152,6 +1250,7 @@ static void cls_free_list(xw_cls *c)
     while (c) {
         xw_cls *next = c->next;
         free(c->fields);
+        names_free(&c->names);
         free(c->branches);
         free(c->boff);
         free(c);
@@ -1237,6 +1336,10 @@ static xw_cls *cls_build(build_ctx *b, avro_schema_t s)
     case AVRO_ENUM:
         c->nsymbols = avro_schema_enum_number_of_symbols(s);
         c->min_wire = 1;
+        if (names_build(&c->names, s) < 0) {
+            set_err(b->err, XW_AVRO_ENOMEM, "out of memory");
+            return NULL;
+        }
         break;
     case AVRO_FIXED: {
         int64_t n = avro_schema_fixed_size(s);
@@ -1291,6 +1394,10 @@ static xw_cls *cls_build(build_ctx *b, avro_schema_t s)
         }
         if (c->size == 0)
             c->size = 8;
+        if (names_build(&c->names, s) < 0) {
+            set_err(b->err, XW_AVRO_ENOMEM, "out of memory");
+            return NULL;
+        }
         record_fingerprint(c, def, avro_schema_namespace(s));
         break;
     }
@@ -2463,6 +2570,11 @@ const xw_avro_type *xw_avro_value_type(const avro_value_t *v)
     return is_ours(v) ? CLS(v->iface)->root_type : NULL;
 }
 
+int xw_avro_is_ours(const avro_value_t *v)
+{
+    return is_ours(v);
+}
+
 const json_t *xw_avro_field_default(const avro_value_t *rec, size_t index)
 {
     const xw_cls *c;
@@ -2482,24 +2594,19 @@ static int field_of(const avro_value_t *rec, const char *field,
 
     if (!is_ours(rec) || (c = CLS(rec->iface))->kind != AVRO_RECORD)
         return XW_AVRO_ETYPE;
-    ix = avro_schema_record_field_get_index(c->schema, field);
-    if (ix < 0 || (size_t)ix >= c->nfields)
+    if (!field || (ix = names_find(&c->names, field)) < 0)
         return XW_AVRO_ENOFIELD;
     *fc = c->fields[ix].cls;
     *fself = AT(rec->self, c->fields[ix].off);
     return 0;
 }
 
-/* For writing: the slot of `kind` in the field, selecting the branch of an
- * optional. */
-static int slot_set(const avro_value_t *rec, const char *field,
-                    avro_type_t kind, const xw_cls **c, void **self)
+/* For writing: narrows a field's class and instance to the slot of `kind`,
+ * selecting the branch of an optional. */
+static int slot_select(avro_type_t kind, const xw_cls **c, void **self)
 {
-    int rc = field_of(rec, field, c, self);
     size_t b;
 
-    if (rc < 0)
-        return rc;
     if ((*c)->kind == kind)
         return 0;
     if ((*c)->kind != AVRO_UNION)
@@ -2513,6 +2620,14 @@ static int slot_set(const avro_value_t *rec, const char *field,
         }
     }
     return XW_AVRO_ETYPE;
+}
+
+static int slot_set(const avro_value_t *rec, const char *field,
+                    avro_type_t kind, const xw_cls **c, void **self)
+{
+    int rc = field_of(rec, field, c, self);
+
+    return rc < 0 ? rc : slot_select(kind, c, self);
 }
 
 /* For reading: the slot of `kind`, or XW_AVRO_ABSENT for a null optional. */
@@ -2609,16 +2724,15 @@ int xw_avro_set_enum(avro_value_t *rec, const char *field, const char *symbol)
             ;
         if (b == c->nbranches)
             return XW_AVRO_ETYPE;
-        ix = symbol ? avro_schema_enum_get_by_name(c->branches[b]->schema,
-                                                   symbol) : -1;
+        ix = symbol ? names_find(&c->branches[b]->names, symbol) : -1;
     } else if (c->kind == AVRO_ENUM) {
-        ix = symbol ? avro_schema_enum_get_by_name(c->schema, symbol) : -1;
+        ix = symbol ? names_find(&c->names, symbol) : -1;
     } else {
         return XW_AVRO_ETYPE;
     }
     if (ix < 0)
         return XW_AVRO_ESYMBOL;
-    if ((rc = slot_set(rec, field, AVRO_ENUM, &c, &self)) < 0)
+    if ((rc = slot_select(AVRO_ENUM, &c, &self)) < 0)
         return rc;
     *(int32_t *)self = ix;
     return 0;
@@ -2717,17 +2831,18 @@ int xw_avro_array_append_string(avro_value_t *rec, const char *field,
 {
     const xw_cls *c;
     void *self, *e;
+    size_t len = s ? strlen(s) : 0;
     int rc = slot_set(rec, field, AVRO_ARRAY, &c, &self);
 
     if (rc < 0)
         return rc;
     if (c->items->kind != AVRO_STRING)
         return XW_AVRO_ETYPE;
-    if (!s || !xw_avro_utf8_valid(s, strlen(s)))
+    if (!s || !xw_avro_utf8_valid(s, len))
         return XW_AVRO_EVALUE;
     if (!(e = arr_append(c, self)))
         return XW_AVRO_ENOMEM;
-    if ((rc = str_set(e, s, strlen(s))) < 0)
+    if ((rc = str_set(e, s, len)) < 0)
         ((xw_arr *)self)->count--;
     return rc;
 }
@@ -2743,7 +2858,7 @@ int xw_avro_array_append_enum(avro_value_t *rec, const char *field,
         return rc;
     if (c->items->kind != AVRO_ENUM)
         return XW_AVRO_ETYPE;
-    ix = symbol ? avro_schema_enum_get_by_name(c->items->schema, symbol) : -1;
+    ix = symbol ? names_find(&c->items->names, symbol) : -1;
     if (ix < 0)
         return XW_AVRO_ESYMBOL;
     if (!(e = arr_append(c, self)))

@@ -227,6 +227,14 @@ void xw_avro_value_release(xw_avro_value *v);
  * xw_avro_decode), NULL for a nested record or a foreign value. */
 const xw_avro_type *xw_avro_value_type(const avro_value_t *v);
 
+/* 1 if v is an xw_avro value (an event, or a handle on a field, element or
+ * branch of one), 0 for any other avro_value_t (e.g. Avro C's generic
+ * values). Its strings are valid UTF-8 - every setter, xw_avro_copy and
+ * the decoder check before storing - and its field names and enum symbols
+ * are Avro names ([A-Za-z_][A-Za-z0-9_]*), so a writer need not check them
+ * again. */
+int xw_avro_is_ours(const avro_value_t *v);
+
 /* Encodes an event as single-object encoding, replacing the contents of
  * `out` (a reused buffer: no allocation once it is big enough). On failure
  * out is left empty; XW_AVRO_EUNSET names a union with no branch selected,

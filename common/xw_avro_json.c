@@ -12,21 +12,23 @@
 #include <string.h>
 
 #include "xw_avro.h"
+#include "xw_id.h"
 
 /* --- helpers --- */
 
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* A new JSON string with the base64 of p[0..n). */
-static json_t *b64_json(const unsigned char *p, size_t n)
+static size_t b64_len(size_t n)
 {
-    size_t olen = (n + 2) / 3 * 4, i, o = 0;
-    char *out = malloc(olen + 1);
-    json_t *j;
+    return (n + 2) / 3 * 4;
+}
 
-    if (!out)
-        return NULL;
+/* Writes the b64_len(n) characters of the base64 of p[0..n) (no NUL). */
+static void b64_encode(const unsigned char *p, size_t n, char *out)
+{
+    size_t i, o = 0;
+
     for (i = 0; i + 2 < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
         out[o++] = b64chars[v >> 18];
@@ -41,8 +43,19 @@ static json_t *b64_json(const unsigned char *p, size_t n)
         out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
         out[o++] = '=';
     }
-    out[o] = '\0';
-    j = json_stringn(out, o);
+}
+
+/* A new JSON string with the base64 of p[0..n). */
+static json_t *b64_json(const unsigned char *p, size_t n)
+{
+    size_t olen = b64_len(n);
+    char *out = malloc(olen + 1);
+    json_t *j;
+
+    if (!out)
+        return NULL;
+    b64_encode(p, n, out);
+    j = json_stringn(out, olen);
     free(out);
     return j;
 }
@@ -589,20 +602,62 @@ json_t *xw_avro_to_json(const avro_value_t *v)
  * without building the tree (per-object hot paths: the packager's
  * nodes-to-deploy entries, the reporter's result projections) --- */
 
-static int jw_string(xw_buf *out, const char *s, size_t len)
+/* A walk writes a few bytes many times per value: room is checked inline
+ * and xw_buf_grow called only when the allocation is too small or out's
+ * cap would be passed (xw_buf_grow's own rules). The walk leaves out
+ * without its NUL; xw_avro_json_write and _write_string put it back. */
+static inline int jw_room(xw_buf *out, size_t n)
+{
+    if (out->len + n < out->alloc && (!out->cap || out->len + n <= out->cap))
+        return 0;
+    return xw_buf_grow(out, n);
+}
+
+static inline int jw_put(xw_buf *out, const void *p, size_t n)
+{
+    if (jw_room(out, n) < 0)
+        return -1;
+    memcpy(out->data + out->len, p, n);
+    out->len += n;
+    return 0;
+}
+
+/* 1 if none of the 8 bytes at p needs an escape ('"', '\\', below 0x20):
+ * the usual case, tested a word at a time (a byte below n sets its high
+ * bit in (w - n) & ~w; bytes after a hit may too, which is harmless). */
+static inline int jw_plain8(const char *p)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    uint64_t w, q, b;
+
+    memcpy(&w, p, 8);
+    q = w ^ (ones * '"');
+    b = w ^ (ones * '\\');
+    return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b))
+            & (ones * 0x80)) == 0;
+}
+
+/* A string literal, escaped as jansson does. `check`: validate the UTF-8
+ * first (jansson refuses to dump invalid UTF-8; so do we) - not needed for
+ * strings of an xw_avro value, checked when they were stored. */
+static int jw_string(xw_buf *out, const char *s, size_t len, int check)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t i, run = 0;
 
-    /* jansson refuses to dump invalid UTF-8; so do we. */
-    if (!xw_avro_utf8_valid(s, len) || xw_buf_grow(out, len + 2) < 0
-        || xw_buf_addch(out, '"') < 0)
+    if ((check && !xw_avro_utf8_valid(s, len)) || jw_room(out, len + 2) < 0)
         return -1;
+    out->data[out->len++] = '"';
     for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
+        unsigned char ch;
         char esc[6] = { '\\', 0, '0', '0', 0, 0 };
         size_t elen = 2;
 
+        while (len - i >= 8 && jw_plain8(s + i))
+            i += 8;
+        if (i == len)
+            break;
+        ch = (unsigned char)s[i];
         if (ch != '"' && ch != '\\' && ch >= 0x20)
             continue;
         /* Escapes exactly as jansson's dump_string (no ENSURE_ASCII, no
@@ -622,24 +677,49 @@ static int jw_string(xw_buf *out, const char *s, size_t len)
             esc[5] = hex[ch & 15];
             elen = 6;
         }
-        if (xw_buf_add(out, s + run, i - run) < 0
-            || xw_buf_add(out, esc, elen) < 0)
+        if (jw_put(out, s + run, i - run) < 0 || jw_put(out, esc, elen) < 0)
             return -1;
         run = i + 1;
     }
-    if (xw_buf_add(out, s + run, len - run) < 0 || xw_buf_addch(out, '"') < 0)
-        return -1;
-    return 0;
+    return jw_put(out, s + run, len - run) < 0 || jw_put(out, "\"", 1) < 0
+        ? -1 : 0;
 }
 
 int xw_avro_json_write_string(xw_buf *out, const char *s, size_t len)
 {
     size_t saved = out->len;
 
-    if (jw_string(out, s, len) == 0)
+    if (jw_string(out, s, len, 1) == 0) {
+        xw_buf_setlen(out, out->len);
         return 0;
+    }
     xw_buf_setlen(out, saved);
     return -1;
+}
+
+/* A field name or an enum symbol. Those of an xw_avro value are Avro names
+ * ([A-Za-z_][A-Za-z0-9_]*, checked by the registry): nothing to check or
+ * escape. */
+static int jw_name(xw_buf *out, const char *name, int trusted)
+{
+    size_t len = strlen(name);
+
+    if (!trusted)
+        return jw_string(out, name, len, 1);
+    if (jw_room(out, len + 2) < 0)
+        return -1;
+    out->data[out->len++] = '"';
+    memcpy(out->data + out->len, name, len);
+    out->len += len;
+    out->data[out->len++] = '"';
+    return 0;
+}
+
+static int jw_int(xw_buf *out, int64_t x)
+{
+    char b[XW_DEC_MAX];
+
+    return jw_put(out, b, xw_dec(x, b));
 }
 
 /* A real as jansson 2.14 dumps it (jsonp_dtostr, precision 17): "%.17g",
@@ -650,7 +730,7 @@ static int jw_real(xw_buf *out, double x)
     char b[64], *e, *from, *to;
 
     if (!isfinite(x))
-        return xw_buf_adds(out, "null");
+        return jw_put(out, "null", 4);
     snprintf(b, sizeof b - 2, "%.17g", x);
     for (char *p = b; *p; p++)
         if (*p == ',')
@@ -667,41 +747,47 @@ static int jw_real(xw_buf *out, double x)
         if (from != to)
             memmove(to, from, strlen(from) + 1);
     }
-    return xw_buf_adds(out, b);
+    return jw_put(out, b, strlen(b));
 }
 
+/* Base64 needs no escapes: written straight into out, quoted. */
 static int jw_base64(xw_buf *out, const void *p, size_t n)
 {
-    json_t *j = b64_json(p, n);
-    int rc = j ? jw_string(out, json_string_value(j),
-                                           json_string_length(j)) : -1;
+    size_t olen = b64_len(n);
 
-    json_decref(j);
-    return rc;
+    if (jw_room(out, olen + 2) < 0)
+        return -1;
+    out->data[out->len] = '"';
+    b64_encode(p, n, out->data + out->len + 1);
+    out->data[out->len + 1 + olen] = '"';
+    out->len += olen + 2;
+    return 0;
 }
 
-static int jw_value(const avro_value_t *v, xw_buf *out)
+/* `trusted`: v is an xw_avro value (so are all its parts), whose strings,
+ * names and symbols need no checking. */
+static int jw_value(const avro_value_t *v, xw_buf *out, int trusted)
 {
     avro_value_t *mv = (avro_value_t *)v;   /* Avro C getters are not const */
     size_t i, n;
 
     switch (avro_value_get_type(v)) {
     case AVRO_NULL:
-        return xw_buf_adds(out, "null");
+        return jw_put(out, "null", 4);
     case AVRO_BOOLEAN: {
         int b = 0;
         avro_value_get_boolean(mv, &b);
-        return xw_buf_adds(out, b ? "true" : "false");
+        return b ? jw_put(out, "true", 4) : jw_put(out, "false", 5);
     }
     case AVRO_INT32: {
         int32_t x = 0;
         avro_value_get_int(mv, &x);
-        return xw_buf_addf(out, "%d", (int)x);
+        return jw_int(out, x);
     }
     case AVRO_INT64: {
         int64_t x = 0;
         avro_value_get_long(mv, &x);
-        return xw_buf_addf(out, "%lld", (long long)x);
+        return jw_int(out, x);
     }
     case AVRO_FLOAT: {
         float x = 0;
@@ -718,7 +804,7 @@ static int jw_value(const avro_value_t *v, xw_buf *out)
         size_t size = 0;
         if (avro_value_get_string(mv, &s, &size) != 0 || !s)
             return -1;
-        return jw_string(out, s, size ? size - 1 : 0);
+        return jw_string(out, s, size ? size - 1 : 0, !trusted);
     }
     case AVRO_BYTES: {
         const void *p = NULL;
@@ -739,40 +825,42 @@ static int jw_value(const avro_value_t *v, xw_buf *out)
         const char *sym;
         avro_value_get_enum(mv, &ix);
         sym = avro_schema_enum_get(resolve(avro_value_get_schema(mv)), ix);
-        return sym ? jw_string(out, sym, strlen(sym)) : -1;
+        return sym ? jw_name(out, sym, trusted) : -1;
     }
     case AVRO_UNION: {
         avro_value_t branch;
         if (avro_value_get_current_branch(mv, &branch) != 0)
-            return xw_buf_adds(out, "null");
-        return jw_value(&branch, out);
+            return jw_put(out, "null", 4);
+        return jw_value(&branch, out, trusted);
     }
     case AVRO_RECORD:
     case AVRO_MAP:
-        if (avro_value_get_size(mv, &n) != 0 || xw_buf_addch(out, '{') < 0)
+        if (avro_value_get_size(mv, &n) != 0 || jw_put(out, "{", 1) < 0)
             return -1;
         for (i = 0; i < n; i++) {
             avro_value_t child;
             const char *name = NULL;
 
             if (avro_value_get_by_index(mv, i, &child, &name) != 0 || !name
-                || (i && xw_buf_addch(out, ',') < 0)
-                || jw_string(out, name, strlen(name)) < 0
-                || xw_buf_addch(out, ':') < 0 || jw_value(&child, out) < 0)
+                || (i && jw_put(out, ",", 1) < 0)
+                || jw_name(out, name, trusted) < 0
+                || jw_put(out, ":", 1) < 0
+                || jw_value(&child, out, trusted) < 0)
                 return -1;
         }
-        return xw_buf_addch(out, '}');
+        return jw_put(out, "}", 1);
     case AVRO_ARRAY:
-        if (avro_value_get_size(mv, &n) != 0 || xw_buf_addch(out, '[') < 0)
+        if (avro_value_get_size(mv, &n) != 0 || jw_put(out, "[", 1) < 0)
             return -1;
         for (i = 0; i < n; i++) {
             avro_value_t child;
 
             if (avro_value_get_by_index(mv, i, &child, NULL) != 0
-                || (i && xw_buf_addch(out, ',') < 0) || jw_value(&child, out) < 0)
+                || (i && jw_put(out, ",", 1) < 0)
+                || jw_value(&child, out, trusted) < 0)
                 return -1;
         }
-        return xw_buf_addch(out, ']');
+        return jw_put(out, "]", 1);
     default:
         return -1;
     }
@@ -782,8 +870,10 @@ int xw_avro_json_write(const avro_value_t *value, xw_buf *out)
 {
     size_t saved = out->len;
 
-    if (jw_value(value, out) == 0)
+    if (jw_value(value, out, xw_avro_is_ours(value)) == 0) {
+        xw_buf_setlen(out, out->len);
         return 0;
+    }
     xw_buf_setlen(out, saved);
     return -1;
 }

@@ -27,6 +27,12 @@ int xw_random_bytes(void *buf, size_t n);
 /* Writes 2*n lower-case hex digits of src and a NUL into out. */
 void xw_hex(const void *src, size_t n, char *out);
 
+/* Writes v in decimal ("%lld") and a NUL into out; returns the length.
+ * For integers formatted per event (JSON numbers, derived ids), where
+ * printf's format parsing cost more than the digits. */
+#define XW_DEC_MAX 21   /* "-9223372036854775808" and the NUL */
+size_t xw_dec(int64_t v, char out[XW_DEC_MAX]);
+
 /* An id from outside (workspace, package, object, user, environment name)
  * is 1..max bytes of [A-Za-z0-9._:@-], not "." or "..", so it is safe in a
  * URL path, a Redis key and a log line. Returns 1 if valid. */

@@ -251,6 +251,24 @@ static void test_invalid_utf8_and_limits(void)
     xw_avro_value_release(&v);
 }
 
+/* xw_avro_json_write gives exactly the bytes of a jansson dump of
+ * xw_avro_to_json (stored JSON that other services read must not change). */
+static void expect_write_same(const avro_value_t *v)
+{
+    xw_buf a = XW_BUF_INIT, b = XW_BUF_INIT;
+    json_t *j = xw_avro_to_json(v);
+
+    ASSERT(j != NULL);
+    ASSERT_EQ(xw_json_dump(j, &a), 0);
+    ASSERT_EQ(xw_buf_add(&b, "x", 1), 0);          /* appends */
+    ASSERT_EQ(xw_avro_json_write(v, &b), 0);
+    ASSERT_EQ(b.len, a.len + 1);
+    ASSERT_STR_EQ(b.data + 1, a.data);
+    json_decref(j);
+    xw_buf_release(&a);
+    xw_buf_release(&b);
+}
+
 static void test_base64_bytes(void)
 {
     static const struct {
@@ -280,6 +298,13 @@ static void test_base64_bytes(void)
     }
     ASSERT_EQ(xw_avro_get_bytes(&v.value, "payload", &p, &len), 0);
     ASSERT(memcmp(p, "\xc3\x01\x00\x01\x02\x03\x04\x05\x06\x07\xff", 11) == 0);
+    /* json_write's base64 (straight into the buffer) is to_json's. */
+    for (i = 0; i <= 11; i++) {
+        ASSERT_EQ(xw_avro_set_bytes(&v.value, "payload",
+                                    "\xfb\xff\x00\xbf?>\x01\x02\x03\x04\x05", i),
+                  0);
+        expect_write_same(&v.value);
+    }
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_object_set_new(j, "payload", json_string(bad[i]));
         ASSERT_EQ(xw_avro_from_json(&v.value, j, NULL, &err), -1);
@@ -364,26 +389,25 @@ static void test_foreign_generic_value(void)
     ASSERT_EQ(xw_avro_from_json(&gv, j, NULL, &err), -1);
     ASSERT_STR_EQ(err.rule, "required");   /* no schema JSON, no default */
     json_decref(j);
+    /* Avro C stores any bytes as a string: json_write checks the strings
+     * of a value xw_avro did not make (it trusts only its own). */
+    {
+        avro_value_t f;
+        xw_buf out = XW_BUF_INIT;
+
+        ASSERT_EQ(xw_avro_is_ours(&gv), 0);
+        ASSERT_EQ(avro_value_get_by_name(&gv, "object_id", &f, NULL), 0);
+        ASSERT_EQ(avro_value_set_string(&f, "n-\xc3"), 0);
+        ASSERT_EQ(xw_buf_adds(&out, "keep"), 0);
+        ASSERT_EQ(xw_avro_json_write(&gv, &out), -1);
+        ASSERT_STR_EQ(out.data, "keep");
+        ASSERT_EQ(avro_value_set_string(&f, "n-\xc3\xa9"), 0);
+        ASSERT_EQ(xw_avro_json_write(&gv, &out), 0);
+        ASSERT(strstr(out.data, "\"object_id\":\"n-\xc3\xa9\"") != NULL);
+        xw_buf_release(&out);
+    }
     avro_value_decref(&gv);
     avro_value_iface_decref(gi);
-}
-
-/* xw_avro_json_write gives exactly the bytes of a jansson dump of
- * xw_avro_to_json (stored JSON that other services read must not change). */
-static void expect_write_same(const avro_value_t *v)
-{
-    xw_buf a = XW_BUF_INIT, b = XW_BUF_INIT;
-    json_t *j = xw_avro_to_json(v);
-
-    ASSERT(j != NULL);
-    ASSERT_EQ(xw_json_dump(j, &a), 0);
-    ASSERT_EQ(xw_buf_add(&b, "x", 1), 0);          /* appends */
-    ASSERT_EQ(xw_avro_json_write(v, &b), 0);
-    ASSERT_EQ(b.len, a.len + 1);
-    ASSERT_STR_EQ(b.data + 1, a.data);
-    json_decref(j);
-    xw_buf_release(&a);
-    xw_buf_release(&b);
 }
 
 static void test_json_write_matches_jansson(void)
@@ -394,6 +418,14 @@ static void test_json_write_matches_jansson(void)
     };
     static const double reals[] = { 0.0, -0.0, 1.0, 0.1, -2.5, 1e300, 1e-7,
                                     5e-324, 123456789012345678.0, 1e21 };
+    static const int64_t longs[] = {
+        0, 1, -1, 7, -7, 9, 10, -10, 99, 100, 1000000, -1000001,
+        1764151200134LL, INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1,
+        (int64_t)INT32_MIN - 1, INT64_MAX, INT64_MIN, INT64_MAX - 1,
+        INT64_MIN + 1, 999999999999999999LL, -1000000000000000000LL,
+    };
+    static const char escs[] = { '"', '\\', '\n', '\x01', '\x1f', '\0',
+                                 '\x7f', ' ', '/' };
     const xw_avro_type *rt = xw_avro_type_find(reg, "ObjectResult");
     xw_avro_value v;
     xw_buf out = XW_BUF_INIT;
@@ -423,9 +455,36 @@ static void test_json_write_matches_jansson(void)
     }
     ASSERT_EQ(xw_avro_set_string_len(&v.value, "reason", "a\0b", 3), 0);
     expect_write_same(&v.value);
-    ASSERT_EQ(xw_avro_set_long(&v.value, "version", INT64_MIN), 0);
-    ASSERT_EQ(xw_avro_set_int(&v.value, "attempt", INT32_MIN), 0);
-    expect_write_same(&v.value);
+    /* Integers (written without printf): extremes, signs, zero, powers of
+     * ten, in a long, an int and an optional long. */
+    for (i = 0; i < sizeof longs / sizeof longs[0]; i++) {
+        ASSERT_EQ(xw_avro_set_long(&v.value, "version", longs[i]), 0);
+        ASSERT_EQ(xw_avro_set_long(&v.value, "effective_at", longs[i]), 0);
+        ASSERT_EQ(xw_avro_set_int(&v.value, "attempt",
+                                  (int32_t)(longs[i] % 2 ? INT32_MIN
+                                            : INT32_MAX)), 0);
+        ASSERT_EQ(xw_avro_set_int(&v.value, "total", (int32_t)(longs[i] % 1000)),
+                  0);
+        expect_write_same(&v.value);
+    }
+    /* Escapes are found a word at a time: each escaped byte at every
+     * offset of strings around the word size, next to multi-byte UTF-8. */
+    for (i = 0; i < sizeof escs / sizeof escs[0]; i++) {
+        for (size_t len = 1; len <= 19; len++) {
+            for (size_t at = 0; at < len; at++) {
+                char str[20];
+                size_t mb = len >= 4 ? (at + 2) % (len - 1) : at;
+
+                memset(str, 'a', len);
+                if (mb > at || mb + 1 < at)
+                    memcpy(str + mb, "\xc3\xa9", 2);
+                str[at] = escs[i];
+                ASSERT_EQ(xw_avro_set_string_len(&v.value, "object_name", str,
+                                                 len), 0);
+                expect_write_same(&v.value);
+            }
+        }
+    }
     xw_avro_value_release(&v);
     /* Reals as jansson formats them (%.17g, ".0", short exponents). */
     {

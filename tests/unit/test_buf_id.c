@@ -1,4 +1,7 @@
 /* xw_buf invariants and caps; ids: UUID shape, derivation, validation. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "xw_buf.h"
 #include "xw_id.h"
@@ -96,6 +99,60 @@ static void test_uuid_derive(void)
     longname[600] = '\0';
     xw_uuid_derive("x", longname, -7, b);
     ASSERT_STR_EQ(b, "22a49587-1ecb-871b-b93c-d01caa004786");
+    /* The index's extremes, as "%ld" wrote them. */
+    xw_uuid_derive("mapper", "evt-1", LONG_MIN, b);
+    ASSERT_STR_EQ(b, "f01a8760-aa2e-83aa-a4e8-395ba068cc23");
+    xw_uuid_derive("mapper", "evt-1", LONG_MAX, b);
+    ASSERT_STR_EQ(b, "993d3289-47cb-8d88-a9b4-2fc14415e387");
+}
+
+/* Each thread keeps a digest context of its own: threads deriving at once
+ * (the submit-listener's) get the ids one thread gets. */
+#define DERIVE_THREADS 4
+#define DERIVE_IDS 300
+
+static char derived[DERIVE_THREADS + 1][DERIVE_IDS][XW_UUID_LEN + 1];
+
+static void *derive_all(void *arg)
+{
+    char (*out)[XW_UUID_LEN + 1] = arg;
+
+    for (long i = 0; i < DERIVE_IDS; i++)
+        xw_uuid_derive("listener", i % 2 ? "evt-odd" : "evt-even", i, out[i]);
+    return NULL;
+}
+
+static void test_uuid_derive_threads(void)
+{
+    pthread_t th[DERIVE_THREADS];
+    int t;
+
+    derive_all(derived[DERIVE_THREADS]);
+    for (t = 0; t < DERIVE_THREADS; t++)
+        ASSERT_EQ(pthread_create(&th[t], NULL, derive_all, derived[t]), 0);
+    for (t = 0; t < DERIVE_THREADS; t++)
+        ASSERT_EQ(pthread_join(th[t], NULL), 0);
+    for (t = 0; t < DERIVE_THREADS; t++)
+        ASSERT(memcmp(derived[t], derived[DERIVE_THREADS],
+                      sizeof derived[t]) == 0);
+    ASSERT(strcmp(derived[0][0], derived[0][1]) != 0);
+}
+
+static void test_dec(void)
+{
+    static const int64_t cases[] = {
+        0, 1, -1, 9, 10, -10, 99, 100, 1764151200134LL, -1764151200134LL,
+        INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1, (int64_t)INT32_MIN - 1,
+        INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1,
+    };
+    char got[XW_DEC_MAX], want[32];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = snprintf(want, sizeof want, "%lld", (long long)cases[i]);
+
+        ASSERT_EQ(xw_dec(cases[i], got), (size_t)n);
+        ASSERT_STR_EQ(got, want);
+    }
 }
 
 static void test_id_valid(void)
@@ -118,6 +175,8 @@ int main(void)
     XW_RUN(test_buf_detach);
     XW_RUN(test_uuid);
     XW_RUN(test_uuid_derive);
+    XW_RUN(test_uuid_derive_threads);
+    XW_RUN(test_dec);
     XW_RUN(test_id_valid);
     return XW_REPORT();
 }
