@@ -25,15 +25,11 @@
  * (its version, effective time, ...). Entries come from Redis, i.e. from
  * anyone who could write there, so the reader is strict: the text is
  * checked whole, and the answer is always the one json_loadb() +
- * json_object_get() would give. Text in the writer's form (compact,
- * integers without fraction or exponent, no escape in a string member
- * read) is checked in one pass without allocating; anything else (spaces,
- * reals, escapes, surrogates, depth, or text that is not valid JSON) is
- * handed to jansson, which decides.
- *
- * Only services/deployer uses this; a helper for reading top-level members
- * of stored JSON would belong in common/xw_json if another service wants
- * it.
+ * json_object_get() would give. Text in the writer's form (canonical as
+ * common/xw_jcanon.h defines it, with no escape in a string member read)
+ * is read in one pass without allocating; anything else (spaces, reals,
+ * other escapes, depth, or text that is not valid JSON) is handed to
+ * jansson, which decides.
  */
 #ifndef DP_ENTRY_H
 #define DP_ENTRY_H

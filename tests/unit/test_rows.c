@@ -10,6 +10,7 @@
 #include "xw_avro.h"
 #include "xw_avro_json.h"
 #include "xw_test.h"
+#include "xw_test_rand.h"
 
 #include "../../services/submit-listener/rows.c"
 
@@ -324,57 +325,28 @@ static void test_deep_spec(void)
 /* ---- generated rows: random objects in jansson's form, and damaged
  * copies of them ---------------------------------------------------------- */
 
-static unsigned long long rng = 0x9e3779b97f4a7c15ull;
-
-static unsigned rnd(unsigned n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
-}
-
-static json_t *random_string(void)
-{
-    static const char *const pieces[] = {
-        "a", "Z", "0", " ", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t",
-        "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x80\xa8", "\xef\xbf\xbf",
-        "\xf0\x9f\x98\x80", "node", "{", "}", "[", ",", ":",
-    };
-    char buf[64];
-    size_t n = 0;
-
-    for (unsigned k = rnd(6); k; k--) {
-        const char *p = pieces[rnd(sizeof pieces / sizeof pieces[0])];
-
-        memcpy(buf + n, p, strlen(p));
-        n += strlen(p);
-    }
-    return json_stringn(buf, n);
-}
-
 static json_t *random_value(int depth)
 {
-    switch (rnd(depth < 2 ? 9 : 7)) {
+    switch (xw_rnd(depth < 2 ? 9 : 7)) {
     case 0: return json_null();
     case 1: return json_true();
-    case 2: return json_integer((json_int_t)rnd(2000000) - 1000000);
-    case 3: return json_integer(rnd(2) ? INT64_MAX : INT64_MIN);
-    case 4: return json_real(rnd(1000) / 8.0 - 50);
+    case 2: return json_integer((json_int_t)xw_rnd(2000000) - 1000000);
+    case 3: return json_integer(xw_rnd(2) ? INT64_MAX : INT64_MIN);
+    case 4: return json_real(xw_rnd(1000) / 8.0 - 50);
     case 5:
-    case 6: return random_string();
+    case 6: return xw_random_string(6);
     case 7: {
         json_t *a = json_array();
 
-        for (unsigned k = rnd(3); k; k--)
+        for (unsigned k = xw_rnd(3); k; k--)
             json_array_append_new(a, random_value(depth + 1));
         return a;
     }
     default: {
         json_t *o = json_object();
 
-        for (unsigned k = rnd(3); k; k--)
-            json_object_set_new(o, rnd(2) ? "a" : "name",
+        for (unsigned k = xw_rnd(3); k; k--)
+            json_object_set_new(o, xw_rnd(2) ? "a" : "name",
                                 random_value(depth + 1));
         return o;
     }
@@ -388,11 +360,12 @@ static char *random_object(int scalars_mostly)
     json_t *o = json_object();
     char *s;
 
-    for (unsigned k = rnd(8); k; k--) {
-        json_t *v = scalars_mostly && rnd(4) ? (rnd(2) ? random_string()
-            : json_integer(rnd(100))) : random_value(0);
+    for (unsigned k = xw_rnd(8); k; k--) {
+        json_t *v = scalars_mostly && xw_rnd(4)
+            ? (xw_rnd(2) ? xw_random_string(6) : json_integer(xw_rnd(100)))
+            : random_value(0);
 
-        json_object_set_new(o, keys[rnd(sizeof keys / sizeof keys[0])], v);
+        json_object_set_new(o, keys[xw_rnd(sizeof keys / sizeof keys[0])], v);
     }
     s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -402,23 +375,12 @@ static char *random_object(int scalars_mostly)
 /* A damaged copy: one byte changed, removed or the text cut. */
 static struct text damage(const char *s, char *buf, size_t cap)
 {
-    size_t n = strlen(s), at;
-    static const char bytes[] = "\"\\{}[],: 0-.eu\x01\x80\xff";
+    size_t n = strlen(s);
 
     if (n + 1 > cap || n == 0)
         return text_of(s);
-    memcpy(buf, s, n + 1);
-    at = rnd((unsigned)n);
-    switch (rnd(3)) {
-    case 0:
-        buf[at] = bytes[rnd(sizeof bytes - 1)];
-        return (struct text){ buf, n };
-    case 1:
-        memmove(buf + at, buf + at + 1, n - at);
-        return (struct text){ buf, n - 1 };
-    default:
-        return (struct text){ buf, at };
-    }
+    n = xw_damage(s, n, buf, "\"\\{}[],: 0-.eu\x01\x80\xff");
+    return (struct text){ buf, n };
 }
 
 static void test_random_rows(void)
@@ -431,10 +393,10 @@ static void test_random_rows(void)
         struct text st = text_of(spec), rt = text_of(res);
 
         if (i % 2) {
-            st = rnd(2) ? damage(spec, sbuf, sizeof sbuf) : st;
-            rt = rnd(2) ? damage(res, rbuf, sizeof rbuf) : rt;
+            st = xw_rnd(2) ? damage(spec, sbuf, sizeof sbuf) : st;
+            rt = xw_rnd(2) ? damage(res, rbuf, sizeof rbuf) : rt;
         }
-        if (!same_row(ids[rnd(2)], NULL, st, rt, &took)) {
+        if (!same_row(ids[xw_rnd(2)], NULL, st, rt, &took)) {
             free(spec);
             free(res);
             ASSERT(!"generated row differs");
