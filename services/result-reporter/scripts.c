@@ -173,8 +173,13 @@ static const char lua_started[] = PRELUDE
  * For each result, in order, exactly what "HSETNX the attempt's hash, and
  * count it if it was new" does: a result is new if its object has no
  * result in this attempt yet (in the hash or earlier in ARGV). New results
- * are stored, become the latest result of their object (unless a later
- * attempt exists and already has one), and are counted; last_at is the
+ * are marked in the attempt's hash by their outcome only (the hash is the
+ * attempt's dedup record and the timeout sweep's list; the whole result
+ * is kept once, in the latest hash, and always on the results topic: a
+ * second JSON copy per object was 0.8 KB of Redis memory, AOF and
+ * rewrite work per object), become the latest result of their object
+ * (unless a later attempt exists and already has one), and are counted;
+ * last_at is the
  * latest occurred_at among them. Then the summary follows the counters.
  * Returns {state of the attempt (see sync), {1 new | 0 duplicate, ...}}. */
 static const char lua_fold[] = PRELUDE
@@ -183,7 +188,7 @@ static const char lua_fold[] = PRELUDE
     "local objs = {}\n"
     "for i = 1, n do objs[i] = ARGV[4 * i - 2] end\n"
     "local have = redis.call('HMGET', KEYS[1], unpack(objs))\n"
-    "local new, flags, cnt, seen, last = {}, {}, {}, {}, nil\n"
+    "local new, mark, flags, cnt, seen, last = {}, {}, {}, {}, {}, nil\n"
     "for i = 1, n do\n"
     "  local o = objs[i]\n"
     "  if have[i] or seen[o] then\n"
@@ -194,12 +199,14 @@ static const char lua_fold[] = PRELUDE
     "    new[#new + 1] = o\n"
     "    new[#new + 1] = ARGV[4 * i - 1]\n"
     "    local oc, at = ARGV[4 * i], tonumber(ARGV[4 * i + 1])\n"
+    "    mark[#mark + 1] = o\n"
+    "    mark[#mark + 1] = oc\n"
     "    cnt[oc] = (cnt[oc] or 0) + 1\n"
     "    if not last or at > last then last = at end\n"
     "  end\n"
     "end\n"
     "if #new > 0 then\n"
-    "  redis.call('HSET', KEYS[1], unpack(new))\n"
+    "  redis.call('HSET', KEYS[1], unpack(mark))\n"
     "  if redis.call('EXISTS', KEYS[4]) == 0 then\n"
     "    redis.call('HSET', KEYS[2], unpack(new))\n"
     "  else\n"

@@ -99,7 +99,8 @@ latest=$(R HGETALL xw:res:P | paste - - | while read -r o j; do
     printf '%s:%s:%s ' "$o" "$(jq -r .outcome <<<"$j")" "$(jq -r .attempt <<<"$j")"; done)
 xw_expect_eq "latest outcomes" "$(tr ' ' '\n' <<<"$latest" | sort | paste -sd' ')" \
     " o1:deployed:1 o2:deployed:1 o3:deployed:1 o4:deployed:2 o5:excluded:1"
-xw_expect_eq "attempt 1 keeps its own result" "$(R HGET xw:res:P:1 o4 | jq -r .outcome)" failed
+xw_expect_eq "attempt 1 keeps its own outcome" "$(R HGET xw:res:P:1 o4)" failed
+xw_expect_eq "attempt 2 marks only its own object" "$(R HGETALL xw:res:P:2 | paste -sd' ')" "o4 deployed"
 xw_expect_eq "attempt 1 counters unchanged by late duplicates" \
     "$(R HMGET xw:cnt:P:1 deployed failed excluded status | paste -sd' ')" "3 1 1 failed"
 out=$("$inject" dump outcomes)
