@@ -27,6 +27,20 @@ int xw_random_bytes(void *buf, size_t n);
 /* Writes 2*n lower-case hex digits of src and a NUL into out. */
 void xw_hex(const void *src, size_t n, char *out);
 
+/* FNV-1a (64-bit) of p[0..n), continuing from h (XW_FNV1A_INIT to
+ * start): for in-memory hash tables keyed by ids, where a short, fast,
+ * well-spread hash is all that is needed (not for anything from outside
+ * that could be chosen to collide at scale, nor for anything stored). */
+#define XW_FNV1A_INIT 14695981039346656037ULL
+static inline uint64_t xw_fnv1a(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+
+    while (n--)
+        h = (h ^ *s++) * 1099511628211ULL;
+    return h;
+}
+
 /* Writes v in decimal ("%lld") and a NUL into out; returns the length.
  * For integers formatted per event (JSON numbers, derived ids), where
  * printf's format parsing cost more than the digits. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "xw_avro_json.h"
+#include "xw_id.h"
 #include "xw_jcanon.h"
 
 /* --- writing --- */
@@ -22,19 +23,13 @@ static int key(xw_buf *out, const char *name)
     return 0;
 }
 
-/* An integer as jansson dumps it ("%lld"), without going through printf:
+/* An integer as jansson dumps it ("%lld"), through xw_dec, not printf:
  * every object has a few. */
 static int add_int(xw_buf *out, int64_t v)
 {
-    char b[24], *p = b + sizeof b;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char b[XW_DEC_MAX];
 
-    do
-        *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        *--p = '-';
-    return xw_buf_add(out, p, (size_t)(b + sizeof b - p));
+    return xw_buf_add(out, b, xw_dec(v, b));
 }
 
 static int member_int(xw_buf *out, const char *name, int64_t v)

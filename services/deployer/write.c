@@ -176,15 +176,11 @@ static int same_object(const struct dp_item *a, const struct dp_item *b)
 /* FNV-1a of destination and object id. */
 static size_t object_hash(const struct dp_item *it)
 {
-    uint64_t h = 14695981039346656037ULL;
-    const char *p;
+    static const unsigned char sep = 0xff;  /* no id byte: a separator */
+    uint64_t h = xw_fnv1a(it->dest_ws, strlen(it->dest_ws), XW_FNV1A_INIT);
 
-    for (p = it->dest_ws; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h = (h ^ 0xff) * 1099511628211ULL;   /* no id byte: a separator */
-    for (p = it->obj_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return (size_t)h;
+    h = xw_fnv1a(&sep, 1, h);
+    return (size_t)xw_fnv1a(it->obj_id, strlen(it->obj_id), h);
 }
 
 int dp_write_follow(struct dp_deployer *d, size_t i, char *err,

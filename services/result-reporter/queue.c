@@ -9,6 +9,7 @@
 
 #include "reporter.h"
 #include "xw_avro_json.h"
+#include "xw_id.h"
 #include "xw_log.h"
 
 /* ---- arena and command lists ------------------------------------------- */
@@ -203,12 +204,11 @@ void rep_cmds_free(struct rep_cmds *l)
 
 /* ---- per-batch sets ---------------------------------------------------- */
 
+/* 0 marks an empty slot. */
 static uint64_t hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = xw_fnv1a(s, n, XW_FNV1A_INIT);
 
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h ? h : 1;
 }
 

@@ -220,14 +220,13 @@ int sl_fill_item(struct sl_request *r, avro_value_t *item, const char *field,
 int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
             const json_t *src)
 {
-    const xw_avro_json_limits lim = fill_limits;
     xw_avro_json_error e = { "", "internal", "out of memory" };
     avro_value_t sub;
     size_t i;
     json_t *item;
 
     if (!field) {
-        if (xw_avro_from_json(dst, src, &lim, &e) < 0) {
+        if (xw_avro_from_json(dst, src, &fill_limits, &e) < 0) {
             fill_error(r, NULL, -1, &e);
             return -1;
         }
@@ -242,16 +241,16 @@ int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
             sl_reply_error(r, 400, field, "type", "must be an object");
             return -1;
         }
-        if (xw_avro_from_json(&sub, src, &lim, &e) < 0) {
+        if (xw_avro_from_json(&sub, src, &fill_limits, &e) < 0) {
             fill_error(r, field, -1, &e);
             return -1;
         }
         return 0;
     }
     /* An array of records: one element at a time, so errors name it. */
-    if (json_array_size(src) > lim.max_items) {
+    if (json_array_size(src) > fill_limits.max_items) {
         sl_reply_error(r, 400, field, "max_items", "more than %zu items",
-                       lim.max_items);
+                       fill_limits.max_items);
         return -1;
     }
     if (xw_avro_array_clear(dst, field) < 0) {
@@ -303,21 +302,28 @@ static int encode_event(struct sl_request *r, const avro_value_t *event)
     return 0;
 }
 
-int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
-               const char *key)
+/* Produces one encoded event and waits for the broker. -1 with 503
+ * answered (the reason logged). */
+static int produce_event(struct sl_request *r, const void *event, size_t len,
+                         enum xw_topic topic, const char *key)
 {
     char err[256];
 
-    if (mark_pending(r) < 0 || encode_event(r, event) < 0)
-        return -1;
     if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
-                              r->w->enc.data, r->w->enc.len, err,
-                              sizeof err) < 0) {
+                              event, len, err, sizeof err) < 0) {
         xw_warn("EMIT", "request %s: %s", r->request_id, err);
         sl_reply_unavailable(r, "the event log (Kafka)");
         return -1;
     }
     return 0;
+}
+
+int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
+               const char *key)
+{
+    if (mark_pending(r) < 0 || encode_event(r, event) < 0)
+        return -1;
+    return produce_event(r, r->w->enc.data, r->w->enc.len, topic, key);
 }
 
 int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
@@ -334,17 +340,13 @@ int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
 int sl_accept_encoded(struct sl_request *r, const void *event, size_t len,
                       enum xw_topic topic, const char *key, json_t *extra)
 {
-    char err[256];
     json_t *body = NULL;
     int rc = -1;
 
     if (mark_pending(r) < 0)
         goto out;
-    if (xw_kafka_produce_wait(r->svc->producer, topic, key, strlen(key),
-                              event, len, err, sizeof err) < 0) {
-        xw_warn("EMIT", "request %s: %s", r->request_id, err);
+    if (produce_event(r, event, len, topic, key) < 0) {
         xw_redis_command(r->w->redis, "DEL xw:req:%s", r->request_id);
-        sl_reply_unavailable(r, "the event log (Kafka)");
         goto out;
     }
     xw_metrics_add(&m_accepted, 1);

@@ -63,11 +63,7 @@ static void cond_init(void)
 
 static unsigned slot_of(const char *key, size_t len)
 {
-    uint32_t h = 2166136261u;   /* FNV-1a */
-
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)key[i]) * 16777619u;
-    return h % SL_NOTIFY_SLOTS;
+    return (unsigned)(xw_fnv1a(key, len, XW_FNV1A_INIT) % SL_NOTIFY_SLOTS);
 }
 
 /* slot < 0: every slot (a flush, or (re)subscribed: anything may have

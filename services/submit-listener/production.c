@@ -24,20 +24,11 @@ struct id_set {
 
 #define ID_SET_INIT { XW_BUF_INIT, NULL, 0, 0 }
 
-static size_t id_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;   /* FNV-1a */
-
-    while (n--)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
 /* The slot holding id, or the free one where it belongs. */
 static uint32_t *id_slot(uint32_t *slots, size_t nslots, const char *names,
                          const char *id, size_t len)
 {
-    size_t i = id_hash(id, len) & (nslots - 1);
+    size_t i = (size_t)xw_fnv1a(id, len, XW_FNV1A_INIT) & (nslots - 1);
 
     /* strncmp stops at a shorter stored id's NUL: never reads past it. */
     while (slots[i] && (strncmp(names + slots[i] - 1, id, len) != 0

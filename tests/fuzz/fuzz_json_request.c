@@ -11,38 +11,12 @@
 #include "xw_avro_json.h"
 #include "xw_json.h"
 #include "xw_model.h"
+#include "xw_test_whole_tree.h"
 
 #define MAX_ITEMS 64
 #define MAX_LEN (1 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The whole-tree answer to a step 2 body (h_prod_deploy before it
- * streamed): 0 with the objects array (borrowed from *body, NEW), or -1
- * with e. */
-static int whole_tree(const char *d, size_t n, json_t **body, json_t **objs,
-                      xw_json_err *e)
-{
-    static const char *const allowed[] = { "objects", NULL };
-
-    *body = NULL;
-    if (n == 0) {
-        xw_json_err_set(e, 400, "body", "required", "empty");
-        return -1;
-    }
-    if (!(*body = xw_json_parse(d, n, MAX_LEN, e)))
-        return -1;
-    if (!json_is_object(*body))
-        xw_json_err_set(e, 400, "body", "type", "not an object");
-    else if (xw_json_get_array(*body, "objects", MAX_ITEMS, XW_JSON_REQUIRED,
-                               objs, e) < 0)
-        ;
-    else if (json_array_size(*objs) < 1)
-        xw_json_err_set(e, 400, "objects", "min_items", "empty");
-    else if (xw_json_check_keys(*body, allowed, e) == 0)
-        return 0;
-    return -1;
-}
 
 /* Streams the body as h_prod_deploy does and compares with the whole
  * tree: same answer, same items, and - when every item fills an
@@ -61,7 +35,7 @@ static void streamed(xw_avro_value *whole, xw_avro_value *ev,
     size_t i = 0;
     int wrc, src, filled = 1;
 
-    wrc = whole_tree(d, n, &body, &objs, &we);
+    wrc = xw_test_whole_tree(d, n, MAX_ITEMS, MAX_LEN, &body, &objs, &we);
     xw_avro_value_reset(ev);
     xw_avro_value_reset(whole);
     if (xw_avro_set_envelope(&ev->value, "e-1", 1764151200127, "olga", "c-1")

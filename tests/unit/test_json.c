@@ -5,6 +5,7 @@
 
 #include "xw_json.h"
 #include "xw_test.h"
+#include "xw_test_whole_tree.h"
 
 static json_t *load(const char *s)
 {
@@ -308,36 +309,7 @@ static void test_dump(void)
 
 /* --- streaming the items of one array member --- */
 
-/* What h_prod_deploy did before it streamed: the whole body as one tree,
- * then the member, its size and the other keys. 0 with *body (NEW), or -1
- * with e filled. */
-static int whole_tree(const char *d, size_t n, size_t max_items,
-                      size_t max_len, json_t **body, xw_json_err *e)
-{
-    static const char *const allowed[] = { "objects", NULL };
-    json_t *a;
-
-    if (n == 0) {
-        xw_json_err_set(e, 400, "body", "required", "empty");
-        return -1;
-    }
-    if (!(*body = xw_json_parse(d, n, max_len, e)))
-        return -1;
-    if (!json_is_object(*body))
-        xw_json_err_set(e, 400, "body", "type", "not an object");
-    else if (xw_json_get_array(*body, "objects", max_items, XW_JSON_REQUIRED,
-                               &a, e) < 0)
-        ;
-    else if (json_array_size(a) < 1)
-        xw_json_err_set(e, 400, "objects", "min_items", "empty");
-    else if (xw_json_check_keys(*body, allowed, e) == 0)
-        return 0;
-    json_decref(*body);
-    *body = NULL;
-    return -1;
-}
-
-/* Streams d[0..n) and compares with whole_tree: the same status, field and
+/* Streams d[0..n) and compares with xw_test_whole_tree: the same status, field and
  * rule, or the same items. 1 if they agree, else 0 with the difference
  * printed. */
 static int streams_as_whole_tree(const char *d, size_t n, size_t max_items)
@@ -348,8 +320,7 @@ static int streams_as_whole_tree(const char *d, size_t n, size_t max_items)
     size_t i = 0;
     int wrc, src, same = 1;
 
-    wrc = whole_tree(d, n, max_items, 4096, &body, &we);
-    a = body ? json_object_get(body, "objects") : NULL;
+    wrc = xw_test_whole_tree(d, n, max_items, 4096, &body, &a, &we);
     xw_json_items_init(&it, d, n, "objects", 1, max_items, 4096);
     while ((src = xw_json_items_next(&it, &item, &se)) == 1) {
         /* items are handed out in order whatever the outcome */
@@ -480,9 +451,10 @@ static void test_items_answers(void)
     for (size_t c = 0; c < sizeof inside / sizeof inside[0]; c++) {
         const char *b = inside[c];
         xw_json_err we;
-        json_t *body;
+        json_t *body, *objs;
 
-        ASSERT_EQ(whole_tree(b, strlen(b), 3, 0, &body, &we), -1);
+        ASSERT_EQ(xw_test_whole_tree(b, strlen(b), 3, 0, &body, &objs, &we),
+                  -1);
         xw_json_items_init(&it, b, strlen(b), "objects", 1, 3, 0);
         while (xw_json_items_next(&it, &item, &e) == 1)
             json_decref(item);
