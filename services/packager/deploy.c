@@ -32,7 +32,7 @@ static redisReply *attempt_ids(struct packager *p, const char *pkg, int replay)
     size_t n = 0;
 
     if (!replay) {
-        if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:objects", pkg))
+        if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:avro", pkg))
             return NULL;
         return xw_redis_reply_take(p->redis);
     }

@@ -132,7 +132,7 @@ static enum xw_handle_result emit_created_again(struct packager *p,
     if (!meta)
         return failed ? RETRY(err, "redis: %s", p->redis->errstr)
                       : RETRY(err, "package %s has no meta", pkg);
-    if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:objects", pkg)) {
+    if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:avro", pkg)) {
         r = RETRY(err, "redis: %s", p->redis->errstr);
         goto out;
     }

@@ -410,7 +410,7 @@ static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
     size_t i, k = 0;
 
     *n = 0;
-    if (!xw_redis_command_idem(r->w->redis, "HKEYS xw:pkg:%s:objects", pkg)) {
+    if (!xw_redis_command_idem(r->w->redis, "HKEYS xw:pkg:%s:avro", pkg)) {
         sl_reply_unavailable(r, "state store");
         return NULL;
     }
