@@ -144,11 +144,10 @@ static int type_index(const xw_avro_registry *reg, const char *name)
     return -1;
 }
 
-avro_value_t *sl_event(struct sl_request *r, const char *name)
+xw_avro_value *sl_value(struct sl_request *r, const char *name)
 {
     int i = type_index(r->svc->avro, name);
     xw_avro_value *v;
-    const char *corr;
 
     if (i < 0 || (!r->w && !sl_worker_get(r))) {
         if (i < 0)
@@ -165,6 +164,16 @@ avro_value_t *sl_event(struct sl_request *r, const char *name)
     } else {
         xw_avro_value_reset(v);
     }
+    return v;
+}
+
+avro_value_t *sl_event(struct sl_request *r, const char *name)
+{
+    xw_avro_value *v = sl_value(r, name);
+    const char *corr;
+
+    if (!v)
+        return NULL;
     corr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                        "X-Correlation-Id");
     if (!corr || !xw_id_valid(corr, strlen(corr), SL_ID_MAX))

@@ -9,6 +9,11 @@
 #include "api.h"
 #include "xw_topics.h"
 
+/* The calling thread's reusable value for event type `name`, reset (it
+ * keeps its memory between requests). NULL with a 500 answered on
+ * failure. */
+xw_avro_value *sl_value(struct sl_request *r, const char *name);
+
 /* The calling thread's reusable value for event type `name`, reset, with
  * the envelope filled (event_id = r->request_id, occurred_at = now, actor,
  * correlation_id). NULL with a 500 answered on failure. Call after

@@ -7,6 +7,7 @@
 #include "emit.h"
 #include "rows.h"
 #include "routes.h"
+#include "xw_avro_json.h"
 #include "xw_id.h"
 
 #define MAX_IDS 10000
@@ -444,6 +445,36 @@ static const char *hm_text(const redisReply *rep, size_t k, size_t *len)
     return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
 }
 
+/* A stored result as JSON text, in *text / *len. The reporter stores an
+ * ObjectResult as it came off the log (Avro single-object encoding,
+ * C3 01 ...), older versions its JSON, which is taken as it is. The Avro
+ * value is written as the JSON it was stored as before
+ * (xw_avro_json_write), so the row is the same bytes either way; a value
+ * that does not decode is passed on as it is, and the row code treats it
+ * as any unreadable text. *v is the thread's ObjectResult value, fetched
+ * on first use. 0, or -1 with the answer set (memory). */
+static int result_text(struct sl_request *r, xw_avro_value **v, xw_buf *conv,
+                       const char **text, size_t *len)
+{
+    xw_avro_err ae;
+
+    if (!*text || *len < 2 || (unsigned char)(*text)[0] != 0xC3
+        || (*text)[1] != 0x01)
+        return 0;
+    if (!*v && !(*v = sl_value(r, "ObjectResult")))
+        return -1;
+    if (xw_avro_decode_into(r->svc->avro, *v, *text, *len, &ae) < 0)
+        return 0;
+    xw_buf_reset(conv);
+    if (xw_avro_json_write(&(*v)->value, conv) < 0) {
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    *text = conv->data;
+    *len = conv->len;
+    return 0;
+}
+
 /* Appends rows[0..n) to r->out, comma-separated, reading their specs and
  * results ROWS_CHUNK at a time (two HMGETs in one round trip), so that
  * only one chunk of replies is alive at once: a 10,000-object answer
@@ -455,6 +486,8 @@ static int render_rows(struct sl_request *r, const char *pkg,
     const char *argv[2][ROWS_CHUNK + 2];
     char key[2][96];
     redisReply *reps[2] = { NULL, NULL };
+    xw_avro_value *res_v = NULL;
+    xw_buf conv = XW_BUF_INIT;
     int rc = -1;
 
     snprintf(key[0], sizeof key[0], "xw:pkg:%s:objects", pkg);
@@ -490,6 +523,8 @@ static int render_rows(struct sl_request *r, const char *pkg,
             if (!row->excluded && reps[0] && k < reps[0]->elements) {
                 spec = hm_text(reps[0], k, &spec_len);
                 res = hm_text(reps[1], k, &res_len);
+                if (result_text(r, &res_v, &conv, &res, &res_len) < 0)
+                    goto out;
             }
             k += !row->excluded;
             if ((at + i && xw_buf_addch(&r->out, ',') < 0)
@@ -504,6 +539,7 @@ static int render_rows(struct sl_request *r, const char *pkg,
     rc = 0;
 out:
     xw_redis_replies_free(reps, 2);
+    xw_buf_release(&conv);
     return rc;
 }
 
