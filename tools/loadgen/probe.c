@@ -90,7 +90,10 @@ void lg_probe_release(struct lg_probe *pr)
 /* CPU seconds (user + system) of a process and of its children it has
  * waited for (redis-server's AOF rewrites run in a child); -1 when it is
  * gone. */
-static double proc_cpu_s(int pid)
+/* CPU seconds of process pid, its own plus that of its reaped children
+ * (Redis' AOF rewrites); the children's part alone in *children_s. -1 if
+ * the process is gone. */
+static double proc_cpu_s(int pid, double *children_s)
 {
     char path[64], buf[1024];
     unsigned long ut = 0, st = 0;
@@ -111,6 +114,7 @@ static double proc_cpu_s(int pid)
         || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
                   "%ld %ld", &ut, &st, &cut, &cst) != 4)
         return -1;
+    *children_s = (double)(cut + cst) / (double)sysconf(_SC_CLK_TCK);
     return (double)(ut + st + (unsigned long)(cut + cst))
            / (double)sysconf(_SC_CLK_TCK);
 }
@@ -192,6 +196,7 @@ static json_t *redis_snapshot(struct lg_probe *pr)
     json_t *cs = redis_info(pr, "commandstats");
     json_t *st = redis_info(pr, "stats");
     json_t *mem = redis_info(pr, "memory");
+    json_t *per = redis_info(pr, "persistence");
     const char *k;
     json_t *v;
 
@@ -214,9 +219,13 @@ static json_t *redis_snapshot(struct lg_probe *pr)
     if (mem && json_object_get(mem, "used_memory"))
         json_object_set_new(out, "used_memory", json_real(strtod(
             json_string_value(json_object_get(mem, "used_memory")), NULL)));
+    if (per && json_object_get(per, "aof_rewrites"))
+        json_object_set_new(out, "aof_rewrites", json_real(strtod(
+            json_string_value(json_object_get(per, "aof_rewrites")), NULL)));
     json_decref(cs);
     json_decref(st);
     json_decref(mem);
+    json_decref(per);
     return out;
 }
 
@@ -243,15 +252,16 @@ json_t *lg_probe_snapshot(struct lg_probe *pr)
     json_object_set_new(snap, "t", json_real((double)lg_now_ns() / 1e9));
     for (size_t i = 0; i < pr->nprocs; i++) {
         const struct lg_proc *p = &pr->procs[i];
-        double cpu = proc_cpu_s(p->pid);
+        double children = 0, cpu = proc_cpu_s(p->pid, &children);
         long rss, hwm;
         json_t *o;
 
         if (cpu < 0)
             continue; /* gone */
         proc_mem_kb(p->pid, &rss, &hwm);
-        o = json_pack("{s:f, s:I, s:I}", "cpu_s", cpu, "rss_kb",
-                      (json_int_t)rss, "hwm_kb", (json_int_t)hwm);
+        o = json_pack("{s:f, s:f, s:I, s:I}", "cpu_s", cpu,
+                      "children_cpu_s", children, "rss_kb", (json_int_t)rss,
+                      "hwm_kb", (json_int_t)hwm);
         if (p->admin_port) {
             json_t *m = scrape(pr, p->admin_port);
 
@@ -308,8 +318,10 @@ json_t *lg_probe_delta(const json_t *before, const json_t *after)
             json_object_set_new(m, k, json_real(json_number_value(v)
                                 - num(bm, k)));
         }
-        o = json_pack("{s:f, s:O, s:O, s:o}", "cpu_s",
-                      num(a, "cpu_s") - num(b, "cpu_s"), "rss_kb",
+        o = json_pack("{s:f, s:f, s:O, s:O, s:o}", "cpu_s",
+                      num(a, "cpu_s") - num(b, "cpu_s"), "children_cpu_s",
+                      num(a, "children_cpu_s") - num(b, "children_cpu_s"),
+                      "rss_kb",
                       json_object_get(a, "rss_kb"), "hwm_kb",
                       json_object_get(a, "hwm_kb"), "metrics", m);
         json_object_set_new(procs, name, o);
@@ -339,6 +351,11 @@ json_t *lg_probe_delta(const json_t *before, const json_t *after)
     json_object_set_new(r, "cmd", cmds);
     json_object_set_new(r, "used_memory", json_real(num(json_object_get(
         after, "redis"), "used_memory")));
+    json_object_set_new(r, "used_memory_before", json_real(num(
+        json_object_get(before, "redis"), "used_memory")));
+    json_object_set_new(r, "aof_rewrites", json_real(
+        num(json_object_get(after, "redis"), "aof_rewrites")
+        - num(json_object_get(before, "redis"), "aof_rewrites")));
     json_object_set_new(d, "redis", r);
     json_object_set(d, "loadavg_end", json_object_get(after, "loadavg"));
     return d;

@@ -184,6 +184,16 @@ static json_t *cost(const json_t *delta, double objects)
                         json_real(num(redis, "calls") / objects));
     json_object_set_new(c, "redis_server_usec_per_object",
                         json_real(num(redis, "usec") / objects));
+    /* Where redis-server's CPU goes besides commands: its AOF rewrites
+     * (forked children, counted once reaped) and what it keeps. */
+    json_object_set_new(c, "redis_aof_rewrites",
+                        json_real(num(redis, "aof_rewrites")));
+    json_object_set_new(c, "redis_rewrite_cpu_us_per_object", json_real(
+        num(json_object_get(procs, "redis-server"), "children_cpu_s") * 1e6
+        / objects));
+    json_object_set_new(c, "redis_memory_bytes_per_object", json_real(
+        (num(redis, "used_memory") - num(redis, "used_memory_before"))
+        / objects));
     cc = calloc(json_object_size(cmds) + 1, sizeof *cc);
     if (cc) {
         json_object_foreach((json_t *)cmds, k, v) {
@@ -603,6 +613,11 @@ static void print_cost(const json_t *phase)
                num(t, "calls_per_object"), num(t, "usec_per_object"));
     }
     printf("\n");
+    printf("  redis-server: %.0f AOF rewrite(s) in the phase, their CPU "
+           "%.1f us/object (in its total above); memory grew by %.0f "
+           "bytes/object\n", num(c, "redis_aof_rewrites"),
+           num(c, "redis_rewrite_cpu_us_per_object"),
+           num(c, "redis_memory_bytes_per_object"));
 }
 
 static void print_ceilings(const json_t *ceil)
