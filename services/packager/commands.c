@@ -262,32 +262,13 @@ enum xw_handle_result apply_environment_deleted(struct packager *p,
                         pkg_str(c->v, "name"), err);
 }
 
-/* The nodes-to-deploy entry the API lists: the spec's JSON plus when and
- * by whom this version was submitted, written straight from Avro (the
- * same bytes jansson made of it before). Replaces out. 0 or -1. */
-static int ntd_json(const avro_value_t *spec, const struct command *c,
-                    xw_buf *out)
-{
-    xw_buf_reset(out);
-    if (xw_avro_json_write(spec, out) < 0 || out->len < 2)
-        return -1;
-    xw_buf_setlen(out, out->len - 1);      /* reopen the object */
-    if (xw_buf_addf(out, "%s\"submitted_at\":%lld,\"submitted_by\":",
-                    out->data[out->len - 1] == '{' ? "" : ",",
-                    (long long)c->occurred_at) < 0
-        || xw_avro_json_write_string(out, c->actor, strlen(c->actor)) < 0
-        || xw_buf_addch(out, '}') < 0)
-        return -1;
-    return 0;
-}
-
 enum xw_handle_result apply_objects(struct packager *p, struct command *c,
                                     struct xw_handle_error *err)
 {
     const char *ws = pkg_str(c->v, "workspace_id");
-    struct pkg_batch hj, ha;   /* the JSON and the Avro hash */
+    struct pkg_batch ha, hb;   /* the specs (Avro) and their submissions */
     int bad;
-    xw_buf json = XW_BUF_INIT;
+    xw_buf sub = XW_BUF_INIT;
     xw_avro_err ae;
     size_t n = 0;
     enum xw_handle_result r = XW_HANDLE_OK;
@@ -295,8 +276,10 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
     if (c->seen)
         return XW_HANDLE_OK;
     xw_avro_array_size(c->v, "objects", &n);
-    bad = pkg_batch_init(&hj, "HSET", NULL, PKG_NTD_JSON ":%s", ws) < 0;
-    bad |= pkg_batch_init(&ha, "HSET", NULL, PKG_NTD_AVRO ":%s", ws) < 0;
+    bad = pkg_batch_init(&ha, "HSET", NULL, XW_SPEC_NTD ":%s", ws) < 0;
+    bad |= pkg_batch_init(&hb, "HSET", NULL, XW_SPEC_NTD_BY ":%s", ws) < 0;
+    /* Every object of the command was submitted then, by its actor. */
+    bad |= xw_spec_submission_write(&sub, c->occurred_at, c->actor) < 0;
     if (bad || tx_begin(p) < 0)
         goto redis;
     for (size_t i = 0; i < n; i++) {
@@ -305,18 +288,17 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
         size_t idlen;
 
         if (xw_avro_array_get(c->v, "objects", i, &o) < 0
-            || ntd_json(&o, c, &json) < 0
             || xw_avro_encode_record(&o, &p->spec, &ae) < 0)
             goto redis;
         id = pkg_str(&o, "id");
         idlen = strlen(id);
-        if (pkg_batch_add(p, &hj, 2, (const char *[]){ id, json.data },
-                          (size_t[]){ idlen, json.len }) < 0
-            || pkg_batch_add(p, &ha, 2, (const char *[]){ id, p->spec.data },
-                             (size_t[]){ idlen, p->spec.len }) < 0)
+        if (pkg_batch_add(p, &ha, 2, (const char *[]){ id, p->spec.data },
+                          (size_t[]){ idlen, p->spec.len }) < 0
+            || pkg_batch_add(p, &hb, 2, (const char *[]){ id, sub.data },
+                             (size_t[]){ idlen, sub.len }) < 0)
             goto redis;
     }
-    if (pkg_batch_flush(p, &hj) < 0 || pkg_batch_flush(p, &ha) < 0
+    if (pkg_batch_flush(p, &ha) < 0 || pkg_batch_flush(p, &hb) < 0
         || tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
                                                      (json_int_t)n), NULL) < 0
         || tx_commit(p, c) < 0)
@@ -326,16 +308,16 @@ redis:
     xw_redis_pipeline_discard(p->redis);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
-    pkg_batch_release(&hj);
     pkg_batch_release(&ha);
-    xw_buf_release(&json);
+    pkg_batch_release(&hb);
+    xw_buf_release(&sub);
     return r;
 }
 
 enum xw_handle_result apply_terminate(struct packager *p, struct command *c,
                                       struct xw_handle_error *err)
 {
-    static const char *const hashes[] = { PKG_NTD_JSON, PKG_NTD_AVRO, NULL };
+    static const char *const hashes[] = { XW_SPEC_NTD, XW_SPEC_NTD_BY, NULL };
 
     return remove_field(p, c, hashes, pkg_str(c->v, "workspace_id"),
                         pkg_str(c->v, "object_id"), err);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "packager.h"
-#include "xw_avro_json.h"
 #include "xw_json.h"
 #include "xw_log.h"
 #include "xw_model.h"
@@ -161,23 +160,21 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     const char *envname = pkg_str(c->v, "environment");
     const char *creator = pkg_str(c->v, "creator");
     struct freeze_ctx f;
-    redisReply *ids = NULL, *avro = NULL, *json = NULL;
+    redisReply *ids = NULL, *avro = NULL;
     const char **argv = NULL;
     json_t *meta = NULL, *excluded = NULL, *seen = NULL;
     xw_buf buf = XW_BUF_INIT;
-    struct pkg_batch hj, ha, zb; /* frozen JSON, frozen Avro, basket ZREM */
-    char akey[96], jkey[96];
+    struct pkg_batch ha, zb;     /* frozen specs (Avro), basket ZREM */
+    char akey[96];
     size_t n = 0, included = 0, nspecs = 0;
     int failed = 0, from_basket, bad;
     xw_json_err e;
-    xw_avro_err ae;
     enum xw_handle_result r = XW_HANDLE_OK;
 
     memset(&f, 0, sizeof f);
     if (c->seen)
         return emit_created_again(p, c, pkg, err);
-    bad = pkg_batch_init(&hj, "HSET", NULL, "xw:pkg:%s:objects", pkg) < 0;
-    bad |= pkg_batch_init(&ha, "HSET", NULL, "xw:pkg:%s:avro", pkg) < 0;
+    bad = pkg_batch_init(&ha, "HSET", NULL, "xw:pkg:%s:avro", pkg) < 0;
     bad |= pkg_batch_init(&zb, "ZREM", NULL, "xw:basket:%s:%s", ws,
                           creator) < 0;
     if (bad)
@@ -234,9 +231,8 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
         else
             xw_avro_array_get_string(c->v, "object_ids", i, &argv[i], NULL);
     }
-    snprintf(akey, sizeof akey, PKG_NTD_AVRO ":%s", ws);
-    snprintf(jkey, sizeof jkey, PKG_NTD_JSON ":%s", ws);
-    if (pkg_specs_fetch(p, akey, jkey, argv, n, &avro, &json) < 0)
+    snprintf(akey, sizeof akey, XW_SPEC_NTD ":%s", ws);
+    if (pkg_specs_fetch(p, akey, argv, n, &avro) < 0)
         goto redis;
     excluded = json_array();
     seen = json_object();
@@ -256,7 +252,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             r = RETRY(err, "out of memory");
             goto out;
         }
-        d = pkg_spec_read(&el, avro, json, i, err);
+        d = pkg_spec_read(&el, avro, i, err);
         if (d == 0) {
             code = "not_in_nodes_to_deploy";
             snprintf(reason, sizeof reason, "the object is no longer in the "
@@ -278,17 +274,12 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                 goto out;
             }
         } else {
-            /* The JSON the API shows, and the Avro the deploy reads. */
-            size_t idlen = strlen(id);
+            /* Frozen as stored: the bytes just decoded (pkg_spec_read
+             * checked all of them), so there is nothing to encode. */
+            const redisReply *a = avro->element[i];
 
-            xw_buf_reset(&buf);
-            if (xw_avro_json_write(&el, &buf) < 0
-                || xw_avro_encode_record(&el, &p->spec, &ae) < 0
-                || pkg_batch_add(p, &hj, 2, (const char *[]){ id, buf.data },
-                                 (size_t[]){ idlen, buf.len }) < 0
-                || pkg_batch_add(p, &ha, 2,
-                                 (const char *[]){ id, p->spec.data },
-                                 (size_t[]){ idlen, p->spec.len }) < 0)
+            if (pkg_batch_add(p, &ha, 2, (const char *[]){ id, a->str },
+                              (size_t[]){ strlen(id), a->len }) < 0)
                 goto redis;
             included++;
             /* An id listed twice counts twice (object_count always did)
@@ -308,8 +299,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                              (size_t[]){ strlen(id) }) < 0)
             goto redis;
     }
-    if (pkg_batch_flush(p, &hj) < 0 || pkg_batch_flush(p, &ha) < 0
-        || pkg_batch_flush(p, &zb) < 0)
+    if (pkg_batch_flush(p, &ha) < 0 || pkg_batch_flush(p, &zb) < 0)
         goto redis;
     meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:O}",
                      "package_id", pkg, "source_workspace", ws,
@@ -339,7 +329,6 @@ redis:
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     freeze_ctx_release(&f);
-    pkg_batch_release(&hj);
     pkg_batch_release(&ha);
     pkg_batch_release(&zb);
     xw_buf_release(&buf);
@@ -348,8 +337,6 @@ out:
         freeReplyObject(ids);
     if (avro)
         freeReplyObject(avro);
-    if (json)
-        freeReplyObject(json);
     json_decref(meta);
     json_decref(excluded);
     json_decref(seen);

@@ -20,16 +20,16 @@
 #include "xw_kafka.h"
 #include "xw_redis.h"
 #include "xw_service.h"
+#include "xw_spec.h"
 
 #define PKG_CHUNK 500   /* objects per PackageCreated / DeployStarted */
 
-/* Every object spec is stored twice: as JSON for the submit-listener's
- * answers (format unchanged, see docs/design.md), and as Avro
- * (xw_avro_encode_record of the ObjectSpec) for the packager itself, so
- * that freezing a package and starting a deployment decode bytes instead
- * of parsing JSON and converting it back to Avro. */
-#define PKG_NTD_JSON "xw:ntd"          /* :{ws}  nodes to deploy, JSON */
-#define PKG_NTD_AVRO "xw:ntdavro"      /* :{ws}  the same specs, Avro */
+/* Every object spec is stored once, as Avro (xw_avro_encode_record of the
+ * ObjectSpec): the packager freezes and deploys from those bytes, and the
+ * submit-listener and the reporter write the JSON they show from them
+ * (common/xw_spec.h). When and by whom a node to deploy was submitted is
+ * not part of the spec: a small text next to it (xw_spec_submission_*).
+ * The keys: XW_SPEC_NTD, XW_SPEC_NTD_BY. */
 
 struct packager {
     struct xw_service *svc;
@@ -41,7 +41,8 @@ struct packager {
                                   hold the specs of the package being frozen
                                   or started, chunked from there */
     xw_buf enc;
-    xw_buf spec;               /* scratch: one spec as JSON or Avro */
+    xw_buf spec;               /* scratch: one spec as Avro, or a
+                                  submission text */
     long long dedupe_ttl_s;
     int ntx;                   /* commands queued in the open MULTI */
 };
@@ -82,9 +83,9 @@ int tx_request_status(struct packager *p, const struct command *c,
  * worth of a big request. Nothing runs before the transaction's EXEC.
  *
  *   struct pkg_batch b;
- *   pkg_batch_init(&b, "HSET", NULL, "xw:ntd:%s", ws);
- *   per object: pkg_batch_add(p, &b, 2, (const char *[]){ id, json },
- *                             (size_t[]){ idlen, jsonlen })
+ *   pkg_batch_init(&b, "HSET", NULL, "xw:ntdavro:%s", ws);
+ *   per object: pkg_batch_add(p, &b, 2, (const char *[]){ id, avro },
+ *                             (size_t[]){ idlen, avrolen })
  *   pkg_batch_flush(p, &b) before tx_commit; pkg_batch_release(&b) always.
  *
  * Every call returns 0 or -1 (Redis or memory: discard the transaction,
@@ -154,18 +155,14 @@ const char *pkg_str(const avro_value_t *v, const char *field);
 /* Sets the envelope of an emitted event: derived id, now, actor, corr. */
 int pkg_envelope(struct packager *p, avro_value_t *v, const struct command *c,
                  const char *scope, long index);
-/* The stored specs of ids[0..n): HMGET of the Avro hash, and only if some
- * id has no Avro copy (stored before the copies existed) HMGET of the
- * JSON hash too. NEW replies in *avro and *json (*json NULL when not
- * read); the caller frees them. 0, or -1 (Redis; nothing to free). */
-int pkg_specs_fetch(struct packager *p, const char *avro_key,
-                    const char *json_key, const char **ids, size_t n,
-                    redisReply **avro, redisReply **json);
-/* Reads spec i of fetched replies into el (a reset ObjectSpec record):
+/* The stored specs of ids[0..n): HMGET of the Avro hash `key`. NEW reply
+ * in *avro (the caller frees it); 0, or -1 (Redis; *avro NULL). */
+int pkg_specs_fetch(struct packager *p, const char *key, const char **ids,
+                    size_t n, redisReply **avro);
+/* Reads spec i of a fetched reply into el (a reset ObjectSpec record):
  * 1 read, 0 none stored, -1 stored but unreadable (err says why; el is
  * reset). */
-int pkg_spec_read(avro_value_t *el, const redisReply *avro,
-                  const redisReply *json, size_t i,
+int pkg_spec_read(avro_value_t *el, const redisReply *avro, size_t i,
                   struct xw_handle_error *err);
 /* Fills p->specs with the frozen specs of package pkg for ids[0..n), in
  * that order, leaving out ids without a spec. XW_HANDLE_OK, or RETRY

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "packager.h"
-#include "xw_avro_json.h"
 #include "xw_id.h"
 #include "xw_json.h"
 #include "xw_log.h"
@@ -258,75 +257,45 @@ int pkg_envelope(struct packager *p, avro_value_t *v, const struct command *c,
     return 0;
 }
 
-int pkg_specs_fetch(struct packager *p, const char *avro_key,
-                    const char *json_key, const char **ids, size_t n,
-                    redisReply **avro, redisReply **json)
+int pkg_specs_fetch(struct packager *p, const char *key, const char **ids,
+                    size_t n, redisReply **avro)
 {
     const char **argv = calloc(n + 2, sizeof *argv);
-    size_t missing = 0;
     int rc = -1;
 
-    *avro = *json = NULL;
+    *avro = NULL;
     if (!argv)
         return -1;
     memcpy(argv + 2, ids, n * sizeof *ids);
     argv[0] = "HMGET";
-    argv[1] = avro_key;
+    argv[1] = key;
     if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1))
         goto out;
     *avro = xw_redis_reply_take(p->redis);
-    for (size_t i = 0; i < n && i < (*avro)->elements; i++)
-        missing += (*avro)->element[i]->type != REDIS_REPLY_STRING;
-    if (missing) {
-        argv[1] = json_key;
-        if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1)) {
-            freeReplyObject(*avro);
-            *avro = NULL;
-            goto out;
-        }
-        *json = xw_redis_reply_take(p->redis);
-    }
     rc = 0;
 out:
     free(argv);
     return rc;
 }
 
-int pkg_spec_read(avro_value_t *el, const redisReply *avro,
-                  const redisReply *json, size_t i,
+/* No fallback to the JSON hashes of older versions (xw:ntd:{ws},
+ * xw:pkg:{pkg}:objects): every spec stored since e6e4d54 has its Avro
+ * copy, and a package frozen before that lists no ids anyway (they are
+ * read from its Avro hash since bcf7cae), so the fallback could only ever
+ * serve nodes to deploy submitted before e6e4d54, which are submitted
+ * again instead (docs/design.md). */
+int pkg_spec_read(avro_value_t *el, const redisReply *avro, size_t i,
                   struct xw_handle_error *err)
 {
     const redisReply *a = i < avro->elements ? avro->element[i] : NULL;
-    const redisReply *j = json && i < json->elements ? json->element[i] : NULL;
-    xw_avro_json_error je;
     xw_avro_err ae;
-    json_error_t pe;
-    json_t *spec;
-    int rc;
 
-    if (a && a->type == REDIS_REPLY_STRING) {
-        if (xw_avro_decode_record(el, a->str, a->len, &ae) == 0)
-            return 1;
-        snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
-        goto bad;
-    }
-    if (!j || j->type != REDIS_REPLY_STRING)
+    if (!a || a->type != REDIS_REPLY_STRING)
         return 0;
-    if (!(spec = json_loadb(j->str, j->len, 0, &pe))) {
-        snprintf(err->reason, sizeof err->reason, "%s", pe.text);
-        goto bad;
-    }
-    /* A nodes-to-deploy entry also says when and by whom it was submitted;
-     * not part of the spec. */
-    json_object_del(spec, "submitted_at");
-    json_object_del(spec, "submitted_by");
-    rc = xw_avro_from_json(el, spec, NULL, &je);
-    json_decref(spec);
-    if (rc == 0)
+    if (xw_avro_decode_record(el, a->str, a->len, &ae) == 0)
         return 1;
-    snprintf(err->reason, sizeof err->reason, "%s", je.message);
-bad:
     snprintf(err->code, sizeof err->code, "stored_spec_invalid");
+    snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
     return -1;
 }
 
@@ -334,17 +303,16 @@ enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
                                       const char **ids, size_t n,
                                       struct xw_handle_error *err)
 {
-    char akey[96], jkey[96];
-    redisReply *avro = NULL, *json = NULL;
+    char key[96];
+    redisReply *avro = NULL;
     avro_value_t *v = &p->specs.value, el;
     enum xw_handle_result r = XW_HANDLE_OK;
 
     xw_avro_value_reset(&p->specs);
     if (n == 0)
         return XW_HANDLE_OK;
-    snprintf(akey, sizeof akey, "xw:pkg:%s:avro", pkg);
-    snprintf(jkey, sizeof jkey, "xw:pkg:%s:objects", pkg);
-    if (pkg_specs_fetch(p, akey, jkey, ids, n, &avro, &json) < 0)
+    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
+    if (pkg_specs_fetch(p, key, ids, n, &avro) < 0)
         return RETRY(err, "redis: %s", p->redis->errstr);
     for (size_t i = 0; i < n && r == XW_HANDLE_OK; i++) {
         int got;
@@ -353,7 +321,7 @@ enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
             r = RETRY(err, "out of memory");
             break;
         }
-        got = pkg_spec_read(&el, avro, json, i, err);
+        got = pkg_spec_read(&el, avro, i, err);
         if (got < 0) {
             /* A frozen spec that no longer reads cannot be deployed; a
              * retry will not fix it, but neither may it be dropped. */
@@ -372,8 +340,6 @@ enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
         }
     }
     freeReplyObject(avro);
-    if (json)
-        freeReplyObject(json);
     return r;
 }
 

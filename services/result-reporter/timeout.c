@@ -55,12 +55,17 @@ static struct {
     int64_t every_ms;           /* sweep interval */
     int64_t next_ms;            /* monotonic time of the next sweep */
     xw_avro_value result;       /* ObjectResult being built */
+    xw_avro_value specs;        /* an ObjectsSubmitted: its one object is
+                                   the frozen spec being read (spec) */
+    avro_value_t spec;
     xw_buf enc;
 } sw;
 
 int rep_timeout_init(struct reporter *r)
 {
     const xw_avro_type *t = xw_avro_type_find(r->svc->avro, "ObjectResult");
+    const xw_avro_type *ts = xw_avro_type_find(r->svc->avro,
+                                               "ObjectsSubmitted");
 
     xw_metrics_register(&m_timed_out);
     xw_buf_init(&sw.enc, 0);
@@ -73,8 +78,11 @@ int rep_timeout_init(struct reporter *r)
     if (sw.every_ms > 10000)
         sw.every_ms = 10000;
     sw.next_ms = xw_mono_ms() + sw.every_ms;
-    if (!t || xw_avro_value_init(&sw.result, t) < 0) {
-        xw_error("INIT", "avro: out of memory or ObjectResult missing");
+    if (!t || !ts || xw_avro_value_init(&sw.result, t) < 0
+        || xw_avro_value_init(&sw.specs, ts) < 0
+        || xw_avro_array_append(&sw.specs.value, "objects", &sw.spec) < 0) {
+        xw_error("INIT", "avro: out of memory or ObjectResult / "
+                 "ObjectsSubmitted missing");
         return -1;
     }
     if (sw.timeout_ms)
@@ -86,6 +94,7 @@ int rep_timeout_init(struct reporter *r)
 void rep_timeout_release(void)
 {
     xw_avro_value_release(&sw.result);
+    xw_avro_value_release(&sw.specs);
     xw_buf_release(&sw.enc);
 }
 
@@ -97,20 +106,35 @@ static const char *jstr(const json_t *o, const char *k, const char *def)
     return s && *s ? s : def;
 }
 
+/* A string or enum field of the spec (NULL: none), or def. */
+static const char *sstr(const avro_value_t *spec, const char *k,
+                        const char *def)
+{
+    const char *s = NULL;
+
+    if (spec && xw_avro_get_string(spec, k, &s, NULL) != 0
+        && xw_avro_get_enum(spec, k, &s) != 0)
+        s = NULL;
+    return s && *s ? s : def;
+}
+
 /* Produces the ObjectResult(failed, timeout) of one object. spec is its
- * frozen ObjectSpec JSON (may be NULL: the id stands in for the name).
+ * frozen ObjectSpec (may be NULL: the id stands in for the name).
  * 0 or -1 (logged). */
 static int emit_timeout(struct reporter *r, const char *pkg, int att,
-                        const char *obj, const json_t *spec,
+                        const char *obj, const avro_value_t *spec,
                         const json_t *summary, long long total,
                         int64_t now)
 {
     avro_value_t *v = &sw.result.value;
-    const char *kind = jstr(spec, "kind", "node");
+    const char *kind = sstr(spec, "kind", "node");
     char id[XW_UUID_LEN + 1], name[2 * REP_ID_MAX + 2], reason[300],
         err[512];
-    json_int_t version = json_integer_value(json_object_get(spec, "version"));
+    int64_t version = 0;
     xw_avro_err ae;
+
+    if (spec && xw_avro_get_long(spec, "version", &version) != 0)
+        version = 0;
 
     /* Same (package, attempt, object), same id: a repeated sweep is a
      * duplicate every consumer drops. */
@@ -133,7 +157,7 @@ static int emit_timeout(struct reporter *r, const char *pkg, int att,
                               jstr(summary, "destination_workspace", "-")) < 0
         || xw_avro_set_int(v, "total", (int32_t)total) < 0
         || xw_avro_set_string(v, "object_id", obj) < 0
-        || xw_avro_set_string(v, "object_name", jstr(spec, "name", obj)) < 0
+        || xw_avro_set_string(v, "object_name", sstr(spec, "name", obj)) < 0
         || (xw_avro_set_enum(v, "kind", kind) < 0
             && xw_avro_set_enum(v, "kind", "node") < 0)
         || xw_avro_set_long(v, "version", version) < 0
@@ -216,7 +240,7 @@ static long time_out(struct reporter *r, const char *pkg, int att,
         xw_error("TIME", "out of memory");
         goto out;
     }
-    snprintf(key, sizeof key, "xw:pkg:%s:objects", pkg);
+    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
     argv[0] = "HMGET";
     argv[1] = key;
     for (size_t i = 0; i < ids->elements; i++)
@@ -238,16 +262,15 @@ static long time_out(struct reporter *r, const char *pkg, int att,
         goto redis;
     specs = xw_redis_reply_take(r->redis);
     for (size_t i = 0; i < nmiss; i++) {
-        json_t *spec = NULL;
-        json_error_t je;
-        int e;
+        const avro_value_t *spec = NULL;
+        xw_avro_err ae;
 
         s = i < specs->elements ? specs->element[i] : NULL;
-        if (s && s->type == REDIS_REPLY_STRING)
-            spec = json_loadb(s->str, s->len, 0, &je);
-        e = emit_timeout(r, pkg, att, argv[2 + i], spec, summary, total, now);
-        json_decref(spec);
-        if (e < 0)
+        if (s && s->type == REDIS_REPLY_STRING
+            && xw_avro_decode_record(&sw.spec, s->str, s->len, &ae) == 0)
+            spec = &sw.spec;
+        if (emit_timeout(r, pkg, att, argv[2 + i], spec, summary, total,
+                         now) < 0)
             goto out;
     }
     /* Delivered before the attempt is marked as looked at. */

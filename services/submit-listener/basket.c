@@ -6,7 +6,9 @@
 #include "access.h"
 #include "emit.h"
 #include "routes.h"
+#include "stored.h"
 #include "xw_id.h"
+#include "xw_spec.h"
 
 #define MAX_IDS 10000
 
@@ -24,7 +26,7 @@ int sl_check_object_ids(struct sl_request *r, const char *ws, json_t *ids,
         sl_reply_unavailable(r, "memory");
         return -1;
     }
-    snprintf(key, sizeof key, "xw:ntd:%s", ws);
+    snprintf(key, sizeof key, XW_SPEC_NTD ":%s", ws);
     argv[0] = "HMGET";
     argv[1] = key;
     json_array_foreach(ids, i, v) {
@@ -135,63 +137,82 @@ void h_basket_clear(struct sl_request *r)
     json_decref(ids);
 }
 
+/* The basket's objects, each as its nodes-to-deploy entry (its spec and
+ * submission, two HMGETs in one round trip), or as terminated. */
 void h_basket_get(struct sl_request *r)
 {
     const char *ws = r->params[0];
-    redisReply *rep;
-    json_t *items, *ids;
-    size_t n;
+    struct sl_stored st = SL_STORED_INIT;
+    redisReply *ids = NULL, *reps[2] = { NULL, NULL };
+    const char **argv[2] = { NULL, NULL };
+    json_t *items = NULL;
+    char key[2][96];
+    size_t n = 0;
 
     if (sl_permit(r, XW_OP_BASKET_EDIT, ws, NULL) < 0)
         return;
-    rep = xw_redis_command_idem(r->w->redis, "ZRANGE xw:basket:%s:%s 0 -1",
-                                ws, r->user);
-    if (!rep) {
-        sl_reply_unavailable(r, "state store");
-        return;
-    }
-    ids = json_array();
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-        json_array_append_new(ids, json_stringn(rep->element[i]->str,
-                                                rep->element[i]->len));
-    n = json_array_size(ids);
-    items = json_array();
+    if (!xw_redis_command_idem(r->w->redis, "ZRANGE xw:basket:%s:%s 0 -1",
+                               ws, r->user))
+        goto unavailable;
+    ids = xw_redis_reply_take(r->w->redis);
+    if (ids->type == REDIS_REPLY_ARRAY)
+        n = ids->elements;
+    if (!(items = json_array()))
+        goto nomem;
     if (n) {
-        const char **argv = calloc(n + 2, sizeof *argv);
-        char key[96];
+        xw_redis_cmd cmds[2];
 
-        if (!argv) {
-            json_decref(ids);
-            json_decref(items);
-            sl_reply_unavailable(r, "memory");
-            return;
+        snprintf(key[0], sizeof key[0], XW_SPEC_NTD ":%s", ws);
+        snprintf(key[1], sizeof key[1], XW_SPEC_NTD_BY ":%s", ws);
+        for (int c = 0; c < 2; c++) {
+            if (!(argv[c] = calloc(n + 2, sizeof *argv[c])))
+                goto nomem;
+            argv[c][0] = "HMGET";
+            argv[c][1] = key[c];
+            for (size_t i = 0; i < n; i++)
+                argv[c][i + 2] = ids->element[i]->str;
+            cmds[c] = (xw_redis_cmd){ (int)n + 2, argv[c], NULL };
         }
-        snprintf(key, sizeof key, "xw:ntd:%s", ws);
-        argv[0] = "HMGET";
-        argv[1] = key;
-        for (size_t i = 0; i < n; i++)
-            argv[i + 2] = json_string_value(json_array_get(ids, i));
-        rep = xw_redis_command_argv(r->w->redis, (int)n + 2, argv, NULL, 1);
-        for (size_t i = 0; rep && i < rep->elements; i++) {
-            json_error_t je;
-            json_t *o = rep->element[i]->type == REDIS_REPLY_STRING
-                ? json_loadb(rep->element[i]->str, rep->element[i]->len, 0, &je)
-                : NULL;
-
-            /* An object terminated after it was added shows as such. */
-            json_array_append_new(items, o ? o : json_pack("{s:O, s:b}", "id",
-                                  json_array_get(ids, i), "terminated", 1));
-        }
-        free(argv);
-        if (!rep) {
-            json_decref(ids);
-            json_decref(items);
-            sl_reply_unavailable(r, "state store");
-            return;
-        }
+        if (xw_redis_pipeline(r->w->redis, cmds, 2, reps,
+                              XW_REDIS_IDEMPOTENT) < 0)
+            goto unavailable;
     }
-    json_decref(ids);
-    sl_reply(r, 200, json_pack("{s:s, s:s, s:o, s:I}", "workspace", ws, "user",
+    for (size_t i = 0; i < n; i++) {
+        const char *avro, *sub, *text;
+        size_t alen, sublen, len;
+        json_error_t je;
+        json_t *o = NULL;
+        int got;
+
+        avro = sl_hm_text(reps[0], i, &alen);
+        sub = sl_hm_text(reps[1], i, &sublen);
+        got = sl_stored_spec(r, &st, avro, alen, sub, sublen, &text, &len);
+        if (got < 0)
+            goto out;
+        if (got)
+            o = json_loadb(text, len, 0, &je);
+        /* An object terminated after it was added shows as such. */
+        if (!o)
+            o = json_pack("{s:s%, s:b}", "id", ids->element[i]->str,
+                          ids->element[i]->len, "terminated", 1);
+        if (json_array_append_new(items, o) < 0)
+            goto nomem;
+    }
+    sl_reply(r, 200, json_pack("{s:s, s:s, s:O, s:I}", "workspace", ws, "user",
                                r->user, "items", items, "total",
                                (json_int_t)n));
+    goto out;
+nomem:
+    sl_reply_unavailable(r, "memory");
+    goto out;
+unavailable:
+    sl_reply_unavailable(r, "state store");
+out:
+    json_decref(items);
+    for (int c = 0; c < 2; c++)
+        free(argv[c]);
+    xw_redis_replies_free(reps, 2);
+    if (ids)
+        freeReplyObject(ids);
+    sl_stored_release(&st);
 }

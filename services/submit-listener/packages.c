@@ -7,7 +7,7 @@
 #include "emit.h"
 #include "rows.h"
 #include "routes.h"
-#include "xw_avro_json.h"
+#include "stored.h"
 #include "xw_id.h"
 
 #define MAX_IDS 10000
@@ -435,62 +435,22 @@ static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
     return rows;
 }
 
-/* Element k of an HMGET reply: its text, or NULL when the field is absent
- * (nil) or the reply is short. */
-static const char *hm_text(const redisReply *rep, size_t k, size_t *len)
-{
-    const redisReply *e = rep && k < rep->elements ? rep->element[k] : NULL;
-
-    *len = e && e->type == REDIS_REPLY_STRING ? e->len : 0;
-    return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
-}
-
-/* A stored result as JSON text, in *text / *len. The reporter stores an
- * ObjectResult as it came off the log (Avro single-object encoding,
- * C3 01 ...), older versions its JSON, which is taken as it is. The Avro
- * value is written as the JSON it was stored as before
- * (xw_avro_json_write), so the row is the same bytes either way; a value
- * that does not decode is passed on as it is, and the row code treats it
- * as any unreadable text. *v is the thread's ObjectResult value, fetched
- * on first use. 0, or -1 with the answer set (memory). */
-static int result_text(struct sl_request *r, xw_avro_value **v, xw_buf *conv,
-                       const char **text, size_t *len)
-{
-    xw_avro_err ae;
-
-    if (!*text || *len < 2 || (unsigned char)(*text)[0] != 0xC3
-        || (*text)[1] != 0x01)
-        return 0;
-    if (!*v && !(*v = sl_value(r, "ObjectResult")))
-        return -1;
-    if (xw_avro_decode_into(r->svc->avro, *v, *text, *len, &ae) < 0)
-        return 0;
-    xw_buf_reset(conv);
-    if (xw_avro_json_write(&(*v)->value, conv) < 0) {
-        sl_reply_unavailable(r, "memory");
-        return -1;
-    }
-    *text = conv->data;
-    *len = conv->len;
-    return 0;
-}
-
 /* Appends rows[0..n) to r->out, comma-separated, reading their specs and
  * results ROWS_CHUNK at a time (two HMGETs in one round trip), so that
  * only one chunk of replies is alive at once: a 10,000-object answer
  * costs its text plus one chunk. Each row is written from the stored
- * text (rows.c). 0, or -1 with 503 answered. */
+ * spec and result as JSON text (stored.h, rows.c). 0, or -1 with 503
+ * answered. */
 static int render_rows(struct sl_request *r, const char *pkg,
                        const struct pkg_row *rows, size_t n)
 {
     const char *argv[2][ROWS_CHUNK + 2];
     char key[2][96];
     redisReply *reps[2] = { NULL, NULL };
-    xw_avro_value *res_v = NULL;
-    xw_buf conv = XW_BUF_INIT;
+    struct sl_stored st = SL_STORED_INIT;
     int rc = -1;
 
-    snprintf(key[0], sizeof key[0], "xw:pkg:%s:objects", pkg);
+    snprintf(key[0], sizeof key[0], "xw:pkg:%s:avro", pkg);
     snprintf(key[1], sizeof key[1], "xw:res:%s", pkg);
     for (size_t at = 0; at < n; at += ROWS_CHUNK) {
         size_t m = n - at < ROWS_CHUNK ? n - at : ROWS_CHUNK, k = 0;
@@ -521,9 +481,12 @@ static int render_rows(struct sl_request *r, const char *pkg,
             /* The result is read only for a frozen object with a spec
              * reply, as before. */
             if (!row->excluded && reps[0] && k < reps[0]->elements) {
-                spec = hm_text(reps[0], k, &spec_len);
-                res = hm_text(reps[1], k, &res_len);
-                if (result_text(r, &res_v, &conv, &res, &res_len) < 0)
+                const char *avro = sl_hm_text(reps[0], k, &spec_len);
+
+                res = sl_hm_text(reps[1], k, &res_len);
+                if (sl_stored_spec(r, &st, avro, spec_len, NULL, 0, &spec,
+                                   &spec_len) < 0
+                    || sl_stored_result(r, &st, &res, &res_len) < 0)
                     goto out;
             }
             k += !row->excluded;
@@ -539,7 +502,7 @@ static int render_rows(struct sl_request *r, const char *pkg,
     rc = 0;
 out:
     xw_redis_replies_free(reps, 2);
-    xw_buf_release(&conv);
+    sl_stored_release(&st);
     return rc;
 }
 

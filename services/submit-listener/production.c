@@ -8,7 +8,9 @@
 #include "access.h"
 #include "emit.h"
 #include "routes.h"
+#include "stored.h"
 #include "xw_id.h"
+#include "xw_spec.h"
 
 #define MAX_OBJECTS 10000
 
@@ -206,7 +208,8 @@ void h_prod_terminate(struct sl_request *r)
     if (sl_permit(r, XW_OP_SOURCE_TERMINATE, ws, NULL) < 0
         || sl_request_begin(r) != 0)
         return;
-    rep = xw_redis_command_idem(r->w->redis, "HEXISTS xw:ntd:%s %s", ws, obj);
+    rep = xw_redis_command_idem(r->w->redis, "HEXISTS " XW_SPEC_NTD ":%s %s",
+                                ws, obj);
     if (!rep) {
         sl_reply_unavailable(r, "state store");
         return;
@@ -253,12 +256,45 @@ int sl_cmp_json_id(const void *a, const void *b)
     return strcmp(x ? x : "", y ? y : "");
 }
 
+/* Answers the page [offset, offset + limit) of the objects all[0..n)
+ * (NEW references, taken; `all` itself stays the caller's), sorted by id,
+ * with their total. */
+static void reply_page(struct sl_request *r, json_t **all, size_t n,
+                       long offset, long limit)
+{
+    json_t *items = json_array();
+
+    if (n)
+        qsort(all, n, sizeof *all, sl_cmp_json_id);
+    for (size_t i = 0; i < n; i++) {
+        if ((long)i >= offset && (long)i < offset + limit)
+            json_array_append(items, all[i]);
+        json_decref(all[i]);
+    }
+    sl_reply(r, 200, json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
+                               (json_int_t)n, "offset", (int)offset, "limit",
+                               (int)limit));
+}
+
+/* Keeps text if it parses as JSON and matches the filters: into all[*n]. */
+static void keep_match(json_t **all, size_t *n, const char *text, size_t len,
+                       const char *kind, const char *owner, const char *q)
+{
+    json_error_t je;
+    json_t *j = json_loadb(text, len, 0, &je);
+
+    if (j && matches(j, kind, owner, q))
+        all[(*n)++] = j;
+    else
+        json_decref(j);
+}
+
 void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
                   const char *owner, const char *q)
 {
     long offset, limit;
     redisReply *rep;
-    json_t **all = NULL, *items;
+    json_t **all = NULL;
     size_t n = 0;
 
     if (sl_paging(r, &offset, &limit) < 0)
@@ -274,36 +310,81 @@ void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
             sl_reply_unavailable(r, "memory");
             return;
         }
-        for (size_t i = 0; i < rep->elements; i++) {
-            json_error_t je;
-            json_t *j = json_loadb(rep->element[i]->str, rep->element[i]->len,
-                                   0, &je);
-            if (j && matches(j, kind, owner, q))
-                all[n++] = j;
-            else
-                json_decref(j);
-        }
-        qsort(all, n, sizeof *all, sl_cmp_json_id);
+        for (size_t i = 0; i < rep->elements; i++)
+            keep_match(all, &n, rep->element[i]->str, rep->element[i]->len,
+                       kind, owner, q);
     }
-    items = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if ((long)i >= offset && (long)i < offset + limit)
-            json_array_append(items, all[i]);
-        json_decref(all[i]);
-    }
+    reply_page(r, all, n, offset, limit);
     free(all);
-    sl_reply(r, 200, json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
-                               (json_int_t)n, "offset", (int)offset, "limit",
-                               (int)limit));
 }
 
+/* The nodes to deploy: each spec (Avro) written as its JSON entry with its
+ * submission (common/xw_spec.h), the bytes the packager stored as JSON
+ * before, then filtered and paged as any listed hash. Two reads: the
+ * specs with their ids, then the submissions of those ids. */
 void h_ntd_list(struct sl_request *r)
 {
+    const char *ws = r->params[0], *kind = sl_query(r, "kind");
+    const char *owner = sl_query(r, "owner"), *q = sl_query(r, "q");
+    struct sl_stored st = SL_STORED_INIT;
+    redisReply *specs = NULL, *subs = NULL;
+    const char **argv = NULL;
+    json_t **all = NULL;
     char key[96];
+    size_t n = 0, m = 0;
+    long offset, limit;
 
-    if (sl_permit(r, XW_OP_ENV_VIEW, r->params[0], NULL) < 0)
+    if (sl_permit(r, XW_OP_ENV_VIEW, ws, NULL) < 0
+        || sl_paging(r, &offset, &limit) < 0)
         return;
-    snprintf(key, sizeof key, "xw:ntd:%s", r->params[0]);
-    sl_list_hash(r, key, sl_query(r, "kind"), sl_query(r, "owner"),
-                 sl_query(r, "q"));
+    if (!xw_redis_command_idem(r->w->redis, "HGETALL " XW_SPEC_NTD ":%s", ws))
+        goto unavailable;
+    specs = xw_redis_reply_take(r->w->redis);
+    if (specs->type == REDIS_REPLY_ARRAY)
+        m = specs->elements / 2;
+    if (m) {
+        argv = calloc(m + 2, sizeof *argv);
+        all = calloc(m, sizeof *all);
+        if (!argv || !all) {
+            sl_reply_unavailable(r, "memory");
+            goto out;
+        }
+        snprintf(key, sizeof key, XW_SPEC_NTD_BY ":%s", ws);
+        argv[0] = "HMGET";
+        argv[1] = key;
+        for (size_t i = 0; i < m; i++)
+            argv[i + 2] = specs->element[2 * i]->str;
+        if (!xw_redis_command_argv(r->w->redis, (int)m + 2, argv, NULL, 1))
+            goto unavailable;
+        subs = xw_redis_reply_take(r->w->redis);
+    }
+    for (size_t i = 0; i < m; i++) {
+        const redisReply *a = specs->element[2 * i + 1];
+        const char *sub, *text;
+        size_t sublen, len;
+        int got;
+
+        sub = sl_hm_text(subs, i, &sublen);
+        got = sl_stored_spec(r, &st, a->type == REDIS_REPLY_STRING ? a->str
+                             : NULL, a->len, sub, sublen, &text, &len);
+        if (got < 0)
+            goto out;
+        if (got)
+            keep_match(all, &n, text, len, kind, owner, q);
+    }
+    reply_page(r, all, n, offset, limit);
+    n = 0;
+    goto out;
+unavailable:
+    sl_reply_unavailable(r, "state store");
+out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(all[i]);
+    free(all);
+    free(argv);
+    if (specs)
+        freeReplyObject(specs);
+    if (subs)
+        freeReplyObject(subs);
+    sl_stored_release(&st);
 }

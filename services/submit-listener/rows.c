@@ -1,19 +1,18 @@
 /*
  * rows - the object rows of GET /v1/packages/{id} and the items of the
- * package list, written from the stored JSON text.
+ * package list, written from stored JSON text.
  *
- * Why: a row merges two stored texts (the frozen spec, written by the
- * packager, and the latest result, written by the reporter). Parsing both
- * into jansson trees, merging and dumping cost ~22-28 us per row, the
- * largest part of the listener's CPU; copying costs ~1.5 us. Both texts
- * are already in the form jansson's compact dump prints (the packager and
- * the reporter write them with xw_avro_json_write, which prints exactly
- * that), and a text in that form parses and dumps back to the same bytes,
- * so the answer can copy the values it shows. The summaries of the list
- * come from the reporter's Lua enc(): the same form, except for strings
- * that cjson escapes differently ("\/", "\u007f"), which the check below
- * sends the jansson way. (The spec's Avro copy, xw:pkg:{pkg}:avro, was
- * measured too: decoding it costs more than checking the JSON text.)
+ * Why: a row merges two stored values (the frozen spec, kept by the
+ * packager as Avro, and the latest result, kept by the reporter as JSON
+ * or Avro); stored.c writes an Avro value as JSON text with
+ * xw_avro_json_write, which prints exactly the form jansson's compact dump
+ * prints, the form the stored JSON is in too. Parsing both into jansson trees, merging and
+ * dumping cost ~22-28 us per row, the largest part of the listener's CPU;
+ * copying costs ~1.5 us. A text in that form parses and dumps back to the
+ * same bytes, so the answer can copy the values it shows. The summaries
+ * of the list come from the reporter's Lua enc(): the same form, except
+ * for strings that cjson escapes differently ("\/", "\u007f"), which the
+ * check below sends the jansson way.
  *
  * The copy is exact only for text in that form, so it is checked first,
  * strictly and without trusting any length or bracket: every stored text

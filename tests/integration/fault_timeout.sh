@@ -57,6 +57,8 @@ timed_out=$(view p '[.objects[] | select(.outcome == "failed")] | length')
 xw_expect_eq "p: every failure is a timeout" \
     "$(view p '[.objects[] | select(.outcome == "failed") | .reason_code] | unique')" '["timeout"]'
 xw_check "p: some objects timed out ($timed_out)" test "$timed_out" -gt 0
+xw_expect_eq "p: a timeout result names the frozen spec (name, kind, version)" \
+    "$(view p '[.objects[] | select(.outcome == "failed") | .object_name == .name and .kind == "node" and .version == ((.id | ltrimstr("p-") | tonumber) + 1)] | unique')" '[true]'
 xw_check "p: the reason names the setting" \
     grep -q "XW_PACKAGE_TIMEOUT_S" <<< "$(view p '[.objects[] | select(.outcome == "failed") | .reason][0]')"
 xw_check "p: the reporter logged the timeout" grep -q "made no progress for 4 s" "$XW_RUN_DIR/result-reporter.log"

@@ -1,0 +1,82 @@
+/* Stored specs and results into answer text (stored.h). */
+#include "stored.h"
+
+#include "emit.h"
+#include "xw_avro_json.h"
+#include "xw_spec.h"
+
+void sl_stored_release(struct sl_stored *st)
+{
+    xw_buf_release(&st->result_text);
+    xw_buf_release(&st->spec_text);
+    st->result = NULL;
+    st->have_spec = 0;
+}
+
+const char *sl_hm_text(const redisReply *rep, size_t k, size_t *len)
+{
+    const redisReply *e = rep && k < rep->elements ? rep->element[k] : NULL;
+
+    *len = e && e->type == REDIS_REPLY_STRING ? e->len : 0;
+    return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
+}
+
+int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
+                   const char *data, size_t len, const char *sub,
+                   size_t sublen, const char **text, size_t *tlen)
+{
+    xw_avro_err ae;
+
+    *text = NULL;
+    *tlen = 0;
+    if (!data)
+        return 0;
+    if (!st->have_spec) {
+        /* ObjectSpec is not an event: the thread's ObjectsSubmitted value
+         * holds one, as its only object. */
+        xw_avro_value *v = sl_value(r, "ObjectsSubmitted");
+
+        if (!v)
+            return -1;
+        if (xw_avro_array_append(&v->value, "objects", &st->spec) < 0) {
+            sl_reply_unavailable(r, "memory");
+            return -1;
+        }
+        st->have_spec = 1;
+    }
+    xw_buf_reset(&st->spec_text);
+    if (xw_spec_decode_json(&st->spec, data, len, sub, sublen,
+                            &st->spec_text, &ae) < 0) {
+        if (ae.code != XW_AVRO_ENOMEM)
+            return 0;
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    *text = st->spec_text.data;
+    *tlen = st->spec_text.len;
+    return 1;
+}
+
+/* The Avro value is written as the JSON it was stored as before
+ * (xw_avro_json_write), so the row is the same bytes either way. */
+int sl_stored_result(struct sl_request *r, struct sl_stored *st,
+                     const char **text, size_t *len)
+{
+    xw_avro_err ae;
+
+    if (!*text || *len < 2 || (unsigned char)(*text)[0] != XW_AVRO_MARKER0
+        || (*text)[1] != XW_AVRO_MARKER1)
+        return 0;
+    if (!st->result && !(st->result = sl_value(r, "ObjectResult")))
+        return -1;
+    if (xw_avro_decode_into(r->svc->avro, st->result, *text, *len, &ae) < 0)
+        return 0;
+    xw_buf_reset(&st->result_text);
+    if (xw_avro_json_write(&st->result->value, &st->result_text) < 0) {
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    *text = st->result_text.data;
+    *len = st->result_text.len;
+    return 0;
+}
