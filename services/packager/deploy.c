@@ -24,8 +24,9 @@ static const char *const ATTEMPT_LUA =
 
 /* 1 if a stored latest result (a value of xw:res:{pkg}) says failed, else
  * 0. The reporter stores the ObjectResult message itself (Avro
- * single-object encoding: C3 01 ...), older versions its JSON; either is
- * read. A value that reads as neither is not failed (as before). */
+ * single-object encoding), older versions its JSON: a value without the
+ * Avro marker is read as JSON. One that reads as neither is not failed
+ * (as before). */
 static int result_failed(xw_avro_decoder *dec, const redisReply *v)
 {
     const xw_avro_type *t;
@@ -34,16 +35,17 @@ static int result_failed(xw_avro_decoder *dec, const redisReply *v)
     json_error_t je;
     json_t *json;
     const char *o = NULL;
-    int failed;
+    int rc, failed;
 
     if (v->type != REDIS_REPLY_STRING)
         return 0;
-    if (v->len >= 2 && (unsigned char)v->str[0] == XW_AVRO_MARKER0
-        && (unsigned char)v->str[1] == XW_AVRO_MARKER1)
-        return xw_avro_decode(dec, v->str, v->len, &t, &avro, &ae) == 0
-            && strcmp(t->short_name, "ObjectResult") == 0
+    rc = xw_avro_decode(dec, v->str, v->len, &t, &avro, &ae);
+    if (rc == 0)
+        return strcmp(t->short_name, "ObjectResult") == 0
             && xw_avro_get_enum(avro, "outcome", &o) == 0
             && strcmp(o, "failed") == 0;
+    if (rc != XW_AVRO_EMARKER)
+        return 0;   /* broken Avro, or too short to be a failed result */
     json = json_loadb(v->str, v->len, 0, &je);
     o = json_string_value(json_object_get(json, "outcome"));
     failed = o && strcmp(o, "failed") == 0;
