@@ -22,12 +22,44 @@ static const char *const ATTEMPT_LUA =
     "end\n"
     "return a\n";
 
+/* 1 if a stored latest result (a value of xw:res:{pkg}) says failed, else
+ * 0. The reporter stores the ObjectResult message itself (Avro
+ * single-object encoding), older versions its JSON: a value without the
+ * Avro marker is read as JSON. One that reads as neither is not failed
+ * (as before). */
+static int result_failed(xw_avro_decoder *dec, const redisReply *v)
+{
+    const xw_avro_type *t;
+    avro_value_t *avro;
+    xw_avro_err ae;
+    json_error_t je;
+    json_t *json;
+    const char *o = NULL;
+    int rc, failed;
+
+    if (v->type != REDIS_REPLY_STRING)
+        return 0;
+    rc = xw_avro_decode(dec, v->str, v->len, &t, &avro, &ae);
+    if (rc == 0)
+        return strcmp(t->short_name, "ObjectResult") == 0
+            && xw_avro_get_enum(avro, "outcome", &o) == 0
+            && strcmp(o, "failed") == 0;
+    if (rc != XW_AVRO_EMARKER)
+        return 0;   /* broken Avro, or too short to be a failed result */
+    json = json_loadb(v->str, v->len, 0, &je);
+    o = json_string_value(json_object_get(json, "outcome"));
+    failed = o && strcmp(o, "failed") == 0;
+    json_decref(json);
+    return failed;
+}
+
 /* The ids an attempt runs: every frozen object, or for a replay the ones
  * whose latest result is failed ("only its failed objects run again").
  * Returns a NEW reply array of ids (element strings), NULL on a Redis
- * failure. */
+ * failure (or out of memory). */
 static redisReply *attempt_ids(struct packager *p, const char *pkg, int replay)
 {
+    xw_avro_decoder *dec = NULL;
     redisReply *all, *out;
     size_t n = 0;
 
@@ -36,32 +68,36 @@ static redisReply *attempt_ids(struct packager *p, const char *pkg, int replay)
             return NULL;
         return xw_redis_reply_take(p->redis);
     }
-    if (!xw_redis_command_idem(p->redis, "HGETALL xw:res:%s", pkg))
+    /* Its own decoder: decoding into p->dec would end the life of the
+     * command being applied (c->v). A replay is rare; this is cheap. */
+    if (xw_avro_decoder_new(&dec, p->svc->avro) < 0) {
+        snprintf(p->redis->errstr, sizeof p->redis->errstr,
+                 "out of memory (decoder)");
         return NULL;
+    }
+    if (!xw_redis_command_idem(p->redis, "HGETALL xw:res:%s", pkg)) {
+        xw_avro_decoder_free(dec);
+        return NULL;
+    }
     all = xw_redis_reply_take(p->redis);
-    /* Keep the ids whose result JSON says failed; reuse the reply's own
+    /* Keep the ids whose result says failed; reuse the reply's own
      * element array (ids at even positions). */
     out = all;
     for (size_t i = 0; i + 1 < all->elements; i += 2) {
-        json_error_t je;
-        json_t *res = json_loadb(all->element[i + 1]->str,
-                                 all->element[i + 1]->len, 0, &je);
-        const char *o = json_string_value(json_object_get(res, "outcome"));
-
-        if (o && strcmp(o, "failed") == 0) {
+        if (result_failed(dec, all->element[i + 1])) {
             redisReply *tmp = out->element[n];
 
             out->element[n] = all->element[i];
             all->element[i] = tmp;
             n++;
         }
-        json_decref(res);
     }
     for (size_t i = n; i < all->elements; i++) {
         freeReplyObject(all->element[i]);
         all->element[i] = NULL;
     }
     out->elements = n;
+    xw_avro_decoder_free(dec);
     return out;
 }
 

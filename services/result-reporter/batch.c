@@ -279,9 +279,11 @@ int rep_init(struct reporter *r, struct xw_service *svc, int rebuild)
         return -1;
     }
     t = xw_avro_type_find(svc->avro, "PackageFinished");
-    if (xw_avro_decoder_new(&r->dec, svc->avro) < 0 || !t
+    r->result_type = xw_avro_type_find(svc->avro, "ObjectResult");
+    if (xw_avro_decoder_new(&r->dec, svc->avro) < 0 || !t || !r->result_type
         || xw_avro_value_init(&r->finished, t) < 0) {
-        xw_error("INIT", "avro: out of memory or PackageFinished missing");
+        xw_error("INIT", "avro: out of memory, or PackageFinished or "
+                 "ObjectResult missing");
         return -1;
     }
     return 0;

@@ -1,9 +1,10 @@
 /* Object results into package state: the batch's results are grouped by
  * (package, attempt), and each group is folded by one FOLD script
  * (scripts.c: per result, "absent from the attempt's hash" decides new vs
- * duplicate; a new result becomes the latest and is counted; then the
- * summary follows the counters and the script says whether the attempt is
- * complete). Also the copies of new results for subscribers. */
+ * duplicate; a new result becomes the latest - stored as the ObjectResult
+ * message itself, Avro - and is counted; then the summary follows the
+ * counters and the script says whether the attempt is complete). Also the
+ * copies of new results for subscribers. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,9 +104,17 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
         return XW_HANDLE_RETRY;
     res = &r->results[r->nresults];
     res->next = SIZE_MAX;
-    /* Out of memory only: decoded strings are valid UTF-8. */
+    /* Out of memory only: decoded strings are valid UTF-8. The latest
+     * result is stored as the message's own bytes (they decoded without
+     * error just now): a third of the JSON's size, and no JSON to write.
+     * Readers decode it as the registry's ObjectResult, so a message of
+     * another version of the schema is stored as its JSON instead, as
+     * before (readers take JSON as it is). */
     if (rep_str_add(r, obj, obj_len, &res->obj) < 0
-        || rep_str_avro(r, v, &res->json) < 0
+        || (xw_avro_value_type(v) == r->result_type
+                ? rep_str_add(r, (const char *)m->payload, m->len,
+                              &res->value)
+                : rep_str_avro(r, v, &res->value)) < 0
         || rep_str_add(r, outcome, strlen(outcome), &res->outcome) < 0
         || rep_str_addf(r, &res->at, "%lld", (long long)at) < 0)
         return XW_HANDLE_RETRY;
@@ -152,7 +161,7 @@ int rep_fold_build(struct reporter *r, struct rep_cmds *l, size_t gi)
     for (size_t i = g->first; i != SIZE_MAX; i = r->results[i].next) {
         const struct rep_result *res = &r->results[i];
 
-        if (rep_arg_str(l, res->obj) < 0 || rep_arg_str(l, res->json) < 0
+        if (rep_arg_str(l, res->obj) < 0 || rep_arg_str(l, res->value) < 0
             || rep_arg_str(l, res->outcome) < 0 || rep_arg_str(l, res->at) < 0)
             return -1;
     }

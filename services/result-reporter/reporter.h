@@ -106,9 +106,10 @@ struct rep_op {
                                      borrowed, valid until batch end */
 };
 
-/* One ObjectResult queued for its group's FOLD. */
+/* One ObjectResult queued for its group's FOLD. `value` is what
+ * xw:res:{pkg} stores: the message's own bytes (see rep_fold_queue). */
 struct rep_result {
-    struct rep_str obj, json, outcome, at;
+    struct rep_str obj, value, outcome, at;
     size_t next;                  /* next result of the group, or SIZE_MAX */
 };
 
@@ -164,6 +165,8 @@ struct reporter {
     struct xw_service *svc;       /* borrowed */
     xw_redis *redis;
     xw_avro_decoder *dec;
+    const xw_avro_type *result_type; /* the registry's ObjectResult: the
+                                        version readers decode (borrowed) */
     int rebuild;                  /* rebuild mode: publish nothing */
     int publish_results;          /* copy new ObjectResults to outcomes */
     long long dedupe_ttl_s;

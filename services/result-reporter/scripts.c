@@ -169,18 +169,19 @@ static const char lua_started[] = PRELUDE
 
 /* KEYS: xw:res:{pkg}:{att}, xw:res:{pkg}, xw:cnt:{pkg}:{att},
  *       xw:cnt:{pkg}:{att+1}, xw:pkgsum:{pkg}
- * ARGV: att, then per result: object, result JSON, outcome, occurred_at
+ *       (and the later attempts' xw:cnt / xw:res keys, by name, below)
+ * ARGV: att, then per result: object, result (the ObjectResult message's
+ *       bytes, Avro single-object encoding; see fold.c), outcome,
+ *       occurred_at
  * For each result, in order, exactly what "HSETNX the attempt's hash, and
  * count it if it was new" does: a result is new if its object has no
  * result in this attempt yet (in the hash or earlier in ARGV). New results
  * are marked in the attempt's hash by their outcome only (the hash is the
  * attempt's dedup record and the timeout sweep's list; the whole result
- * is kept once, in the latest hash, and always on the results topic: a
- * second JSON copy per object was 0.8 KB of Redis memory, AOF and
- * rewrite work per object), become the latest result of their object
- * (unless a later attempt exists and already has one), and are counted;
- * last_at is the
- * latest occurred_at among them. Then the summary follows the counters.
+ * is kept once, in the latest hash, and always on the results topic),
+ * become the latest result of their object (unless a later attempt
+ * already has one), and are counted; last_at is the latest occurred_at
+ * among them. Then the summary follows the counters.
  * Returns {state of the attempt (see sync), {1 new | 0 duplicate, ...}}. */
 static const char lua_fold[] = PRELUDE
     "local att = tonumber(ARGV[1])\n"
@@ -210,12 +211,29 @@ static const char lua_fold[] = PRELUDE
     "  if redis.call('EXISTS', KEYS[4]) == 0 then\n"
     "    redis.call('HSET', KEYS[2], unpack(new))\n"
     "  else\n"
-    /* Rare (a late result while a later attempt exists): object by
-     * object, keep a later attempt's result as the latest. */
+    /* Rare (a new result of an attempt while a later one exists: e.g. a
+     * rebuild that read xw.deploy ahead of xw.results): object by object,
+     * keep a later attempt's result as the latest. The stored value does
+     * not say its attempt without decoding it; instead, an object has a
+     * later attempt's result exactly when a later attempt's hash marks it.
+     * Attempts are numbered 1, 2, ... and each one has its counters from
+     * its DeployStarted or its first result on, so the later attempts are
+     * att+1, att+2, ... up to the first without counters. */
+    "    local later, cp = {}, string.match(KEYS[3], '^(.*:)%d+$')\n"
+    "    local a = att + 1\n"
+    "    while redis.call('EXISTS', cp .. a) == 1 do\n"
+    "      later[#later + 1] = KEYS[2] .. ':' .. a\n"
+    "      a = a + 1\n"
+    "    end\n"
     "    for k = 1, #new, 2 do\n"
-    "      local cur = redis.call('HGET', KEYS[2], new[k])\n"
-    "      local ca = cur and tonumber(string.match(cur, '\"attempt\":(%d+)'))\n"
-    "      if not ca or ca <= att then\n"
+    "      local keep = false\n"
+    "      for _, lk in ipairs(later) do\n"
+    "        if redis.call('HEXISTS', lk, new[k]) == 1 then\n"
+    "          keep = true\n"
+    "          break\n"
+    "        end\n"
+    "      end\n"
+    "      if not keep then\n"
     "        redis.call('HSET', KEYS[2], new[k], new[k + 1])\n"
     "      end\n"
     "    end\n"

@@ -5,6 +5,7 @@ deployment."""
 import calendar
 import datetime
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -12,6 +13,44 @@ from xwapi import Api, load, Checks  # noqa: E402
 
 api = Api()
 check = Checks()
+
+
+REDIS = ["redis-cli", "-p", os.environ["REDIS_PORT"]]
+AVROJSON = os.path.join(os.environ.get("XW_BUILD_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build"), "tools", "xw-avrojson")
+
+
+def redis_hset(key, field, value):
+    subprocess.run(REDIS + ["-x", "HSET", key, field], input=value,
+                   check=True, capture_output=True)
+
+
+def rows_as_before(pkg, oids):
+    """The package's answer is the same bytes with these objects' latest
+    results stored as the reporter stores them (the ObjectResult message,
+    Avro) as with the JSON it stored before: that JSON is what xw-avrojson
+    prints (xw_avro_json_write of the decoded message, as the reporter
+    wrote it), put in their place for a second look, then put back."""
+    key = "xw:res:" + pkg
+    st, now = api.get_bytes("vic", "/v1/packages/" + pkg)
+    check(st == 200, (st, now))
+    saved = {}
+    try:
+        for oid in oids:
+            v = subprocess.run(REDIS + ["HGET", key, oid], check=True,
+                               capture_output=True).stdout[:-1]  # its "\n"
+            check(v[:2] == b"\xc3\x01", "%s: stored as Avro: %r" % (oid, v[:40]))
+            saved[oid] = v
+            j = subprocess.run([AVROJSON], input=v, check=True,
+                               capture_output=True).stdout.rstrip(b"\n")
+            check(j.startswith(b'{"event_id":'), j)
+            redis_hset(key, oid, j)
+        st, before = api.get_bytes("vic", "/v1/packages/" + pkg)
+    finally:
+        for oid, v in saved.items():
+            redis_hset(key, oid, v)
+    check(st == 200 and now == before,
+          "rows of %s differ:\n%s\n%s" % (oids, now, before))
 
 
 def ms(s):
@@ -92,6 +131,8 @@ check(rows["n-intern-job"]["owner"] == "olga", rows["n-intern-job"])
 check(rows["n-log-compact"]["resource_group"] == "rg_sched_spare",
       rows["n-log-compact"])
 check(rows["n-order-sync"]["resource_group"] == "rg_di_prod", rows["n-order-sync"])
+# Those rows are the same bytes as when the results were stored as JSON.
+rows_as_before(pkg, ["n-daily-sales", "n-crm-extract", "n-legacy-emr"])
 # immediate: at the scheduled time today, or the next day once passed.
 h = rows["n-hourly-clicks"]
 check(h["timing_rule"] == "immediate_as_scheduled"
@@ -136,6 +177,7 @@ rows = {o["id"]: o for o in p3["objects"]}
 check(p3["status"] == "succeeded", p3["status"])
 check(rows["n-crm-extract"]["outcome"] == "deployed", rows["n-crm-extract"])
 check(rows["n-legacy-emr"]["outcome"] == "excluded", rows["n-legacy-emr"])
+rows_as_before(pkg, ["n-crm-extract", "n-legacy-emr"])
 
 st, hist = api.call("vic", "GET", "/v1/workspaces/dev/packages?status=succeeded")
 check(st == 200 and any(x["package_id"] == pkg for x in hist["items"]), hist)

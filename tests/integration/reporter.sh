@@ -13,11 +13,17 @@
 #  5. a replay (attempt 2, the failed object now deployed) makes the
 #     package succeeded; xw:res holds every object's latest outcome;
 #     late duplicates of attempt 1 change nothing;
+#     (xw:res:{pkg} holds each result as the ObjectResult message itself,
+#     Avro; tools/avrojson prints it as the JSON stored before, checked
+#     byte for byte against that JSON for a deployed, a failed and an
+#     excluded result)
 #  6. audit records land once in xw:audit and xw:audit:{ws}; the metrics
 #     count folded results, duplicates and finished attempts;
 #  7. Redis restarted mid-package: the batch is retried, the scripts are
 #     reloaded, the package finishes, one PackageFinished;
-#  8. --rebuild deletes only the reporter's keys, replays the topics and
+#  8. a result of an attempt that is new while later attempts exist
+#     becomes the latest only where no later attempt has one;
+#  9. --rebuild deletes only the reporter's keys, replays the topics and
 #     ends with byte-identical summaries and the same result hashes,
 #     publishing nothing.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -25,8 +31,12 @@ xw_harness_init
 xw_start_redis
 xw_start_broker
 inject=$XW_BUILD_DIR/tests/reporter_inject
+avrojson=$XW_BUILD_DIR/tools/xw-avrojson
 [ -x "$inject" ] || xw_die "$inject is not built"
+[ -x "$avrojson" ] || xw_die "$avrojson is not built"
 R() { redis-cli -p "$REDIS_PORT" "$@"; }
+res() { R HGET "xw:res:$1" "$2" | "$avrojson"; }   # PKG OBJ -> JSON
+hex() { od -An -v -tx1 | tr -d ' \n'; }
 B=1764115200000
 at() { echo $((B + $1)); }
 
@@ -62,7 +72,16 @@ want='{"package_id":"P","source_workspace":"dev","destination_workspace":"prod",
 xw_expect_eq "summary after attempt 1" "$(R GET xw:pkgsum:P)" "$want"
 xw_expect_eq "latest results" "$(R HLEN xw:res:P)" 5
 xw_expect_eq "o4 failed with its reason" \
-    "$(R HGET xw:res:P o4 | jq -r '.outcome + "/" + .reason_code')" "failed/datasource_unmapped"
+    "$(res P o4 | jq -r '.outcome + "/" + .reason_code')" "failed/datasource_unmapped"
+# Stored as the message (Avro), read back as exactly the JSON the reporter
+# stored before (the API's rows are built from that JSON).
+xw_expect_eq "o4 stored as Avro" "$(R HGET xw:res:P o4 | head -c 2 | hex)" c301
+xw_expect_eq "deployed result as before" "$(res P o1)" \
+    '{"event_id":"8821053c-5feb-8cfb-920c-bc98663551a1","occurred_at":1764115220000,"actor":"test","correlation_id":"test","package_id":"P","attempt":1,"source_workspace":"dev","destination_workspace":"prod","total":5,"object_id":"o1","object_name":"o1","kind":"node","version":1,"outcome":"deployed","reason_code":null,"reason":null,"compute_resource":null,"resource_group":null,"owner":null,"effective_at":1764201620000,"effective_date":"2025-11-27","timing_rule":"next_day","replaced_version":null}'
+xw_expect_eq "failed result as before" "$(res P o4)" \
+    '{"event_id":"55eb6720-950d-81b9-88f4-bd5bc25d52ea","occurred_at":1764115223000,"actor":"test","correlation_id":"test","package_id":"P","attempt":1,"source_workspace":"dev","destination_workspace":"prod","total":5,"object_id":"o4","object_name":"o4","kind":"node","version":1,"outcome":"failed","reason_code":"datasource_unmapped","reason":"data source mysql_x is not mapped","compute_resource":null,"resource_group":null,"owner":null,"effective_at":null,"effective_date":null,"timing_rule":null,"replaced_version":null}'
+xw_expect_eq "excluded result as before" "$(res P o5)" \
+    '{"event_id":"e000cf78-2fb7-8167-a522-e93b94db53ff","occurred_at":1764115224000,"actor":"test","correlation_id":"test","package_id":"P","attempt":1,"source_workspace":"dev","destination_workspace":"prod","total":5,"object_id":"o5","object_name":"o5","kind":"node","version":1,"outcome":"excluded","reason_code":null,"reason":null,"compute_resource":null,"resource_group":null,"owner":null,"effective_at":null,"effective_date":null,"timing_rule":null,"replaced_version":null}'
 xw_expect_eq "source history" "$(R ZSCORE xw:pkgs:dev P)" "$B"
 xw_expect_eq "destination history" "$(R ZSCORE xw:pkgs:prod P)" "$B"
 
@@ -95,10 +114,14 @@ xw_wait_for "dead letter" 20 bash -c "'$inject' dump dlq | grep -q '^DeadLetter 
 xw_wait_for "attempt 2 final" 30 status_is P succeeded 2
 want='{"package_id":"P","source_workspace":"dev","destination_workspace":"prod","environment":"to-prod","creator":"dave","executor":"oscar","status":"succeeded","attempt":2,"objects":5,"total":1,"deployed":1,"failed":0,"excluded":0,"pending":0,"created_at":'$B',"started_at":'$(at 100000)',"finished_at":'$(at 105000)',"duration_ms":5000}'
 xw_expect_eq "summary after the replay" "$(R GET xw:pkgsum:P)" "$want"
-latest=$(R HGETALL xw:res:P | paste - - | while read -r o j; do
-    printf '%s:%s:%s ' "$o" "$(jq -r .outcome <<<"$j")" "$(jq -r .attempt <<<"$j")"; done)
-xw_expect_eq "latest outcomes" "$(tr ' ' '\n' <<<"$latest" | sort | paste -sd' ')" \
-    " o1:deployed:1 o2:deployed:1 o3:deployed:1 o4:deployed:2 o5:excluded:1"
+latest() { # PKG -> OBJ:OUTCOME:ATTEMPT of each latest result, sorted
+    local o
+    for o in $(R HKEYS "xw:res:$1" | sort); do
+        printf '%s:%s ' "$o" "$(res "$1" "$o" | jq -r '.outcome + ":" + (.attempt|tostring)')"
+    done
+}
+xw_expect_eq "latest outcomes" "$(latest P)" \
+    "o1:deployed:1 o2:deployed:1 o3:deployed:1 o4:deployed:2 o5:excluded:1 "
 xw_expect_eq "attempt 1 keeps its own outcome" "$(R HGET xw:res:P:1 o4)" failed
 xw_expect_eq "attempt 2 marks only its own object" "$(R HGETALL xw:res:P:2 | paste -sd' ')" "o4 deployed"
 xw_expect_eq "attempt 1 counters unchanged by late duplicates" \
@@ -137,11 +160,27 @@ xw_wait_for "package Q final after the Redis restart" 40 status_is Q failed 1
 xw_expect_eq "attempt 1 survived the restart (AOF)" "$(R GET xw:pkgsum:P | jq -r .status)" succeeded
 xw_expect_eq "one PackageFinished for Q" "$("$inject" dump outcomes | grep -c '^PackageFinished Q 1 failed total=2 deployed=1 failed=1 ')" 1
 
-# 8. Rebuild. Someone else's key must survive; a stale projection must go.
+# 8. Results of a package L, without DeployStarted: attempt 2 has o1,
+# attempt 3 has o3, then attempt 1's results of o1, o2, o3 come (new in
+# attempt 1). The latest stays attempt 2's for o1 and attempt 3's for o3
+# (attempt 2 has none for o3: every later attempt is looked at).
+"$inject" results L 2 1 o1=deployed@$(at 300000) >/dev/null
+"$inject" results L 3 1 o3=deployed@$(at 301000) >/dev/null
+"$inject" results L 1 3 o1=failed@$(at 302000) o2=deployed@$(at 303000) \
+    o3=failed@$(at 304000) >/dev/null
+xw_wait_for "late results of L folded" 30 \
+    bash -c "[ \"\$(redis-cli -p $REDIS_PORT HLEN xw:res:L:1)\" = 3 ]"
+xw_expect_eq "latest of L" "$(latest L)" "o1:deployed:2 o2:deployed:1 o3:deployed:3 "
+xw_expect_eq "attempt 1 of L counted" \
+    "$(R HMGET xw:cnt:L:1 deployed failed | paste -sd' ')" "1 2"
+
+# 9. Rebuild. Someone else's key must survive; a stale projection must go.
 snapshot() {
     for k in xw:pkgsum:P xw:pkgsum:Z xw:pkgsum:Q; do echo "$k $(R GET $k)"; done
-    for k in xw:res:P xw:res:P:1 xw:res:P:2 xw:res:Q; do
-        echo "$k"; R HGETALL "$k" | paste - - | sort
+    # Values byte for byte (the latest results are binary: hex).
+    for k in xw:res:P xw:res:P:1 xw:res:P:2 xw:res:Q xw:res:L xw:res:L:1; do
+        echo "$k"
+        for f in $(R HKEYS "$k" | sort); do echo "$f $(R HGET "$k" "$f" | hex)"; done
     done
     for k in xw:cnt:P:1 xw:cnt:P:2 xw:cnt:Z:1 xw:cnt:Q:1; do
         echo "$k"; R HGETALL "$k" | paste - - | grep -v '^published' | sort

@@ -44,6 +44,16 @@ class Api:
         except ValueError:
             return status, text
 
+    def get_bytes(self, user, path):
+        """GET without decoding: (status, the body's bytes)."""
+        req = urllib.request.Request(self.url + path, method="GET", headers={
+            "Authorization": "Bearer " + token(user)})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
     def wait(self, user, accepted, timeout_ms=10000):
         """Waits for an accepted (202) write to be applied; returns its status."""
         st, body = accepted
