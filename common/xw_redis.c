@@ -472,8 +472,13 @@ static int connect_once(xw_redis *r)
     rep = r->db ? redisCommand(c, "SELECT %d", r->db)
                 : redisCommand(c, "PING");
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        set_err(r, rep ? XW_REDIS_EREPLY : XW_REDIS_EIO, "%s: %s %s",
-                r->desc, r->db ? "SELECT failed:" : "PING failed:",
+        /* A restarted Redis answers LOADING until its AOF is read back
+         * (seconds for a large one): not ready yet, try again. */
+        int loading = rep && strncmp(rep->str, "LOADING", 7) == 0;
+
+        set_err(r, rep && !loading ? XW_REDIS_EREPLY : XW_REDIS_EIO,
+                "%s: %s %s", r->desc,
+                r->db ? "SELECT failed:" : "PING failed:",
                 rep ? rep->str : c->errstr);
         goto out;
     }

@@ -32,13 +32,21 @@
  *                                   back) it must work ("up-ok")
  *   ping URL                        connect + PING: "pong DESCRIPTION" or
  *                                   "error MESSAGE" (exit 1)
+ *   loading -                       against a stand-in server that answers
+ *                                   its first connection "-LOADING" (a
+ *                                   restarted Redis reading its AOF) and
+ *                                   PONG afterwards: connect + PING must
+ *                                   succeed: "ok connections=N"
  * Exit status 0 unless something unexpected happened.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1075,10 +1083,80 @@ static int cmd_ping(void)
     return rep == NULL;
 }
 
+/* The stand-in server of cmd_loading, in a child process: connection 1
+ * is answered -LOADING and closed, later ones +PONG to every read. Writes
+ * the number of connections it accepted to fd `report` when the client
+ * closes the last one. */
+static void loading_server(int lfd, int report)
+{
+    char buf[512];
+    int n = 0;
+
+    for (;;) {
+        int c = accept(lfd, NULL, NULL);
+        ssize_t got;
+
+        if (c < 0)
+            _exit(1);
+        n++;
+        while ((got = read(c, buf, sizeof buf)) > 0) {
+            const char *ans = n == 1
+                ? "-LOADING Redis is loading the dataset in memory\r\n"
+                : "+PONG\r\n";
+
+            if (write(c, ans, strlen(ans)) < 0 || n == 1)
+                break;
+        }
+        close(c);
+        if (n > 1 && write(report, &n, sizeof n) == (ssize_t)sizeof n)
+            _exit(0);
+    }
+}
+
+static int cmd_loading(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t alen = sizeof a;
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    char u[64], err[256];
+    int lfd, pfd[2], n = 0, st;
+    pid_t pid;
+    xw_redis *r;
+    redisReply *rep = NULL;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0
+        || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0
+        || listen(lfd, 4) < 0
+        || getsockname(lfd, (struct sockaddr *)&a, &alen) < 0
+        || pipe(pfd) < 0 || (pid = fork()) < 0) {
+        printf("error setup: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0)
+        loading_server(lfd, pfd[1]);
+    close(lfd);
+    snprintf(u, sizeof u, "redis://127.0.0.1:%d", ntohs(a.sin_port));
+    o.reconnect_attempts = 3;
+    o.reconnect_min_ms = 20;
+    o.reconnect_max_ms = 50;
+    r = xw_redis_connect(u, &o, err, sizeof err);
+    if (r)
+        rep = xw_redis_command(r, "PING");
+    if (!r || !rep)
+        printf("error %s\n", r ? r->errstr : err);
+    xw_redis_free(r);
+    if (rep && read(pfd[0], &n, sizeof n) == (ssize_t)sizeof n)
+        printf("ok connections=%d\n", n);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return !rep;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: xw_redis_race selftest|race|acquire|release|"
-            "fenced|batch|handle|pipeline|survive|outage|ping URL ...\n");
+            "fenced|batch|handle|pipeline|survive|outage|ping|loading URL ...\n");
     return 2;
 }
 
@@ -1118,5 +1196,7 @@ int main(int argc, char **argv)
         return cmd_outage(argv[3], argv[4], argv[5]);
     if (strcmp(cmd, "ping") == 0)
         return cmd_ping();
+    if (strcmp(cmd, "loading") == 0)
+        return cmd_loading();
     return usage();
 }

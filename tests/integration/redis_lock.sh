@@ -217,4 +217,8 @@ case $out in *NOAUTH*) ;; *) xw_die "no password: unexpected '$out'" ;; esac
 XW_CHECKS=$((XW_CHECKS + 2))
 if grep -rq 's3cr' "$XW_RUN_DIR"/*.out 2>/dev/null; then xw_die "password in helper output"; fi
 
+# --- a Redis still reading its AOF answers LOADING: a reconnect waits for it
+# (a stand-in server answers the first connection LOADING, then PONG)
+xw_expect_eq "LOADING is retried" "$("$BIN" loading - 2>&1)" "ok connections=2"
+
 xw_pass
