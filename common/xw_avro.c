@@ -1931,11 +1931,13 @@ static int wr_long(wr *w, int64_t v)
 static int wr_value(wr *w, const xw_cls *c, const void *self);
 
 /* The first n fields of the record self, in order. */
-static int wr_fields(wr *w, const xw_cls *c, const void *self, size_t n)
+/* Fields [from, to) of a record. */
+static int wr_fields(wr *w, const xw_cls *c, const void *self, size_t from,
+                     size_t to)
 {
     int rc;
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < to; i++) {
         path_push(&w->path, c->fields[i].name, 0);
         rc = wr_value(w, c->fields[i].cls, AT(self, c->fields[i].off));
         w->path.depth--;
@@ -1987,7 +1989,7 @@ static int wr_value(wr *w, const xw_cls *c, const void *self)
     case AVRO_FIXED:
         return wr_raw(w, self, c->fixed_size);
     case AVRO_RECORD:
-        return wr_fields(w, c, self, c->nfields);
+        return wr_fields(w, c, self, 0, c->nfields);
     case AVRO_UNION: {
         int d = *union_disc((void *)self);
         if (d < 0)
@@ -2112,7 +2114,7 @@ int xw_avro_encode_items(const avro_value_t *event, const char *field,
     wr_init(&w, out, err);
     rc = wr_header(&w, c->root_type->fingerprint);
     if (rc == 0)
-        rc = wr_fields(&w, c, event->self, c->nfields - 1);
+        rc = wr_fields(&w, c, event->self, 0, c->nfields - 1);
     if (rc == 0 && count) {
         path_push(&w.path, field, 0);
         rc = wr_long(&w, (int64_t)count);
@@ -2130,7 +2132,16 @@ int xw_avro_encode_items(const avro_value_t *event, const char *field,
 int xw_avro_encode_record(const avro_value_t *rec, xw_buf *out,
                           xw_avro_err *err)
 {
+    return xw_avro_encode_record_head(rec, 0, NULL, 0, out, err);
+}
+
+int xw_avro_encode_record_head(const avro_value_t *rec, size_t n,
+                               const void *head, size_t len, xw_buf *out,
+                               xw_avro_err *err)
+{
     const xw_cls *c;
+    wr w;
+    int rc;
 
     xw_buf_reset(out);
     if (!is_ours(rec) || (c = CLS(rec->iface))->kind != AVRO_RECORD)
@@ -2139,7 +2150,19 @@ int xw_avro_encode_record(const avro_value_t *rec, xw_buf *out,
         return set_err(err, XW_AVRO_ESCHEMA, "record %s uses a type defined "
                        "outside it: it has no fingerprint of its own",
                        avro_schema_name(c->schema));
-    return encode_as(c, rec->self, c->rec_fp, out, err);
+    if (n > c->nfields || (n == 0 && len))
+        return set_err(err, XW_AVRO_ERANGE, "%zu head bytes for %zu of the "
+                       "%zu fields of %s", len, n, c->nfields,
+                       avro_schema_name(c->schema));
+    wr_init(&w, out, err);
+    rc = wr_header(&w, c->rec_fp);
+    if (rc == 0 && len)
+        rc = wr_raw(&w, head, len);
+    if (rc == 0)
+        rc = wr_fields(&w, c, rec->self, n, c->nfields);
+    if (rc < 0)
+        xw_buf_reset(out);
+    return rc;
 }
 
 /* --- decoder --- */

@@ -277,6 +277,21 @@ int xw_avro_encode_items(const avro_value_t *event, const char *field,
  * fingerprint of its own). */
 int xw_avro_encode_record(const avro_value_t *rec, xw_buf *out,
                           xw_avro_err *err);
+/* xw_avro_encode_record of rec, except that its first n fields are given
+ * already encoded: head[0..len), the concatenated bodies of those fields,
+ * whatever rec's own first fields hold. A record's body is its fields'
+ * bodies one after the other, so the xw_avro_encode_body of a record
+ * whose fields have the same structure as rec's first n (names aside)
+ * can stand for them: a service can store a record that extends a value
+ * it encoded before without decoding that value again
+ * (common/xw_catalog.h). The head is not checked: bytes that are not
+ * such a body make a value that does not decode (or decodes wrong).
+ * Replaces the contents of out; on failure out is left empty: the codes
+ * of xw_avro_encode_record, and XW_AVRO_ERANGE when n exceeds the
+ * record's fields (or len without n). */
+int xw_avro_encode_record_head(const avro_value_t *rec, size_t n,
+                               const void *head, size_t len, xw_buf *out,
+                               xw_avro_err *err);
 /* Reads bytes made by xw_avro_encode_record into rec (an xw_avro record of
  * the same schema, anywhere: a field, an array element), replacing its
  * contents and reusing its memory. Bounded like xw_avro_decode. Codes:

@@ -15,6 +15,7 @@
 #include "timing.h"
 #include "write.h"
 #include "xw_avro_json.h"
+#include "xw_catalog.h"
 #include "xw_id.h"
 #include "xw_log.h"
 #include "xw_metrics.h"
@@ -61,6 +62,7 @@ int dp_deployer_init(struct dp_deployer *d, struct xw_service *svc,
     const xw_avro_type *om = xw_avro_type_find(svc->avro, "ObjectMapped");
     const xw_avro_type *res = xw_avro_type_find(svc->avro, "ObjectResult");
     int ttl = (int)xw_config_int(&svc->cfg, "XW_DEPLOY_LOCK_TTL_MS");
+    char err[256] = "out of memory";
 
     memset(d, 0, sizeof *d);
     d->svc = svc;
@@ -69,10 +71,18 @@ int dp_deployer_init(struct dp_deployer *d, struct xw_service *svc,
     d->once_ttl_s = (int)xw_config_int(&svc->cfg, "XW_DEPLOY_ONCE_TTL_S");
     xw_buf_init(&d->out, 0);
     xw_buf_init(&d->body, 0);
+    xw_buf_init(&d->rec, 0);
     xw_buf_init(&d->arena, 0);
     if (!om || !res) {
         xw_error("INIT", "schemas ObjectMapped and ObjectResult must be "
                  "registered");
+        goto fail;
+    }
+    if (xw_catalog_registry_open(&d->state, err, sizeof err) < 0
+        || xw_avro_value_init(&d->entry, xw_avro_type_find(d->state,
+                                                           XW_CATALOG_ENTRY))
+           < 0) {
+        xw_error("INIT", "catalog entry schema: %s", err);
         goto fail;
     }
     d->locks = dp_locks_new(ttl, (int)xw_config_int(&svc->cfg,
@@ -111,10 +121,13 @@ void dp_deployer_release(struct dp_deployer *d)
     dp_target_free(d->target);
     free(d->items);
     free(d->replies);
+    xw_avro_value_release(&d->entry);
+    xw_avro_registry_free(d->state);
     xw_avro_value_release(&d->in);
     xw_avro_value_release(&d->result);
     xw_buf_release(&d->out);
     xw_buf_release(&d->body);
+    xw_buf_release(&d->rec);
     xw_buf_release(&d->arena);
     memset(d, 0, sizeof *d);
 }
@@ -140,14 +153,16 @@ static int copy(const avro_value_t *rec, const char *field, char *dst,
 }
 
 /* Copies what the batch needs out of the decoded event (the value is
- * decoded into again by the next one); the object's JSON goes to the
- * arena. */
+ * decoded into again by the next one); the object's Avro body goes to the
+ * arena, and its JSON when the target takes a body. */
 static enum xw_handle_result read_item(const avro_value_t *ev,
                                        struct dp_item *it, xw_buf *arena,
-                                       struct xw_handle_error *err)
+                                       int json, struct xw_handle_error *err)
 {
     avro_value_t obj;
     const char *mode, *sched;
+    size_t start;
+    xw_avro_err ae;
     int rc;
 
     if (copy(ev, "event_id", it->event_id, sizeof it->event_id, 0, err) < 0
@@ -190,12 +205,19 @@ static enum xw_handle_result read_item(const avro_value_t *ev,
                               "ObjectMapped.object.scheduled_time is not "
                               "HH:MM[:SS]");
     /* Last: a poisoned event must leave nothing in the arena. */
-    it->obj_off = arena->len;
-    if (xw_avro_json_write(&obj, arena) < 0)
-        return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory",
-                              "object as JSON");
+    start = it->obj_off = arena->len;
+    if (xw_avro_encode_body(&obj, arena, &ae) < 0)
+        goto nomem;
     it->obj_len = arena->len - it->obj_off;
+    it->json_off = arena->len;
+    if (json && xw_avro_json_write(&obj, arena) < 0)
+        goto nomem;
+    it->json_len = arena->len - it->json_off;
     return XW_HANDLE_OK;
+nomem:
+    xw_buf_setlen(arena, start);
+    return xw_handle_fail(err, XW_HANDLE_RETRY, "out_of_memory",
+                          "object as Avro and JSON");
 }
 
 /* Room for one more item (and its two pre-read replies). The batch grows
@@ -238,7 +260,7 @@ enum xw_handle_result dp_handle(void *ctx, const rd_kafka_message_t *msg,
                               "not an ObjectMapped: %s", ae.msg);
     it = &d->items[d->n];
     memset(it, 0, sizeof *it);
-    r = read_item(&d->in.value, it, &d->arena, err);
+    r = read_item(&d->in.value, it, &d->arena, d->target->takes_body, err);
     if (r == XW_HANDLE_OK)
         d->n++;
     return r;
@@ -269,7 +291,7 @@ static int deploy_one(struct dp_deployer *d, struct dp_item *it, char *err,
         it->status = DP_STALE;
         return 0;
     }
-    if (dp_write_body(d, it) < 0) {
+    if (d->target->takes_body && dp_write_body(d, it) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

@@ -73,16 +73,20 @@ struct dp_item {
     char owner[XW_ID_MAX + 1];
     enum xw_gen_mode mode;
     int sched_hour, sched_minute, sched_second;
-    size_t obj_off, obj_len;       /* the DestinationObject as JSON, in
-                                      the batch arena (entry.h: the body
-                                      and the catalog entry extend it) */
+    size_t obj_off, obj_len;       /* the DestinationObject's Avro body,
+                                      in the batch arena: the head of its
+                                      catalog entry (entry.h) */
+    size_t json_off, json_len;     /* its JSON, in the arena, when the
+                                      target takes a body (len 0: not
+                                      written); entry.h's body extends it */
 
     size_t lock;                   /* index in the lock table (locks.c) */
     char zone[XW_TZ_NAME_MAX + 1]; /* destination zone, "" if unknown */
     int zone_known;                /* zone was looked up (timing.c) */
     int once_exists;               /* exactly-once key existed before */
     size_t prev_off, prev_len;     /* catalog entry before this item, in
-                                      the batch arena (len 0: none) */
+                                      the batch arena (len 0: none), as
+                                      stored: Avro, or an older JSON */
     size_t cur_off, cur_len;       /* catalog entry after it */
     size_t same_prev;              /* the previous item of the batch on the
                                       same destination object, index + 1
@@ -113,11 +117,16 @@ struct dp_deployer {
     dp_writes *writes;        /* owned: queued records, follow index */
     int once_ttl_s;           /* lifetime of an exactly-once key */
 
+    xw_avro_registry *state;  /* owned: CatalogEntry (xw_catalog.h) */
+    xw_avro_value entry;      /* CatalogEntry: stored entries are decoded
+                                 into it, new ones encoded from it */
     xw_avro_value in;         /* ObjectMapped, decoded in place */
     xw_avro_value result;     /* ObjectResult being built */
     xw_buf out;               /* encoded result */
     xw_buf body;              /* JSON of the object being delivered */
-    xw_buf arena;             /* the batch's JSON texts: mapped objects,
+    xw_buf rec;               /* the catalog entry being queued */
+    xw_buf arena;             /* the batch's texts: mapped objects (Avro
+                                 body, JSON for a target that takes it),
                                  catalog entries before and after each
                                  item (offsets: it moves as it grows) */
 

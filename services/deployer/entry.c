@@ -1,12 +1,14 @@
 /*
- * entry - see entry.h: the deployed object's JSON, written from Avro,
- * read back by xw_jcanon's strict one-pass scan with jansson behind it.
+ * entry - see entry.h: the HTTP body written from Avro, the catalog entry
+ * encoded from the object's Avro body, entries read back by decoding (Avro)
+ * or by xw_jcanon's strict one-pass scan with jansson behind it (JSON).
  */
 #include "entry.h"
 
 #include <string.h>
 
 #include "xw_avro_json.h"
+#include "xw_catalog.h"
 #include "xw_id.h"
 #include "xw_jcanon.h"
 
@@ -46,16 +48,6 @@ static int member_str(xw_buf *out, const char *name, const char *s)
     return xw_avro_json_write_string(out, s, strlen(s));
 }
 
-/* replaced_version: the version the entry replaced, or null. */
-static int member_replaced(xw_buf *out, const struct dp_item *it)
-{
-    if (key(out, "replaced_version") < 0)
-        return -1;
-    if (it->has_replaced)
-        return add_int(out, it->replaced_version);
-    return xw_buf_add(out, "null", 4);
-}
-
 /* Appends text[0..len), a compact object with at least one member (the
  * writer's), without its closing brace, ready for more members. */
 static int reopen(xw_buf *out, const char *text, size_t len)
@@ -85,16 +77,28 @@ int dp_entry_body(xw_buf *out, const char *obj, size_t len,
     return 0;
 }
 
-int dp_entry_record(xw_buf *out, const char *body, size_t len,
-                    const struct dp_item *it, int64_t deployed_at)
+int dp_entry_encode(xw_buf *out, avro_value_t *entry, const void *obj,
+                    size_t len, const struct dp_item *it, int64_t deployed_at)
 {
-    size_t saved = out->len;
+    xw_avro_err ae;
 
-    if (reopen(out, body, len) < 0
-        || member_replaced(out, it) < 0
-        || member_int(out, "deployed_at", deployed_at) < 0
-        || xw_buf_addch(out, '}') < 0) {
-        xw_buf_setlen(out, saved);
+    if (xw_avro_set_string(entry, "package_id", it->package_id) < 0
+        || xw_avro_set_int(entry, "attempt", it->attempt) < 0
+        || xw_avro_set_string(entry, "source_workspace", it->source_ws) < 0
+        || xw_avro_set_string(entry, "destination_workspace",
+                              it->dest_ws) < 0
+        || xw_avro_set_long(entry, "effective_at", it->effective_at) < 0
+        || xw_avro_set_string(entry, "effective_date",
+                              it->effective_date) < 0
+        || xw_avro_set_string(entry, "timing_rule", it->timing_rule) < 0
+        || (it->has_replaced
+                ? xw_avro_set_long(entry, "replaced_version",
+                                   it->replaced_version)
+                : xw_avro_set_null(entry, "replaced_version")) < 0
+        || xw_avro_set_long(entry, "deployed_at", deployed_at) < 0
+        || xw_avro_encode_record_head(entry, XW_CATALOG_OBJECT_FIELDS, obj,
+                                      len, out, &ae) < 0) {
+        xw_buf_reset(out);
         return -1;
     }
     return 0;
@@ -175,4 +179,41 @@ void dp_json_members(const char *text, size_t len, struct dp_json_member *m,
             m[i].len = json_string_length(v);
         }
     }
+}
+
+/* m from field m->name of a decoded entry, as its JSON reads: long and
+ * int are integers, strings strings (but for one holding a NUL, which
+ * jansson refuses as \u0000, and which m could not carry); null and the
+ * enums (no caller reads one) none. */
+static void avro_member(const avro_value_t *entry, struct dp_json_member *m)
+{
+    int32_t i;
+
+    if (xw_avro_get_long(entry, m->name, &m->integer) == 0) {
+        m->type = DP_JSON_INT;
+    } else if (xw_avro_get_int(entry, m->name, &i) == 0) {
+        m->type = DP_JSON_INT;
+        m->integer = i;
+    } else if (xw_avro_get_string(entry, m->name, &m->str, &m->len) == 0
+               && !memchr(m->str, '\0', m->len)) {
+        m->type = DP_JSON_STR;
+    } else {
+        members_clear(m, 1);
+    }
+}
+
+void dp_entry_members(avro_value_t *entry, const char *data, size_t len,
+                      struct dp_json_member *m, size_t n, json_t **tree)
+{
+    xw_avro_err ae;
+    int rc = xw_avro_decode_record(entry, data, len, &ae);
+
+    if (rc == XW_AVRO_EMARKER) {
+        dp_json_members(data, len, m, n, tree);
+        return;
+    }
+    *tree = NULL;
+    members_clear(m, n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        avro_member(entry, &m[i]);
 }

@@ -1,35 +1,40 @@
 /*
- * entry - the JSON text of a deployed object: written once from the
- * mapped Avro value, read back without a jansson tree.
+ * entry - a deployed object's texts: the HTTP target's JSON body, and the
+ * catalog entry (Avro: common/xw_catalog.h), written once from the mapped
+ * Avro value; entries read back without a jansson tree.
  *
- * Writing. The HTTP target's body and the catalog entry are the same JSON
- * object, the entry with two members more at the end:
+ * The body. The HTTP target receives the JSON object
  *
  *   object  the DestinationObject, xw_avro_json_write() of the event's
  *           `object` (members in schema order)
  *   body    object + package_id, attempt, source_workspace,
  *           destination_workspace, effective_at, effective_date,
  *           timing_rule
- *   entry   body + replaced_version (null when nothing was replaced),
- *           deployed_at
  *
- * byte for byte what the deployer wrote when it built a jansson tree of
+ * byte for byte what the deployer sent when it built a jansson tree of
  * the object, set those members on it and dumped it (compact, insertion
- * order): the API (GET .../deployed-objects) and the history read these
- * entries, and tests/unit/test_deployer_entry.c compares both renderings.
- * The body carries no per-delivery member, so every repeat of a delivery
- * sends the same bytes; each text is the previous one without its closing
- * brace plus members, so each is made by one copy and a few appends.
+ * order; tests/unit/test_deployer_entry.c compares both renderings). It
+ * carries no per-delivery member, so every repeat of a delivery sends the
+ * same bytes; it is the object's text without its closing brace plus
+ * members: one copy and a few appends. The catalog target sends nothing,
+ * and the deployer does not write it then.
  *
- * Reading. dp_json_members() reads top-level members of a stored entry
- * (its version, effective time, ...). Entries come from Redis, i.e. from
- * anyone who could write there, so the reader is strict: the text is
- * checked whole, and the answer is always the one json_loadb() +
- * json_object_get() would give. Text in the writer's form (canonical as
- * common/xw_jcanon.h defines it, with no escape in a string member read)
- * is read in one pass without allocating; anything else (spaces, reals,
- * other escapes, depth, or text that is not valid JSON) is handed to
- * jansson, which decides.
+ * The entry. A CatalogEntry: the object's Avro body (xw_avro_encode_body
+ * of the event's `object`) followed by the deployment's fields - the
+ * body's members plus replaced_version (null when nothing was replaced)
+ * and deployed_at. Its JSON (xw_catalog_json) is the text the deployer
+ * stored before: the body with those two members appended.
+ *
+ * Reading. dp_entry_members() reads members of a stored entry (its
+ * version, effective time, ...): an Avro entry by decoding it, a JSON one
+ * (an older deployer's) by dp_json_members(). Entries come from Redis,
+ * i.e. from anyone who could write there, so the JSON reader is strict:
+ * the text is checked whole, and the answer is always the one
+ * json_loadb() + json_object_get() would give. Text in the writer's form
+ * (canonical as common/xw_jcanon.h defines it, with no escape in a string
+ * member read) is read in one pass without allocating; anything else
+ * (spaces, reals, other escapes, depth, or text that is not valid JSON)
+ * is handed to jansson, which decides.
  */
 #ifndef DP_ENTRY_H
 #define DP_ENTRY_H
@@ -49,11 +54,15 @@
 int dp_entry_body(xw_buf *out, const char *obj, size_t len,
                   const struct dp_item *it);
 
-/* Appends the catalog entry of item it from its body[0..len):
+/* Replaces out's contents with the catalog entry of item it: the
+ * object's Avro body obj[0..len) (xw_avro_encode_body of a
+ * DestinationObject) with the item's package and timing fields,
  * replaced_version (it->has_replaced / it->replaced_version) and
- * deployed_at. 0, or -1 with out unchanged. */
-int dp_entry_record(xw_buf *out, const char *body, size_t len,
-                    const struct dp_item *it, int64_t deployed_at);
+ * deployed_at, set on entry (a CatalogEntry value: its object fields are
+ * ignored, the others overwritten). 0, or -1 with out empty (memory,
+ * cap). */
+int dp_entry_encode(xw_buf *out, avro_value_t *entry, const void *obj,
+                    size_t len, const struct dp_item *it, int64_t deployed_at);
 
 enum dp_json_type {
     DP_JSON_NONE = 0,  /* absent, or neither an integer nor a string */
@@ -79,5 +88,12 @@ struct dp_json_member {
  * done with them. */
 void dp_json_members(const char *text, size_t len, struct dp_json_member *m,
                      size_t n, json_t **tree);
+
+/* dp_json_members() of a stored catalog entry data[0..len), Avro or JSON:
+ * an Avro entry is decoded into entry (a CatalogEntry value, reused) and
+ * its strings borrowed from it, valid until it is decoded into again
+ * (*tree is then NULL); an entry that does not decode has no members. */
+void dp_entry_members(avro_value_t *entry, const char *data, size_t len,
+                      struct dp_json_member *m, size_t n, json_t **tree);
 
 #endif

@@ -31,10 +31,13 @@ enum dp_delivery {
 struct dp_target {
     const char *name;
     /* Delivers one object; body/len is its JSON (the mapped object plus
-     * package_id, attempt, workspaces and effective time). */
+     * package_id, attempt, workspaces and effective time) when
+     * takes_body, else empty. */
     enum dp_delivery (*deliver)(dp_target *t, struct dp_item *it,
                                 const char *body, size_t len);
     void (*free)(dp_target *t);
+    int takes_body;  /* deliver() reads body: the deployer writes it only
+                        then (the catalog's delivery is the entry) */
 };
 
 /* The built-in catalog. Never NULL. */

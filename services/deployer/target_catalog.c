@@ -19,7 +19,8 @@ static void catalog_free(dp_target *t)
 
 dp_target *dp_target_catalog_new(void)
 {
-    static dp_target catalog = { "catalog", catalog_deliver, catalog_free };
+    static dp_target catalog = { "catalog", catalog_deliver, catalog_free,
+                                 0 };
 
     return &catalog;
 }

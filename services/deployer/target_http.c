@@ -159,7 +159,7 @@ dp_target *dp_target_http_new(const struct xw_config *cfg, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    h->base = (dp_target){ "http", http_deliver, http_free };
+    h->base = (dp_target){ "http", http_deliver, http_free, 1 };
     xw_http_resp_init(&h->resp);
     h->client = xw_http_client_new(err, errlen);
     if (!h->client) {

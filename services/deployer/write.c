@@ -213,14 +213,15 @@ int dp_write_follow(struct dp_deployer *d, size_t i, char *err,
 }
 
 /* The "version" of a catalog entry; 0 when it has none or is unreadable. */
-static int entry_version(const char *json, size_t len, int64_t *v)
+static int entry_version(struct dp_deployer *d, const char *data, size_t len,
+                         int64_t *v)
 {
     struct dp_json_member m = { .name = "version" };
     json_t *tree;
 
     if (len == 0)
         return 0;
-    dp_json_members(json, len, &m, 1, &tree);
+    dp_entry_members(&d->entry.value, data, len, &m, 1, &tree);
     json_decref(tree);
     if (m.type != DP_JSON_INT)
         return 0;
@@ -231,8 +232,8 @@ static int entry_version(const char *json, size_t len, int64_t *v)
 int dp_write_body(struct dp_deployer *d, struct dp_item *it)
 {
     xw_buf_reset(&d->body);
-    return dp_entry_body(&d->body, dp_arena_at(d, it->obj_off), it->obj_len,
-                         it);
+    return dp_entry_body(&d->body, dp_arena_at(d, it->json_off),
+                         it->json_len, it);
 }
 
 /* After the script said "already written" although the pre-read did not:
@@ -297,14 +298,19 @@ int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
         return -1;
     if (w->n == w->cap && queue_grow(w) < 0)
         goto nomem;
-    it->has_replaced = entry_version(dp_arena_at(d, it->prev_off),
+    it->has_replaced = entry_version(d, dp_arena_at(d, it->prev_off),
                                      it->prev_len, &replaced);
     it->replaced_version = it->has_replaced ? replaced : 0;
-    it->cur_off = d->arena.len;
-    if (dp_entry_record(&d->arena, d->body.data, d->body.len, it,
+    /* Encoded aside, then copied: the head is in the arena, which may
+     * move as it grows. */
+    if (dp_entry_encode(&d->rec, &d->entry.value,
+                        dp_arena_at(d, it->obj_off), it->obj_len, it,
                         xw_now_ms()) < 0)
         goto nomem;
-    it->cur_len = d->arena.len - it->cur_off;
+    it->cur_off = d->arena.len;
+    if (xw_buf_add(&d->arena, d->rec.data, d->rec.len) < 0)
+        goto nomem;
+    it->cur_len = d->rec.len;
     w->recs[w->n].lock = it->lock;
     w->recs[w->n].item = (size_t)(it - d->items);
     w->n++;
@@ -443,8 +449,8 @@ void dp_write_recall(struct dp_deployer *d, struct dp_item *it)
 
     if (it->cur_len == 0)
         return;
-    dp_json_members(dp_arena_at(d, it->cur_off), it->cur_len, m, NMEMBERS,
-                    &tree);
+    dp_entry_members(&d->entry.value, dp_arena_at(d, it->cur_off),
+                     it->cur_len, m, NMEMBERS, &tree);
     /* The catalog moved on to another version since: the event's own
      * fields still say what was deployed; only replaced_version is lost. */
     if (m[VERSION].type != DP_JSON_INT || m[VERSION].integer != it->version)

@@ -3,13 +3,16 @@
  * (docs/design.md, "Exactly-once destination write").
  *
  * Keys ({ws} destination, {obj} object id, {v} version):
- *   xw:dest:{ws}:objects          hash  obj -> deployed object JSON
- *   xw:dest:{ws}:history:{obj}    list  the JSONs it replaced, newest first
+ *   xw:dest:{ws}:objects          hash  obj -> its catalog entry (Avro
+ *                                       CatalogEntry: common/xw_catalog.h)
+ *   xw:dest:{ws}:history:{obj}    list  the entries it replaced, newest
+ *                                       first, as they were stored (JSON
+ *                                       for those of older deployers)
  *   xw:write:{ws}:{obj}:{v}       the exactly-once key (fenced write)
  *   xw:writes:{ws}:{obj}:{v}      INCR per real write: must stay 1
  *
  * A record is one write of xw_redis_fenced_write_batch(): HSET the new
- * JSON, LPUSH the previous one (when there was one), INCR the counter,
+ * entry, LPUSH the previous one (when there was one), INCR the counter,
  * only if its exactly-once key is new, in a script that first checks the
  * package lock's fence. So a redelivery, a replay or a second deployer
  * writes nothing twice, and a deployer whose lock was taken over writes
@@ -28,12 +31,16 @@
  * the history). That costs one more round trip, only when one object
  * comes twice in a batch.
  *
- * The deployed object JSON is the DestinationObject (id, name, kind,
- * version, compute_resource, resource_group, data_sources, dependencies,
+ * A catalog entry is the DestinationObject (id, name, kind, version,
+ * compute_resource, resource_group, data_sources, dependencies,
  * parameters, owner, generation_mode, scheduled_time) plus package_id,
  * attempt, source_workspace, destination_workspace, effective_at,
- * effective_date, timing_rule, replaced_version and deployed_at: written
- * and read by entry.c, without a jansson tree.
+ * effective_date, timing_rule, replaced_version and deployed_at: a
+ * CatalogEntry record (schemas/state/CatalogEntry.avsc) encoded by
+ * entry.c from the mapped object's Avro body, about 45% of the bytes of
+ * the JSON stored before (Redis memory, AOF, AOF rewrites). Entries are
+ * read (pre-read, recall) by entry.c as Avro, or as JSON when an older
+ * deployer wrote them; either is pushed to the history as it is.
  */
 #ifndef DP_WRITE_H
 #define DP_WRITE_H
@@ -63,14 +70,14 @@ int dp_write_follow(struct dp_deployer *d, size_t i, char *err,
                     size_t errlen);
 
 /* The JSON the target receives (entry.h; no per-delivery fields such as
- * deployed_at, so every repeat sends the same bytes), into d->body.
+ * deployed_at, so every repeat sends the same bytes), into d->body, for a
+ * target that takes_body (the item's JSON is in the arena only then).
  * 0, or -1 when out of memory. */
 int dp_write_body(struct dp_deployer *d, struct dp_item *it);
 
 /* Prepares the item's catalog record (replaced version, deployed_at, the
- * JSON in the arena as its cur_*: the body in d->body, which
- * dp_write_body() made for this item, plus those two) and queues it:
- * status DP_QUEUED. Writes
+ * entry in the arena as its cur_*: entry.h) and queues it: status
+ * DP_QUEUED. Writes
  * the queue first when it is full (XW_REDIS_FENCED_MAX_WRITES records).
  * 0, or -1 with err (out of memory, Redis failed). */
 int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,

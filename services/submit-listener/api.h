@@ -33,6 +33,7 @@ struct sl_service {
     struct xw_config cfg;
     xw_kafka_producer *producer;
     xw_avro_registry *avro;
+    xw_avro_registry *state;       /* CatalogEntry (xw_catalog.h) */
     struct sl_auth *auth;
     const char *redis_url;
     size_t max_body;

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "http.h"
 #include "notify.h"
+#include "xw_catalog.h"
 #include "xw_log.h"
 #include "xw_service.h"
 
@@ -66,6 +67,10 @@ int main(void)
     sl.cfg = svc.cfg;
     sl.producer = svc.producer;
     sl.avro = svc.avro;
+    if (xw_catalog_registry_open(&sl.state, err, sizeof err) < 0) {
+        xw_error("INIT", "catalog entry schema: %s", err);
+        goto out;
+    }
     sl.redis_url = xw_config_str(&svc.cfg, "XW_REDIS_URL");
     sl.max_body = (size_t)xw_config_int(&svc.cfg, "XW_API_MAX_BODY");
     sl.allow_fixed_deploy_time = xw_config_bool(&svc.cfg,
@@ -112,6 +117,7 @@ out:
         MHD_stop_daemon(d);
     sl_notify_stop();
     sl_auth_free(sl.auth);
+    xw_avro_registry_free(sl.state);
     xw_service_release(&svc);
     return rc;
 }

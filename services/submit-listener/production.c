@@ -292,6 +292,7 @@ static void keep_match(json_t **all, size_t *n, const char *text, size_t len,
 void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
                   const char *owner, const char *q)
 {
+    struct sl_stored st = SL_STORED_INIT;
     long offset, limit;
     redisReply *rep;
     json_t **all = NULL;
@@ -310,12 +311,22 @@ void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
             sl_reply_unavailable(r, "memory");
             return;
         }
-        for (size_t i = 0; i < rep->elements; i++)
-            keep_match(all, &n, rep->element[i]->str, rep->element[i]->len,
-                       kind, owner, q);
+        for (size_t i = 0; i < rep->elements; i++) {
+            const char *text = rep->element[i]->str;
+            size_t len = rep->element[i]->len;
+
+            if (sl_stored_catalog(r, &st, &text, &len) < 0)
+                goto out;
+            keep_match(all, &n, text, len, kind, owner, q);
+        }
     }
     reply_page(r, all, n, offset, limit);
+    n = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(all[i]);
     free(all);
+    sl_stored_release(&st);
 }
 
 /* The nodes to deploy: each spec (Avro) written as its JSON entry with its

@@ -46,8 +46,9 @@ void h_wh_resume(struct sl_request *r);
 void h_wh_deliveries(struct sl_request *r);
 void h_wh_redeliver(struct sl_request *r);
 
-/* Answers a paged list of the JSON values of hash `key`, filtered by
- * kind / owner / substring of id or name (each may be NULL), by id. */
+/* Answers a paged list of the values of hash `key` - catalog entries,
+ * Avro or JSON (sl_stored_catalog), shown as JSON - filtered by kind /
+ * owner / substring of id or name (each may be NULL), by id. */
 void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
                   const char *owner, const char *q);
 

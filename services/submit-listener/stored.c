@@ -1,14 +1,17 @@
-/* Stored specs and results into answer text (stored.h). */
+/* Stored specs, results and catalog entries into answer text (stored.h). */
 #include "stored.h"
 
 #include "emit.h"
 #include "xw_avro_json.h"
+#include "xw_catalog.h"
 #include "xw_spec.h"
 
 void sl_stored_release(struct sl_stored *st)
 {
     xw_buf_release(&st->result_text);
     xw_buf_release(&st->spec_text);
+    xw_avro_value_release(&st->catalog);
+    xw_buf_release(&st->catalog_text);
     st->result = NULL;
     st->have_spec = 0;
 }
@@ -79,4 +82,29 @@ int sl_stored_result(struct sl_request *r, struct sl_stored *st,
     *text = st->result_text.data;
     *len = st->result_text.len;
     return 0;
+}
+
+int sl_stored_catalog(struct sl_request *r, struct sl_stored *st,
+                      const char **text, size_t *len)
+{
+    xw_avro_err ae;
+
+    if (!st->catalog.type
+        && xw_avro_value_init(&st->catalog,
+                              xw_avro_type_find(r->svc->state,
+                                                XW_CATALOG_ENTRY)) < 0)
+        goto nomem;
+    xw_buf_reset(&st->catalog_text);
+    if (xw_catalog_json(&st->catalog.value, *text, *len, &st->catalog_text,
+                        &ae) < 0) {
+        if (ae.code != XW_AVRO_ENOMEM)
+            return 0;
+        goto nomem;
+    }
+    *text = st->catalog_text.data;
+    *len = st->catalog_text.len;
+    return 0;
+nomem:
+    sl_reply_unavailable(r, "memory");
+    return -1;
 }

@@ -1,17 +1,20 @@
 /*
- * Stored values into answer text: object specs and results that the
- * packager and the reporter keep in Redis as Avro, written as the JSON the
- * API has always shown (xw_avro_json_write: the same bytes as the JSON the
- * services used to store). One reader per request; the Avro values it
- * decodes into are the thread's (sl_value), the texts its own.
+ * Stored values into answer text: object specs, results and catalog
+ * entries that the packager, the reporter and the deployer keep in Redis
+ * as Avro, written as the JSON the API has always shown
+ * (xw_avro_json_write: the same bytes as the JSON the services used to
+ * store). One reader per request; the Avro values it decodes into are
+ * the thread's (sl_value) or, for catalog entries (not an event), its
+ * own; the texts its own.
  *
  *   struct sl_stored st = SL_STORED_INIT;
  *   per value: sl_stored_spec(r, &st, ...) / sl_stored_result(r, &st, ...)
+ *              / sl_stored_catalog(r, &st, ...)
  *   sl_stored_release(&st);
  *
  * A text made by one call lives until the next call of the same kind
- * (spec or result) or the release: a spec and a result can be held side
- * by side.
+ * (spec, result or catalog entry) or the release: texts of different
+ * kinds can be held side by side.
  */
 #ifndef SL_STORED_H
 #define SL_STORED_H
@@ -26,9 +29,12 @@ struct sl_stored {
                                 value, once have_spec */
     int have_spec;
     xw_buf result_text, spec_text;
+    xw_avro_value catalog;   /* a CatalogEntry, once used (owned) */
+    xw_buf catalog_text;
 };
 
-#define SL_STORED_INIT { NULL, { NULL, NULL }, 0, XW_BUF_INIT, XW_BUF_INIT }
+#define SL_STORED_INIT { NULL, { NULL, NULL }, 0, XW_BUF_INIT, XW_BUF_INIT, \
+                         { NULL, { NULL, NULL } }, XW_BUF_INIT }
 
 void sl_stored_release(struct sl_stored *st);
 
@@ -54,5 +60,13 @@ int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
  * (memory). */
 int sl_stored_result(struct sl_request *r, struct sl_stored *st,
                      const char **text, size_t *len);
+
+/* A stored catalog entry (xw:dest:{ws}:objects, common/xw_catalog.h) as
+ * JSON text, in place in *text / *len, like sl_stored_result: the
+ * deployer stores a CatalogEntry (Avro), older versions its JSON, which is
+ * taken as it is; a value that does not decode is passed on as it is. 0,
+ * or -1 with 503 answered (memory). */
+int sl_stored_catalog(struct sl_request *r, struct sl_stored *st,
+                      const char **text, size_t *len);
 
 #endif

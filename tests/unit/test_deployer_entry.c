@@ -1,16 +1,24 @@
 /*
- * The deployer's catalog entry JSON (services/deployer/entry.c):
+ * The deployer's texts and catalog entries (services/deployer/entry.c):
  *
- *   - the HTTP target's body and the catalog entry, written straight from
- *     the Avro value, are byte for byte what the deployer wrote when it
- *     built a jansson tree (xw_avro_to_json, members set on it, dumped
- *     twice): the API and the history read these entries;
- *   - reading members back without a tree gives exactly what json_loadb +
- *     json_object_get gives, for the writer's texts and for every
- *     truncation and single-byte change of them, plus hand-made cases
- *     (escapes, duplicates, integer limits, reals, depth, bad UTF-8);
- *     each text in a buffer of its own size, so the sanitizers see any
- *     read past it.
+ *   - the HTTP target's body, written straight from the Avro value, is
+ *     byte for byte what the deployer wrote when it built a jansson tree
+ *     (xw_avro_to_json, members set on it, dumped);
+ *   - the catalog entry, now Avro (a CatalogEntry encoded from the
+ *     object's Avro body, common/xw_catalog.h), written back as JSON
+ *     (xw_catalog_json, what the API and xw-avrojson show) is byte for
+ *     byte the JSON entry the deployer stored before (that tree with
+ *     replaced_version and deployed_at set, dumped again): escapes, null
+ *     and integer limits, parameters, empty arrays; its members read the
+ *     same as the JSON entry's; CatalogEntry's first fields are, verbatim,
+ *     ObjectMapped's DestinationObject (what lets its Avro body stand for
+ *     them);
+ *   - reading members back from JSON (older deployers' entries) without a
+ *     tree gives exactly what json_loadb + json_object_get gives, for the
+ *     writer's texts and for every truncation and single-byte change of
+ *     them, plus hand-made cases (escapes, duplicates, integer limits,
+ *     reals, depth, bad UTF-8); each text in a buffer of its own size, so
+ *     the sanitizers see any read past it.
  *
  * entry.c is compiled in here (the test links only xwcommon).
  */
@@ -19,12 +27,16 @@
 
 #include "../../services/deployer/entry.c"
 #include "xw_avro_json.h"
+#include "xw_catalog.h"
 #include "xw_json.h"
 #include "xw_test.h"
 
 #define FIX XW_SOURCE_DIR "/tests/fixtures/avro/"
 
 static xw_avro_registry *reg;
+static xw_avro_registry *state;      /* CatalogEntry */
+static xw_avro_value made, back;     /* CatalogEntry values: encoded
+                                        from / decoded into */
 
 /* --- writing: against the jansson path it replaces --- */
 
@@ -75,17 +87,62 @@ static int escaped(const char *s)
     return 0;
 }
 
-/* Both ways for the object and item; the entry and body also pass the
- * reader (they are in the writer's form: no tree). */
+static const char *const names[] = {
+    "version", "compute_resource", "resource_group", "owner",
+    "effective_date", "timing_rule", "effective_at", "replaced_version",
+    "", "name", "id", "attempt", "kind", "scheduled_time", "deployed_at",
+};
+#define NNAMES (sizeof names / sizeof names[0])
+
+/* dp_entry_members of the Avro entry reads what dp_json_members of the
+ * JSON one reads (that one is held to jansson below); 0 when so. */
+static int same_members(const xw_buf *avro, const xw_buf *json)
+{
+    struct dp_json_member got[NNAMES], want[NNAMES];
+    json_t *gtree, *wtree;
+    int rc = 0;
+
+    for (size_t i = 0; i < NNAMES; i++)
+        got[i].name = want[i].name = names[i];
+    dp_entry_members(&back.value, avro->data, avro->len, got, NNAMES, &gtree);
+    dp_json_members(json->data, json->len, want, NNAMES, &wtree);
+    for (size_t i = 0; i < NNAMES; i++) {
+        /* An enum is a string in JSON; the deployer reads none. */
+        int is_enum = !strcmp(names[i], "kind");
+
+        if (got[i].type != (is_enum ? DP_JSON_NONE : want[i].type)
+            || (!is_enum && want[i].type == DP_JSON_INT
+                && got[i].integer != want[i].integer)
+            || (!is_enum && want[i].type == DP_JSON_STR
+                && (got[i].len != want[i].len
+                    || memcmp(got[i].str, want[i].str, want[i].len)))) {
+            fprintf(stderr, "  entry member \"%s\" differs\n", names[i]);
+            rc = -1;
+        }
+    }
+    if (gtree)
+        rc = -1;          /* an Avro entry is never read by jansson */
+    json_decref(wtree);
+    return rc;
+}
+
+static size_t entry_bytes, json_bytes;
+
+/* Both ways for the object and item: the body as jansson made it; the
+ * Avro entry written back as JSON as jansson made the JSON entry, read
+ * as it reads. The body also passes the reader (the writer's form: no
+ * tree). */
 static void expect_same_texts(const avro_value_t *obj, const struct dp_item *it,
                               int64_t deployed_at)
 {
-    xw_buf obj_json = XW_BUF_INIT, body = XW_BUF_INIT, entry = XW_BUF_INIT;
+    xw_buf obj_json = XW_BUF_INIT, body = XW_BUF_INIT, avro = XW_BUF_INIT;
     xw_buf want_body = XW_BUF_INIT, want_entry = XW_BUF_INIT;
+    xw_buf rec = XW_BUF_INIT, shown = XW_BUF_INIT;
     struct dp_json_member m[] = { { .name = "version" },
                                   { .name = "timing_rule" },
                                   { .name = "replaced_version" } };
     json_t *tree = NULL;
+    xw_avro_err ae;
 
     ASSERT_EQ(jansson_texts(obj, it, deployed_at, &want_body, &want_entry), 0);
     ASSERT_EQ(xw_avro_json_write(obj, &obj_json), 0);
@@ -93,23 +150,43 @@ static void expect_same_texts(const avro_value_t *obj, const struct dp_item *it,
     ASSERT_EQ(dp_entry_body(&body, obj_json.data, obj_json.len, it), 0);
     ASSERT_STR_EQ(body.data + 4, want_body.data);
     ASSERT_EQ(body.len, want_body.len + 4);
-    ASSERT_EQ(xw_buf_adds(&entry, "keep"), 0);
-    ASSERT_EQ(dp_entry_record(&entry, body.data + 4, body.len - 4, it,
-                              deployed_at), 0);
-    ASSERT_STR_EQ(entry.data + 4, want_entry.data);
-    ASSERT_EQ(entry.len, want_entry.len + 4);
-    dp_json_members(entry.data + 4, entry.len - 4, m, 3, &tree);
+    dp_json_members(body.data + 4, body.len - 4, m, 2, &tree);
     ASSERT(tree == NULL || escaped(it->timing_rule));
     ASSERT_EQ(m[0].type, DP_JSON_INT);
     ASSERT_EQ(m[1].type, DP_JSON_STR);
     ASSERT_EQ(m[1].len, strlen(it->timing_rule));
     ASSERT(memcmp(m[1].str, it->timing_rule, m[1].len) == 0);
-    ASSERT_EQ(m[2].type, it->has_replaced ? DP_JSON_INT : DP_JSON_NONE);
     json_decref(tree);
+
+    /* The entry as the deployer makes it: the object's Avro body (as
+     * read_item keeps it), then the item's fields. */
+    ASSERT_EQ(xw_avro_encode_body(obj, &avro, &ae), 0);
+    ASSERT_EQ(xw_buf_adds(&rec, "gone"), 0);           /* replaces */
+    ASSERT_EQ(dp_entry_encode(&rec, &made.value, avro.data, avro.len, it,
+                              deployed_at), 0);
+    ASSERT_EQ((unsigned char)rec.data[0], XW_AVRO_MARKER0);
+    ASSERT_EQ(xw_buf_adds(&shown, "keep"), 0);         /* appends */
+    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len, &shown, &ae),
+              0);
+    ASSERT_STR_EQ(shown.data + 4, want_entry.data);
+    ASSERT_EQ(shown.len, want_entry.len + 4);
+    ASSERT_EQ(same_members(&rec, &want_entry), 0);
+    dp_entry_members(&back.value, rec.data, rec.len, m, 3, &tree);
+    ASSERT_EQ(m[2].type, it->has_replaced ? DP_JSON_INT : DP_JSON_NONE);
+    /* An older deployer's JSON entry shows as it is. */
+    xw_buf_reset(&shown);
+    ASSERT_EQ(xw_catalog_json(&back.value, want_entry.data, want_entry.len,
+                              &shown, &ae), 0);
+    ASSERT_STR_EQ(shown.data, want_entry.data);
+    ASSERT_LT(rec.len, want_entry.len);
+    entry_bytes += rec.len;
+    json_bytes += want_entry.len;
     texts_compared++;
     xw_buf_release(&obj_json);
     xw_buf_release(&body);
-    xw_buf_release(&entry);
+    xw_buf_release(&avro);
+    xw_buf_release(&rec);
+    xw_buf_release(&shown);
     xw_buf_release(&want_body);
     xw_buf_release(&want_entry);
 }
@@ -184,7 +261,81 @@ static void test_texts_match_jansson(void)
     ASSERT_EQ(xw_avro_array_clear(&obj, "parameters"), 0);
     expect_same_texts(&obj, &it, 0);
     ASSERT_GE(texts_compared, 60);
+    printf("entries: %zu compared, Avro %zu bytes, JSON %zu bytes\n",
+           texts_compared, entry_bytes, json_bytes);
     xw_avro_value_release(&v);
+}
+
+/* CatalogEntry's first fields are ObjectMapped's DestinationObject,
+ * verbatim: the object's Avro body can stand for them. */
+static void test_entry_schema_starts_with_object(void)
+{
+    const xw_avro_type *om = xw_avro_type_find(reg, "ObjectMapped");
+    const xw_avro_type *ce = xw_avro_type_find(state, XW_CATALOG_ENTRY);
+    json_t *a = json_loads(om->json, 0, NULL);
+    json_t *b = json_loads(ce->json, 0, NULL);
+    json_t *obj = NULL, *of, *ef, *fields = json_object_get(a, "fields");
+    size_t i;
+
+    ASSERT(a != NULL && b != NULL);
+    for (i = 0; i < json_array_size(fields); i++)
+        if (!strcmp(json_string_value(json_object_get(
+                        json_array_get(fields, i), "name")), "object"))
+            obj = json_object_get(json_array_get(fields, i), "type");
+    of = json_object_get(obj, "fields");
+    ef = json_object_get(b, "fields");
+    ASSERT_EQ(json_array_size(of), XW_CATALOG_OBJECT_FIELDS);
+    ASSERT_GT(json_array_size(ef), XW_CATALOG_OBJECT_FIELDS);
+    for (i = 0; i < XW_CATALOG_OBJECT_FIELDS; i++)
+        ASSERT(json_equal(json_array_get(of, i), json_array_get(ef, i)));
+    json_decref(a);
+    json_decref(b);
+}
+
+/* An entry is a single-object encoded CatalogEntry: a registry that has
+ * the state schemas (xw-avrojson's) decodes it as any event. Bytes that
+ * are neither Avro nor JSON show nothing. */
+static void test_entry_decodes_anywhere(void)
+{
+    xw_avro_registry *both = NULL;
+    xw_avro_decoder *dec = NULL;
+    const xw_avro_type *t;
+    avro_value_t *v;
+    xw_buf rec = XW_BUF_INIT, a = XW_BUF_INIT, b = XW_BUF_INIT;
+    xw_avro_err ae;
+    char eb[256];
+
+    ASSERT_EQ(xw_avro_set_string(&made.value, "id", "n-1"), 0);
+    ASSERT_EQ(xw_avro_set_string(&made.value, "owner", "u\"1"), 0);
+    ASSERT_EQ(xw_avro_set_long(&made.value, "replaced_version", 7), 0);
+    ASSERT_EQ(xw_avro_encode_record(&made.value, &rec, &ae), 0);
+    ASSERT_EQ(xw_avro_registry_open(&both, eb, sizeof eb), 0);
+    ASSERT_EQ(xw_catalog_register(both, eb, sizeof eb), 0);
+    ASSERT_EQ(xw_avro_decoder_new(&dec, both), 0);
+    ASSERT_EQ(xw_avro_decode(dec, rec.data, rec.len, &t, &v, &ae), 0);
+    ASSERT_STR_EQ(t->short_name, XW_CATALOG_ENTRY);
+    ASSERT_EQ(xw_avro_json_write(v, &a), 0);
+    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len, &b, &ae), 0);
+    ASSERT_EQ(a.len, b.len);
+    ASSERT(memcmp(a.data, b.data, a.len) == 0);
+    ASSERT(strstr(b.data, "\"owner\":\"u\\\"1\"") != NULL);
+    ASSERT(strstr(b.data, "\"replaced_version\":7,") != NULL);
+    /* Truncated, or an Avro value of another type: an error, out as it
+     * was. */
+    xw_buf_reset(&b);
+    ASSERT_EQ(xw_buf_adds(&b, "keep"), 0);
+    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len - 1, &b, &ae),
+              -1);
+    ASSERT_EQ(ae.code, XW_AVRO_ETRUNCATED);
+    rec.data[2] ^= 1;                                   /* fingerprint */
+    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len, &b, &ae), -1);
+    ASSERT_EQ(ae.code, XW_AVRO_ETYPE);
+    ASSERT_EQ(b.len, 4);
+    xw_avro_decoder_free(dec);
+    xw_avro_registry_free(both);
+    xw_buf_release(&rec);
+    xw_buf_release(&a);
+    xw_buf_release(&b);
 }
 
 static void test_write_refuses(void)
@@ -200,19 +351,15 @@ static void test_write_refuses(void)
     strcpy(it.timing_rule, "ok");
     ASSERT_EQ(dp_entry_body(&out, "{}", 2, &it), -1);       /* no member */
     ASSERT_EQ(dp_entry_body(&out, "[1,2,3]", 7, &it), -1);
-    ASSERT_EQ(dp_entry_record(&out, "", 0, &it, 1), -1);
     ASSERT_STR_EQ(out.data, "keep");
+    /* An entry too: the record keeps only valid UTF-8. */
+    strcpy(it.timing_rule, "bad\xc3");
+    ASSERT_EQ(dp_entry_encode(&out, &made.value, "", 0, &it, 1), -1);
+    ASSERT_EQ(out.len, 0);
     xw_buf_release(&out);
 }
 
 /* --- reading: against json_loadb + json_object_get --- */
-
-static const char *const names[] = {
-    "version", "compute_resource", "resource_group", "owner",
-    "effective_date", "timing_rule", "effective_at", "replaced_version",
-    "", "name",
-};
-#define NNAMES (sizeof names / sizeof names[0])
 
 /* Texts read, and the valid ones read by the scan / by jansson. */
 static size_t read_cases, read_fast, read_slow;
@@ -432,15 +579,26 @@ int main(void)
 {
     char eb[256];
 
-    if (xw_avro_registry_open(&reg, eb, sizeof eb) != 0) {
+    if (xw_avro_registry_open(&reg, eb, sizeof eb) != 0
+        || xw_avro_registry_new(&state) != 0
+        || xw_catalog_register(state, eb, sizeof eb) != 0
+        || xw_avro_value_init(&made, xw_avro_type_find(state,
+                                                        XW_CATALOG_ENTRY))
+        || xw_avro_value_init(&back, xw_avro_type_find(state,
+                                                       XW_CATALOG_ENTRY))) {
         fprintf(stderr, "registry: %s\n", eb);
         return 1;
     }
+    XW_RUN(test_entry_schema_starts_with_object);
     XW_RUN(test_texts_match_jansson);
+    XW_RUN(test_entry_decodes_anywhere);
     XW_RUN(test_write_refuses);
     XW_RUN(test_read_matches_jansson);
     XW_RUN(test_read_entries_and_mutations);
     XW_RUN(test_read_values);
+    xw_avro_value_release(&made);
+    xw_avro_value_release(&back);
+    xw_avro_registry_free(state);
     xw_avro_registry_free(reg);
     return XW_REPORT();
 }

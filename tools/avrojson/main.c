@@ -3,16 +3,19 @@
  * C3 01, fingerprint, body) as the JSON the services write for it
  * (xw_avro_json_write, through the compiled-in schema registry, as the
  * services decode it). For values kept in Redis in that form, such as the
- * latest results of xw:res:{pkg}:
+ * latest results of xw:res:{pkg}, and for the records of the state
+ * schemas (schemas/state/) stored the same way, such as the catalog
+ * entries of xw:dest:{ws}:objects and their history (common/xw_catalog.h):
  *
  *   redis-cli -p PORT HGET xw:res:PKG OBJ | xw-avrojson | jq .outcome
+ *   redis-cli -p PORT HGET xw:dest:WS:objects OBJ | xw-avrojson
  *
  * Reads the value from standard input (at most 16 MiB) and writes its
  * JSON and a newline to standard output. One newline after a complete
  * Avro value is ignored (redis-cli prints one after every value; an Avro
  * value never has bytes after its body, so this cannot misread one).
- * Input that does not start with C3 01 (e.g. a result stored as JSON by
- * an older reporter) is copied unchanged.
+ * Input that does not start with C3 01 (e.g. a result or a catalog entry
+ * stored as JSON by an older service) is copied unchanged.
  *
  * Exit status: 0, 1 when the value does not decode (the reason on
  * standard error), 2 on bad usage.
@@ -23,6 +26,7 @@
 #include "xw_avro.h"
 #include "xw_avro_json.h"
 #include "xw_buf.h"
+#include "xw_catalog.h"
 
 #define INPUT_MAX (16u << 20)
 
@@ -84,7 +88,8 @@ int main(int argc, char **argv)
         rc = fwrite(in.data, 1, in.len, stdout) == in.len ? 0 : 1;
         goto out;
     }
-    if (xw_avro_registry_open(&reg, err, sizeof err) < 0) {
+    if (xw_avro_registry_open(&reg, err, sizeof err) < 0
+        || xw_catalog_register(reg, err, sizeof err) < 0) {
         fprintf(stderr, "xw-avrojson: schemas: %s\n", err);
         goto out;
     }
