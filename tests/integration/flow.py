@@ -25,14 +25,13 @@ def redis_hset(key, field, value):
                    check=True, capture_output=True)
 
 
-def rows_as_before(pkg, oids):
-    """The package's answer is the same bytes with these objects' latest
-    results stored as the reporter stores them (the ObjectResult message,
-    Avro) as with the JSON it stored before: that JSON is what xw-avrojson
-    prints (xw_avro_json_write of the decoded message, as the reporter
-    wrote it), put in their place for a second look, then put back."""
-    key = "xw:res:" + pkg
-    st, now = api.get_bytes("vic", "/v1/packages/" + pkg)
+def answer_as_before(path, key, oids, start, user="vic"):
+    """The answer at path is the same bytes with these fields of hash key
+    stored as Avro (as the services store them now) as with the JSON
+    stored before: that JSON is what xw-avrojson prints (xw_avro_json_write
+    of the decoded value, as the service wrote it), put in their place for
+    a second look (readers take both), then put back."""
+    st, now = api.get_bytes(user, path)
     check(st == 200, (st, now))
     saved = {}
     try:
@@ -43,14 +42,20 @@ def rows_as_before(pkg, oids):
             saved[oid] = v
             j = subprocess.run([AVROJSON], input=v, check=True,
                                capture_output=True).stdout.rstrip(b"\n")
-            check(j.startswith(b'{"event_id":'), j)
+            check(j.startswith(start), j)
             redis_hset(key, oid, j)
-        st, before = api.get_bytes("vic", "/v1/packages/" + pkg)
+        st, before = api.get_bytes(user, path)
     finally:
         for oid, v in saved.items():
             redis_hset(key, oid, v)
     check(st == 200 and now == before,
-          "rows of %s differ:\n%s\n%s" % (oids, now, before))
+          "%s with %s as JSON differs:\n%s\n%s" % (path, oids, now, before))
+
+
+def rows_as_before(pkg, oids):
+    """Latest results: the ObjectResult message, formerly its JSON."""
+    answer_as_before("/v1/packages/" + pkg, "xw:res:" + pkg, oids,
+                     b'{"event_id":')
 
 
 def ms(s):
@@ -156,6 +161,14 @@ check(live["n-finance-rollup"]["dependencies"]
       == [{"project": "finance_ods", "node": "ods_ledger"}], "ignored dependency kept")
 check(live["n-hourly-clicks"]["data_sources"] == ["kafka_clicks_dev"],
       "ignored data source: the source's is used")
+# The list is the same bytes with the catalog entries stored as Avro
+# CatalogEntry records as with the JSON the deployer stored before (some
+# entries of each form side by side, then all of them as JSON).
+half = sorted(live)[::2]
+answer_as_before("/v1/workspaces/prod/deployed-objects?limit=1000",
+                 "xw:dest:prod:objects", half, b'{"id":', "olga")
+answer_as_before("/v1/workspaces/prod/deployed-objects?limit=1000",
+                 "xw:dest:prod:objects", sorted(live), b'{"id":', "olga")
 
 # Deploying the same package again writes nothing twice.
 api.write("olga", "POST", "/v1/packages/%s/deploy" % pkg, {"deploy_at": deploy_at})

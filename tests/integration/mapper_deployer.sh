@@ -13,6 +13,10 @@
 #    same DeployStarted writes nothing and adds no result, and a kill -9 of
 #    the deployer in the middle of a 1,500-object package followed by a
 #    restart still writes every object exactly once;
+#  - catalog entries are stored as Avro CatalogEntry records (read here
+#    through xw-avrojson); an entry an older deployer stored as JSON is
+#    read by the pre-read (the version it replaced) and pushed to the
+#    history as it is;
 #  - history: a new version records the version it replaced; one object
 #    three times in one deployer batch (v5, v6, v6 again) is decided in
 #    batch order: v6 replaces v5, the repeat is already written, every
@@ -32,7 +36,8 @@ xw_harness_init
 
 INJECT=$XW_BUILD_DIR/tests/deploy_inject
 RESULTS=$XW_BUILD_DIR/tests/deployer_results
-for b in "$INJECT" "$RESULTS"; do [ -x "$b" ] || xw_die "helper not built: $b"; done
+AVROJSON=$XW_BUILD_DIR/tools/xw-avrojson
+for b in "$INJECT" "$RESULTS" "$AVROJSON"; do [ -x "$b" ] || xw_die "helper not built: $b"; done
 
 xw_start_redis
 xw_start_broker
@@ -134,8 +139,16 @@ metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; } # SERVICE NAME VALUE
 deployed() { "${R[@]}" HLEN xw:dest:prod:objects; }
 deployed_at_least() { [ "$(deployed)" -ge "$1" ]; }
 catalog() { # OBJ JQ-FILTER
-    "${R[@]}" HGET xw:dest:prod:objects "$1" | jq -r "$2"
+    "${R[@]}" HGET xw:dest:prod:objects "$1" | "$AVROJSON" | jq -r "$2"
 }
+history() { # OBJ: its history entries as JSON, one a line, newest first
+    local i n
+    n=$("${R[@]}" LLEN "xw:dest:prod:history:$1")
+    for ((i = 0; i < n; i++)); do
+        "${R[@]}" LINDEX "xw:dest:prod:history:$1" "$i" | "$AVROJSON"
+    done
+}
+hex() { od -An -v -tx1 | tr -d ' \n'; }
 writes_not_one() { # how many write counters of prod are not exactly 1
     "${R[@]}" --scan --pattern 'xw:writes:prod:*' | sort > "$RUN/wkeys"
     [ -s "$RUN/wkeys" ] || { echo 0; return; }
@@ -196,6 +209,8 @@ xw_expect_eq "result carries destination fields" \
 xw_expect_eq "catalog records the effective time" \
     "$(catalog n-1 '[.effective_date, .package_id, (.attempt | tostring), (.replaced_version | tostring)] | join(" ")')" \
     "2026-11-27 pkg-1 1 null"
+xw_expect_eq "catalog entries stored as Avro" \
+    "$(for o in f-1 n-1 n-2; do "${R[@]}" HGET xw:dest:prod:objects "$o" | head -c 2 | hex; echo; done | sort -u)" c301
 xw_expect_eq "write counters are 1" "$(writes_not_one)" 0
 xw_expect_eq "three real writes" \
     "$("${R[@]}" --scan --pattern 'xw:writes:prod:*' | wc -l)" 3
@@ -221,6 +236,13 @@ xw_expect_eq "environment missing" \
 # --- a poison message on the deploy topic is dead-lettered, the mapper goes on
 "$INJECT" --raw "not avro" >/dev/null || xw_die "inject raw"
 xw_wait_for "dead letter" 20 metric_is mapper xw_dead_letters_total 1
+
+# --- n-1 v3 as an older deployer stored it: JSON (the text xw-avrojson
+#     prints, tests/unit/test_deployer_entry.c); v4 (package 2) reads its
+#     version from it and pushes it to the history as it is
+"${R[@]}" HGET xw:dest:prod:objects n-1 | "$AVROJSON" | head -c -1 > "$RUN/n-1.v3.json"
+"${R[@]}" -x HSET xw:dest:prod:objects n-1 < "$RUN/n-1.v3.json" >/dev/null
+xw_expect_eq "n-1 v3 stored as JSON" "$(catalog n-1 .version)" 3
 
 # --- package 2: 1,500 objects (and version 4 of n-1), deployer killed -9
 #     in the middle, then restarted
@@ -252,8 +274,10 @@ xw_expect_eq "after kill -9: one write per object version" \
 
 # --- a new version replaces the old one and keeps it for rollback
 xw_expect_eq "n-1 v4 replaced v3" "$(catalog n-1 '[.version, .replaced_version] | map(tostring) | join(" ")')" "4 3"
-xw_expect_eq "history keeps v3" \
-    "$("${R[@]}" LRANGE xw:dest:prod:history:n-1 0 -1 | jq -r .version | tr '\n' ' ')" "3 "
+xw_expect_eq "history keeps v3" "$(history n-1 | jq -r .version | tr '\n' ' ')" "3 "
+xw_expect_eq "history keeps v3 as the older deployer stored it (JSON)" \
+    "$("${R[@]}" LINDEX xw:dest:prod:history:n-1 0 | head -c -1 | cmp - "$RUN/n-1.v3.json" && echo same)" same
+xw_expect_eq "n-1 v4 stored as Avro" "$("${R[@]}" HGET xw:dest:prod:objects n-1 | head -c 2 | hex)" c301
 xw_expect_eq "result says what was replaced" \
     "$(jq -r 'select(.package_id == "pkg-2" and .object_id == "n-1") | .replaced_version' "$RUN/r2.json")" 3
 
@@ -311,7 +335,7 @@ xw_expect_eq "same object thrice: the repeat already written" \
 xw_expect_eq "same object thrice: catalog holds v6, replaced v5" \
     "$(catalog dup-1 '[.version, .replaced_version, .package_id] | map(tostring) | join(" ")')" "6 5 pkg-7"
 xw_expect_eq "same object thrice: history keeps v5 only" \
-    "$("${R[@]}" LRANGE xw:dest:prod:history:dup-1 0 -1 | jq -r '"\(.version)/\(.replaced_version)"' | tr '\n' ' ')" \
+    "$(history dup-1 | jq -r '"\(.version)/\(.replaced_version)"' | tr '\n' ' ')" \
     "5/null "
 xw_expect_eq "same object thrice: one write counter per version, each 1" \
     "$("${R[@]}" --scan --pattern 'xw:writes:prod:dup-*' | sort | while read -r k; do
@@ -355,7 +379,9 @@ xw_expect_eq "http: body and idempotency key" \
 xw_expect_eq "http: attempts of flaky-1" "$(jq '[.[] | select(.id == "flaky-1")] | length' "$RUN/peer.json")" 3
 xw_expect_eq "http: attempts of down-1" "$(jq '[.[] | select(.id == "down-1")] | length' "$RUN/peer.json")" 4
 xw_expect_eq "http: accepted ones are in the catalog" \
-    "$("${R[@]}" HMGET xw:dest:prod:objects h-1 flaky-1 reject-1 down-1 | jq -Rr 'fromjson? // "-" | if type == "object" then .compute_resource else . end' | tr '\n' ' ')" \
+    "$(for o in h-1 flaky-1 reject-1 down-1; do
+           "${R[@]}" HGET xw:dest:prod:objects "$o" | "$AVROJSON" | jq -Rr 'fromjson? // "-" | if type == "object" then .compute_resource else . end'
+       done | tr '\n' ' ')" \
     "mc_prod mc_prod - - "
 # --- a stale fence: while an object is being delivered, a newer deployer
 #     takes the package lock over; the catalog write is refused and the
