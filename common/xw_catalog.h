@@ -8,9 +8,10 @@
  *
  * An entry is a CatalogEntry (schemas/state/CatalogEntry.avsc) stored as
  * the record alone (xw_avro_encode_record: C3 01, the record's
- * fingerprint, the Avro body), about 45% of the bytes of the JSON text
- * the deployer stored before; Redis memory, the AOF and every AOF rewrite
- * shrink with it.
+ * fingerprint, the Avro body): about a third of the bytes of the JSON
+ * text the deployer stored before (197 against 589 for big_package.py's
+ * objects; Redis MEMORY USAGE of the hash 275 against 691 bytes per
+ * entry); the AOF and every AOF rewrite shrink with it.
  *
  * The record is flat: the DestinationObject's fields (ObjectMapped.avsc,
  * copied verbatim, in order), then the deployment's: package_id, attempt,

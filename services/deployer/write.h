@@ -37,8 +37,8 @@
  * attempt, source_workspace, destination_workspace, effective_at,
  * effective_date, timing_rule, replaced_version and deployed_at: a
  * CatalogEntry record (schemas/state/CatalogEntry.avsc) encoded by
- * entry.c from the mapped object's Avro body, about 45% of the bytes of
- * the JSON stored before (Redis memory, AOF, AOF rewrites). Entries are
+ * entry.c from the mapped object's Avro body, about a third of the bytes
+ * of the JSON stored before (Redis memory, AOF, AOF rewrites). Entries are
  * read (pre-read, recall) by entry.c as Avro, or as JSON when an older
  * deployer wrote them; either is pushed to the history as it is.
  */
