@@ -142,14 +142,28 @@ static int fj_fail(fj *c, const char *rule, const char *fmt, ...)
     return -1;
 }
 
+/* Appends s[0..n) to the path, cut where the path is full (as snprintf
+ * would cut it). */
+static void path_add(fj *c, const char *s, size_t n)
+{
+    size_t room = sizeof c->path - 1 - c->plen;
+
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->plen, s, n);
+    c->plen += n;
+    c->path[c->plen] = '\0';
+}
+
+/* Every field of every item is pushed, and the path is read only for an
+ * error: copied, not formatted (snprintf here was 4% of a step 2 POST). */
 static size_t push_name(fj *c, const char *name)
 {
     size_t old = c->plen;
-    int n = snprintf(c->path + old, sizeof c->path - old, "%s%s",
-                     old ? "." : "", name);
 
-    c->plen = n < 0 || (size_t)n >= sizeof c->path - old
-        ? strlen(c->path) : old + (size_t)n;
+    if (old)
+        path_add(c, ".", 1);
+    path_add(c, name, strlen(name));
     return old;
 }
 
