@@ -282,17 +282,24 @@ int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
  * status (it may already have applied a first event of this request). */
 static int mark_pending(struct sl_request *r)
 {
-    if (!xw_redis_command(r->w->redis, "HSETNX xw:req:%s status pending",
-                          r->request_id)
-        || !xw_redis_command(r->w->redis,
-                             "HSET xw:req:%s actor %s created_at %lld",
-                             r->request_id, r->user, (long long)xw_now_ms())
-        || !xw_redis_command(r->w->redis, "EXPIRE xw:req:%s %d",
-                             r->request_id, REQ_TTL_S)) {
+    redisReply *reps[3] = { NULL, NULL, NULL };
+    int rc = -1;
+
+    /* One round trip instead of three (every write request pays it). */
+    if (xw_redis_append(r->w->redis, "HSETNX xw:req:%s status pending",
+                        r->request_id) == 0
+        && xw_redis_append(r->w->redis,
+                           "HSET xw:req:%s actor %s created_at %lld",
+                           r->request_id, r->user,
+                           (long long)xw_now_ms()) == 0
+        && xw_redis_append(r->w->redis, "EXPIRE xw:req:%s %d",
+                           r->request_id, REQ_TTL_S) == 0
+        && xw_redis_pipeline_exec(r->w->redis, reps, 3) == 0)
+        rc = 0;
+    xw_redis_replies_free(reps, 3);
+    if (rc < 0)
         sl_reply_unavailable(r, "state store");
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int sl_encode_failed(struct sl_request *r, const xw_avro_err *ae)
