@@ -682,3 +682,31 @@ int xw_json_items_next(xw_json_items *it, json_t **item, xw_json_err *e)
         *e = it->err;
     return -1;
 }
+
+int xw_json_items_peek(xw_json_items *it, const char **text, size_t *len)
+{
+    json_t *item = NULL;
+
+    while (it->state != IT_GOOD && it->state != IT_REFUSED) {
+        if (it->state == IT_ITEM
+            || (it->state == IT_FIRST_ITEM && peek(it) != ']')) {
+            if (peek(it) != '{'
+                || (it->max_items && it->count >= it->max_items))
+                return 0;
+            *text = it->data + it->pos;
+            *len = it->len - it->pos;
+            return 1;
+        }
+        /* Not at an item, so step() hands none out. */
+        if (step(it, &item) < 0)
+            it->state = IT_REFUSED;
+    }
+    return 0;
+}
+
+void xw_json_items_skip(xw_json_items *it, size_t used)
+{
+    it->pos += used;
+    it->count++;
+    it->state = IT_AFTER_ITEM;
+}

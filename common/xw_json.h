@@ -173,4 +173,19 @@ void xw_json_items_init(xw_json_items *it, const char *data, size_t len,
 int xw_json_items_next(xw_json_items *it, json_t **item, xw_json_err *e);
 void xw_json_items_release(xw_json_items *it);
 
+/* For a caller that can read some items from their text without jansson
+ * (xw_avro_jtext): peek() reads the body up to the next item that next()
+ * would hand out and whose text starts with '{', and gives the body's
+ * text from that item's first byte to the end (*text borrowed from data,
+ * *len bytes). 1, or 0 when there is no such item (the body ended, was
+ * refused, the next item is not an object or is past max_items): next()
+ * then goes on as if peek() had not been called.
+ * After peek() returned 1, either call next() (which parses that item as
+ * usual) or skip(used) when the caller read the item itself as the first
+ * `used` bytes of the text: it must then be exactly the one JSON object
+ * json_loadb would read there, and valid (nothing else is checked). skip
+ * moves past it and counts it, as next() handing it out would have. */
+int xw_json_items_peek(xw_json_items *it, const char **text, size_t *len);
+void xw_json_items_skip(xw_json_items *it, size_t used);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "xw_avro_json.h"
+#include "xw_avro_jtext.h"
 #include "xw_id.h"
 #include "xw_log.h"
 #include "xw_metrics.h"
@@ -224,6 +225,12 @@ int sl_fill_item(struct sl_request *r, avro_value_t *item, const char *field,
         return -1;
     }
     return 0;
+}
+
+int sl_fill_item_text(avro_value_t *item, const char *text, size_t len,
+                      size_t *used)
+{
+    return xw_avro_jtext_fill(item, text, len, &fill_limits, used);
 }
 
 int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,

@@ -35,6 +35,16 @@ int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
 int sl_fill_item(struct sl_request *r, avro_value_t *item, const char *field,
                  size_t index, const json_t *src);
 
+/* The fast path of sl_fill_item: fills `item` from the text of one array
+ * element, text[0..len) holding that element and whatever follows it in
+ * the body, when the element is a plain object that sl_fill_item would
+ * accept (xw_avro_jtext, same limits): 1 with the element's length in
+ * *used and item as sl_fill_item would fill it. 0 when declined: nothing
+ * is answered and item is undefined until sl_fill_item fills it from the
+ * same element - which decides every error. */
+int sl_fill_item_text(avro_value_t *item, const char *text, size_t len,
+                      size_t *used);
+
 /* Starts a write: derives the request id from (user, Idempotency-Key) or
  * makes a random one. If the same user already sent this key, answers
  * with the stored answer and returns 1 (the caller stops). 0 to go on,

@@ -123,6 +123,35 @@ static int check_object(struct sl_request *r, const avro_value_t *spec,
     return 0;
 }
 
+/* The next object of the body, filled into spec unless `fill` is 0 (after
+ * a schema error only the body's syntax still matters): from its text when
+ * it is a plain valid object (sl_fill_item_text: no jansson tree, most of
+ * a step 2 POST's cost), else parsed by jansson and filled by sl_fill_item,
+ * which decides every error. 1 with *filled 0 or -1 (answered), 0 when the
+ * body is done, -1 when it is refused (*je). */
+static int next_object(struct sl_request *r, xw_json_items *it,
+                       avro_value_t *spec, size_t n, int fill, int *filled,
+                       xw_json_err *je)
+{
+    const char *text;
+    size_t len, used;
+    json_t *item;
+    int rc;
+
+    *filled = 0;
+    if (fill && xw_json_items_peek(it, &text, &len)
+        && sl_fill_item_text(spec, text, len, &used)) {
+        xw_json_items_skip(it, used);
+        return 1;
+    }
+    if ((rc = xw_json_items_next(it, &item, je)) != 1)
+        return rc;
+    if (fill)
+        *filled = sl_fill_item(r, spec, "objects", n, item);
+    json_decref(item);
+    return 1;
+}
+
 /* The body is streamed: its objects are read one at a time
  * (xw_json_items), each is filled into the one ObjectSpec of the event's
  * array, checked, and its Avro body appended to the worker's scratch
@@ -147,9 +176,8 @@ void h_prod_deploy(struct sl_request *r)
     xw_json_err je;
     xw_avro_err ae;
     avro_value_t *ev, spec;
-    json_t *item;
     size_t n = 0;
-    int rc;
+    int rc, filled;
 
     xw_json_items_init(&it, r->body.data, r->body.len, "objects", 1,
                        MAX_OBJECTS, r->svc->max_body);
@@ -166,19 +194,17 @@ void h_prod_deploy(struct sl_request *r)
     }
     items = &r->w->scratch;
     xw_buf_reset(items);
-    while ((rc = xw_json_items_next(&it, &item, &je)) == 1) {
-        if (failed != FILL_FAILED
-            && sl_fill_item(r, &spec, "objects", n, item) < 0)
+    while ((rc = next_object(r, &it, &spec, n, failed != FILL_FAILED,
+                             &filled, &je)) == 1) {
+        if (filled < 0)
             failed = FILL_FAILED;
         else if (failed == GOOD && check_object(r, &spec, n, &ids) < 0)
             failed = CHECK_FAILED;
         else if (failed == GOOD
                  && xw_avro_encode_body(&spec, items, &ae) < 0) {
             sl_encode_failed(r, &ae);
-            json_decref(item);
             goto out;
         }
-        json_decref(item);
         n++;
     }
     if (rc < 0) {

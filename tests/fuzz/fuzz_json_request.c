@@ -2,7 +2,10 @@
  * submit-listener does it — parse with limits, fill events by schema, and
  * convert workspaces and environments for the rule module; and step 2's
  * streaming path (xw_json_items, one reused ObjectSpec, the event encoded
- * item by item), which must answer and encode exactly as the whole tree. */
+ * item by item, with the fast fill from an item's text where it takes
+ * the item), which must answer and encode exactly as the whole tree; and
+ * the input as one item's text, where the fast fill (xw_avro_jtext) must
+ * agree with jansson + xw_avro_from_json whenever it takes it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "xw_avro_json.h"
 #include "xw_json.h"
 #include "xw_model.h"
+#include "xw_test_jtext.h"
 #include "xw_test_whole_tree.h"
 
 #define MAX_ITEMS 64
@@ -47,7 +51,21 @@ static void streamed(xw_avro_value *whole, xw_avro_value *ev,
         abort();
     xw_buf_reset(&items);
     xw_json_items_init(&it, d, n, "objects", 1, MAX_ITEMS, MAX_LEN);
-    while ((src = xw_json_items_next(&it, &item, &se)) == 1) {
+    for (;;) {
+        const char *text;
+        size_t len, used;
+
+        /* as h_prod_deploy: the fast fill while every item filled */
+        if (filled && xw_json_items_peek(&it, &text, &len)
+            && xw_avro_jtext_fill(&spec, text, len, &lim, &used)) {
+            xw_json_items_skip(&it, used);
+            if (xw_avro_encode_body(&spec, &items, &err) < 0)
+                abort();
+            i++;
+            continue;
+        }
+        if ((src = xw_json_items_next(&it, &item, &se)) != 1)
+            break;
         if (wrc == 0 && !json_equal(item, json_array_get(objs, i)))
             abort();
         if (filled && (!json_is_object(item)
@@ -85,9 +103,12 @@ out:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static xw_avro_registry *reg;
-    static xw_avro_value ev[4];
-    static const char *const types[4] = { "WorkspaceUpserted",
+    static xw_avro_value ev[6];
+    static avro_value_t fast, slow;
+    static const char *const types[6] = { "WorkspaceUpserted",
                                           "EnvironmentUpserted",
+                                          "ObjectsSubmitted",
+                                          "ObjectsSubmitted",
                                           "ObjectsSubmitted",
                                           "ObjectsSubmitted" };
     const xw_avro_json_limits lim = { 1024, 10000 };
@@ -103,10 +124,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!reg) {
         if (xw_avro_registry_open(&reg, errbuf, sizeof errbuf) < 0)
             abort();
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 6; i++)
             if (xw_avro_value_init(&ev[i], xw_avro_type_find(reg, types[i])) < 0)
                 abort();
+        if (xw_avro_array_append(&ev[4].value, "objects", &fast) < 0
+            || xw_avro_array_append(&ev[5].value, "objects", &slow) < 0)
+            abort();
     }
+    if (xw_test_jtext_compare(&fast, &slow, (const char *)data, size, &lim) < 0)
+        abort();
     streamed(&ev[2], &ev[3], (const char *)data, size);
     j = xw_json_parse((const char *)data, size, 1 << 20, &err);
     if (!j)
