@@ -891,3 +891,20 @@ int xw_avro_json_write(const avro_value_t *value, xw_buf *out)
     xw_buf_setlen(out, saved);
     return -1;
 }
+
+int xw_avro_json_stored(avro_value_t *rec, const void *data, size_t len,
+                        xw_buf *out, xw_avro_err *err)
+{
+    int rc = xw_avro_decode_record(rec, data, len, err);
+
+    if (rc == XW_AVRO_EMARKER)
+        rc = xw_buf_add(out, data, len) < 0 ? XW_AVRO_ENOMEM : 0;
+    else if (rc == 0 && xw_avro_json_write(rec, out) < 0)
+        rc = XW_AVRO_ENOMEM;
+    if (rc == XW_AVRO_ENOMEM) {
+        err->code = rc;
+        snprintf(err->msg, sizeof err->msg, "out of memory writing a stored "
+                 "value as JSON");
+    }
+    return rc < 0 ? -1 : 0;
+}

@@ -25,6 +25,7 @@
 #include <avro.h>
 #include <jansson.h>
 
+#include "xw_avro.h"
 #include "xw_buf.h"
 
 /* Bounds on input from outside (HTTP bodies). 0 means "no bound". */
@@ -82,5 +83,16 @@ int xw_avro_json_write(const avro_value_t *value, xw_buf *out);
  * (for callers that add members to a written object). 0, or -1 (invalid
  * UTF-8, memory, cap) with out unchanged. */
 int xw_avro_json_write_string(xw_buf *out, const char *s, size_t len);
+
+/* Appends the JSON of a value as a service keeps it in Redis, data[0..len):
+ * Avro (xw_avro_encode_record, or xw_avro_encode of an event, whose
+ * header is the same) decoded into rec - a record value of that schema,
+ * reused: its contents are replaced - and written by xw_avro_json_write;
+ * JSON text, which never starts with C3 01 (what older versions stored),
+ * appended as it is. 0; -1 with err filled and out unchanged when the
+ * bytes are neither (err->code from xw_avro_decode_record) or on memory
+ * (XW_AVRO_ENOMEM). */
+int xw_avro_json_stored(avro_value_t *rec, const void *data, size_t len,
+                        xw_buf *out, xw_avro_err *err);
 
 #endif

@@ -31,7 +31,8 @@
  *
  * Older deployers stored entries (and so history entries) as JSON text,
  * which never starts with C3 01: readers tell the two apart by the
- * decoder's marker check (XW_AVRO_EMARKER: JSON, taken as it is).
+ * decoder's marker check (XW_AVRO_EMARKER: JSON, taken as it is;
+ * xw_avro_json_stored() writes either as JSON).
  */
 #ifndef XW_CATALOG_H
 #define XW_CATALOG_H
@@ -62,14 +63,5 @@ int xw_catalog_register(xw_avro_registry *reg, char *errbuf, size_t errlen);
  * xw_avro_registry_free() it. */
 int xw_catalog_registry_open(xw_avro_registry **out, char *errbuf,
                              size_t errlen);
-
-/* Appends the JSON of a stored entry data[0..len) to out: an Avro entry
- * decoded into entry (a CatalogEntry value, reused: its contents are
- * replaced) and written by xw_avro_json_write; a JSON text (an older
- * deployer's) appended as it is. 0; -1 with err filled and out unchanged
- * when the bytes are neither (err->code from xw_avro_decode_record) or on
- * memory (XW_AVRO_ENOMEM). */
-int xw_catalog_json(avro_value_t *entry, const void *data, size_t len,
-                    xw_buf *out, xw_avro_err *err);
 
 #endif

@@ -22,7 +22,7 @@
  * The entry. A CatalogEntry: the object's Avro body (xw_avro_encode_body
  * of the event's `object`) followed by the deployment's fields - the
  * body's members plus replaced_version (null when nothing was replaced)
- * and deployed_at. Its JSON (xw_catalog_json) is the text the deployer
+ * and deployed_at. Its JSON (xw_avro_json_stored) is the text the deployer
  * stored before: the body with those two members appended.
  *
  * Reading. dp_entry_members() reads members of a stored entry (its

@@ -60,51 +60,48 @@ int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
     return 1;
 }
 
-/* The Avro value is written as the JSON it was stored as before
- * (xw_avro_json_write), so the row is the same bytes either way. */
-int sl_stored_result(struct sl_request *r, struct sl_stored *st,
-                     const char **text, size_t *len)
+/* A stored value (Avro, or the JSON of an older version) as JSON text in
+ * buf, decoded into v; *text / *len then point at it. A value that is
+ * neither stays as it is: the caller treats it as any unreadable text. 0,
+ * or -1 with 503 answered (memory). */
+static int stored_json(struct sl_request *r, avro_value_t *v, xw_buf *buf,
+                       const char **text, size_t *len)
 {
     xw_avro_err ae;
 
-    if (!*text || *len < 2 || (unsigned char)(*text)[0] != XW_AVRO_MARKER0
-        || (*text)[1] != XW_AVRO_MARKER1)
-        return 0;
-    if (!st->result && !(st->result = sl_value(r, "ObjectResult")))
-        return -1;
-    if (xw_avro_decode_into(r->svc->avro, st->result, *text, *len, &ae) < 0)
-        return 0;
-    xw_buf_reset(&st->result_text);
-    if (xw_avro_json_write(&st->result->value, &st->result_text) < 0) {
+    xw_buf_reset(buf);
+    if (xw_avro_json_stored(v, *text, *len, buf, &ae) < 0) {
+        if (ae.code != XW_AVRO_ENOMEM)
+            return 0;
         sl_reply_unavailable(r, "memory");
         return -1;
     }
-    *text = st->result_text.data;
-    *len = st->result_text.len;
+    *text = buf->data;
+    *len = buf->len;
     return 0;
+}
+
+/* Written as the JSON it was stored as before (xw_avro_json_write), so
+ * the row is the same bytes either way. */
+int sl_stored_result(struct sl_request *r, struct sl_stored *st,
+                     const char **text, size_t *len)
+{
+    if (!*text)
+        return 0;
+    if (!st->result && !(st->result = sl_value(r, "ObjectResult")))
+        return -1;
+    return stored_json(r, &st->result->value, &st->result_text, text, len);
 }
 
 int sl_stored_catalog(struct sl_request *r, struct sl_stored *st,
                       const char **text, size_t *len)
 {
-    xw_avro_err ae;
-
     if (!st->catalog.type
         && xw_avro_value_init(&st->catalog,
                               xw_avro_type_find(r->svc->state,
-                                                XW_CATALOG_ENTRY)) < 0)
-        goto nomem;
-    xw_buf_reset(&st->catalog_text);
-    if (xw_catalog_json(&st->catalog.value, *text, *len, &st->catalog_text,
-                        &ae) < 0) {
-        if (ae.code != XW_AVRO_ENOMEM)
-            return 0;
-        goto nomem;
+                                                XW_CATALOG_ENTRY)) < 0) {
+        sl_reply_unavailable(r, "memory");
+        return -1;
     }
-    *text = st->catalog_text.data;
-    *len = st->catalog_text.len;
-    return 0;
-nomem:
-    sl_reply_unavailable(r, "memory");
-    return -1;
+    return stored_json(r, &st->catalog.value, &st->catalog_text, text, len);
 }

@@ -56,8 +56,8 @@ int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
  * stores an ObjectResult as it came off the log (Avro single-object
  * encoding, C3 01 ...), older versions its JSON, which is taken as it is.
  * A value that does not decode is passed on as it is, and the row code
- * treats it as any unreadable text. 0, or -1 with 503 answered
- * (memory). */
+ * treats it as any unreadable text; an absent one (*text NULL) stays
+ * absent. 0, or -1 with 503 answered (memory). */
 int sl_stored_result(struct sl_request *r, struct sl_stored *st,
                      const char **text, size_t *len);
 

@@ -6,7 +6,7 @@
  *     (xw_avro_to_json, members set on it, dumped);
  *   - the catalog entry, now Avro (a CatalogEntry encoded from the
  *     object's Avro body, common/xw_catalog.h), written back as JSON
- *     (xw_catalog_json, what the API and xw-avrojson show) is byte for
+ *     (xw_avro_json_stored, what the API and xw-avrojson show) is byte for
  *     byte the JSON entry the deployer stored before (that tree with
  *     replaced_version and deployed_at set, dumped again): escapes, null
  *     and integer limits, parameters, empty arrays; its members read the
@@ -166,7 +166,7 @@ static void expect_same_texts(const avro_value_t *obj, const struct dp_item *it,
                               deployed_at), 0);
     ASSERT_EQ((unsigned char)rec.data[0], XW_AVRO_MARKER0);
     ASSERT_EQ(xw_buf_adds(&shown, "keep"), 0);         /* appends */
-    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len, &shown, &ae),
+    ASSERT_EQ(xw_avro_json_stored(&back.value, rec.data, rec.len, &shown, &ae),
               0);
     ASSERT_STR_EQ(shown.data + 4, want_entry.data);
     ASSERT_EQ(shown.len, want_entry.len + 4);
@@ -175,7 +175,7 @@ static void expect_same_texts(const avro_value_t *obj, const struct dp_item *it,
     ASSERT_EQ(m[2].type, it->has_replaced ? DP_JSON_INT : DP_JSON_NONE);
     /* An older deployer's JSON entry shows as it is. */
     xw_buf_reset(&shown);
-    ASSERT_EQ(xw_catalog_json(&back.value, want_entry.data, want_entry.len,
+    ASSERT_EQ(xw_avro_json_stored(&back.value, want_entry.data, want_entry.len,
                               &shown, &ae), 0);
     ASSERT_STR_EQ(shown.data, want_entry.data);
     ASSERT_LT(rec.len, want_entry.len);
@@ -315,7 +315,7 @@ static void test_entry_decodes_anywhere(void)
     ASSERT_EQ(xw_avro_decode(dec, rec.data, rec.len, &t, &v, &ae), 0);
     ASSERT_STR_EQ(t->short_name, XW_CATALOG_ENTRY);
     ASSERT_EQ(xw_avro_json_write(v, &a), 0);
-    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len, &b, &ae), 0);
+    ASSERT_EQ(xw_avro_json_stored(&back.value, rec.data, rec.len, &b, &ae), 0);
     ASSERT_EQ(a.len, b.len);
     ASSERT(memcmp(a.data, b.data, a.len) == 0);
     ASSERT(strstr(b.data, "\"owner\":\"u\\\"1\"") != NULL);
@@ -324,11 +324,11 @@ static void test_entry_decodes_anywhere(void)
      * was. */
     xw_buf_reset(&b);
     ASSERT_EQ(xw_buf_adds(&b, "keep"), 0);
-    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len - 1, &b, &ae),
+    ASSERT_EQ(xw_avro_json_stored(&back.value, rec.data, rec.len - 1, &b, &ae),
               -1);
     ASSERT_EQ(ae.code, XW_AVRO_ETRUNCATED);
     rec.data[2] ^= 1;                                   /* fingerprint */
-    ASSERT_EQ(xw_catalog_json(&back.value, rec.data, rec.len, &b, &ae), -1);
+    ASSERT_EQ(xw_avro_json_stored(&back.value, rec.data, rec.len, &b, &ae), -1);
     ASSERT_EQ(ae.code, XW_AVRO_ETYPE);
     ASSERT_EQ(b.len, 4);
     xw_avro_decoder_free(dec);
