@@ -23,8 +23,25 @@ XW_COUNTER(m_consumed, "xw_kafka_consumed_total",
            "messages handed to the consumer loop's handler");
 XW_COUNTER(m_batches, "xw_kafka_consumer_batches_total",
            "consumer loop batches (each ends with a producer flush)");
+/* Where the consumer loop's time goes between polls. A stage whose loop is
+ * busy nearly all the time bounds the pipeline, whatever its CPU use: it
+ * may be waiting for Redis or for the broker's acknowledgements. */
+XW_COUNTER(m_loop_handle_us, "xw_kafka_loop_handle_us_total",
+           "microseconds in the handler, per message");
+XW_COUNTER(m_loop_end_us, "xw_kafka_loop_batch_end_us_total",
+           "microseconds in the handler's batch end");
+XW_COUNTER(m_loop_flush_us, "xw_kafka_loop_flush_us_total",
+           "microseconds waiting for the producer flush that ends a batch");
 
 volatile sig_atomic_t xw_kafka_stop;
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void on_signal(int sig)
 {
@@ -513,6 +530,9 @@ xw_kafka_consumer *xw_kafka_consumer_new(const struct xw_config *cfg,
     rd_kafka_topic_partition_list_destroy(subs);
     xw_metrics_register(&m_consumed);
     xw_metrics_register(&m_batches);
+    xw_metrics_register(&m_loop_handle_us);
+    xw_metrics_register(&m_loop_end_us);
+    xw_metrics_register(&m_loop_flush_us);
     xw_info("KAFK", "consumer in group %s subscribed to %zu topic(s)", gid,
             ntopics);
     return c;
@@ -598,6 +618,7 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
     ssize_t n = 0;
     int handled = 0, failed = 0;
     char fatal[256];
+    uint64_t t0, t1;
 
     /* Block for the first message only, then take what is already there:
      * low latency when idle, big batches under load. */
@@ -620,6 +641,7 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
     for (ssize_t i = 0; i < n; i++)
         if (!c->batch[i]->err)
             batch_partition(first, c->batch[i]);
+    t0 = mono_us();
     for (ssize_t i = 0; i < n && !failed; i++) {
         rd_kafka_message_t *m = c->batch[i];
         enum xw_handle_result r;
@@ -656,15 +678,20 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
             handled++;
         }
     }
+    t1 = mono_us();
+    xw_metrics_add(&m_loop_handle_us, t1 - t0);
     if (!failed && h->batch_end && h->batch_end(h->ctx) < 0) {
         xw_warn("KAFK", "retrying batch: batch end failed");
         failed = 1;
     }
+    t0 = mono_us();
+    xw_metrics_add(&m_loop_end_us, t0 - t1);
     if (!failed && c->producer
         && xw_kafka_flush(c->producer, 30000, err, sizeof err) < 0) {
         xw_warn("KAFK", "retrying batch: %s", err);
         failed = 1;
     }
+    xw_metrics_add(&m_loop_flush_us, mono_us() - t0);
     if (failed) {
         if (h->batch_abort)
             h->batch_abort(h->ctx);

@@ -125,6 +125,38 @@ static json_t *per_object(const json_t *procs, const char *name,
     return o;
 }
 
+/* {svc: {handle, batch_end, flush, total}}: the share of the phase's
+ * wall time each consumer loop spent in each part (xw_kafka's loop
+ * counters). A loop near 1.0 is the pipeline's serial bottleneck even when
+ * its CPU is low: the time may be waits for Redis or for acknowledgements. */
+static json_t *loop_busy(const json_t *procs, double seconds)
+{
+    static const char *const parts[][2] = {
+        { "handle", "xw_kafka_loop_handle_us_total" },
+        { "batch_end", "xw_kafka_loop_batch_end_us_total" },
+        { "flush", "xw_kafka_loop_flush_us_total" },
+    };
+    json_t *o = json_object();
+
+    if (seconds <= 0)
+        return o;
+    for (size_t i = 0; i < NSERVICES; i++) {
+        json_t *b = json_object();
+        double total = 0;
+
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+            double v = metric(procs, services[i], parts[k][1]) / 1e6
+                       / seconds;
+
+            total += v;
+            json_object_set_new(b, parts[k][0], json_real(v));
+        }
+        json_object_set_new(b, "total", json_real(total));
+        json_object_set_new(o, services[i], b);
+    }
+    return o;
+}
+
 struct cmd_cost {
     const char *name;
     double calls, usec;
@@ -210,6 +242,8 @@ static json_t *cost(const json_t *delta, double objects)
         free(cc);
     }
     json_object_set_new(c, "redis_top_commands", top);
+    json_object_set_new(c, "loop_busy",
+                        loop_busy(procs, num(delta, "seconds")));
     return c;
 }
 
@@ -611,6 +645,19 @@ static void print_cost(const json_t *phase)
         printf(" %s %.2f (%.1f us)",
                json_string_value(json_object_get(t, "cmd")),
                num(t, "calls_per_object"), num(t, "usec_per_object"));
+    }
+    printf("\n");
+    printf("  consumer loops busy, share of the phase (handle + batch end + "
+           "flush):");
+    for (size_t k = 0; k < NSERVICES; k++) {
+        const json_t *b = json_object_get(json_object_get(c, "loop_busy"),
+                                          services[k]);
+
+        if (num(b, "total") <= 0)
+            continue;
+        printf(" %s %.0f%% (%.0f+%.0f+%.0f)", services[k],
+               100 * num(b, "total"), 100 * num(b, "handle"),
+               100 * num(b, "batch_end"), 100 * num(b, "flush"));
     }
     printf("\n");
     printf("  redis-server: %.0f AOF rewrite(s) in the phase, their CPU "
