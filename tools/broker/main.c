@@ -23,14 +23,17 @@
  * (older messages are dropped). Never use it for real data.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -39,6 +42,47 @@
 #include "xw_kafka.h"
 #include "xw_log.h"
 #include "xw_topics.h"
+
+/* Turns Nagle's algorithm off on the mock brokers' listening sockets, so
+ * that the connections they accept have it off too (Linux copies
+ * TCP_NODELAY to an accepted socket). The mock cluster leaves it on, and
+ * librdkafka keeps up to five requests in flight per connection: the
+ * answer to the second one then waits for the client's delayed ACK of the
+ * first, ~40 ms. Measured: a flush of 300 keyed messages over 4
+ * partitions took 44 ms, 0.2 ms with one partition. Real brokers set
+ * TCP_NODELAY. The listeners are found as this process's listening
+ * sockets bound to a port of the bootstrap list. Returns how many. */
+static int nodelay_listeners(const char *bootstraps)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0, one = 1;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        struct sockaddr_in sa;
+        socklen_t salen = sizeof sa;
+        struct stat st;
+        int fd = atoi(e->d_name), acc = 0;
+        socklen_t acclen = sizeof acc;
+        char port[16];
+        const char *hit;
+
+        if (fd <= 2 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)
+            || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &acclen) < 0
+            || !acc || getsockname(fd, (struct sockaddr *)&sa, &salen) < 0
+            || sa.sin_family != AF_INET)
+            continue;
+        snprintf(port, sizeof port, ":%d", ntohs(sa.sin_port));
+        hit = strstr(bootstraps, port);
+        if (hit && (hit[strlen(port)] == '\0' || hit[strlen(port)] == ',')
+            && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
 
 static const struct { const char *name; int16_t key; } api_keys[] = {
     { "Produce", 0 },       { "Fetch", 1 },        { "ListOffsets", 2 },
@@ -290,6 +334,9 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (nodelay_listeners(rd_kafka_mock_cluster_bootstraps(mc)) != brokers)
+        xw_warn("BRKR", "TCP_NODELAY not set on every mock broker's "
+                "listener: pipelined requests may wait ~40 ms");
     lfd = listen_loopback(&control_port);
     if (lfd < 0) {
         xw_error("BRKR", "control port: %s", strerror(errno));
