@@ -193,7 +193,7 @@ static int is_array(const redisReply *rep, size_t n)
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
 {
     dp_writes *w = d->writes;
-    size_t n = d->n, ndest = 0, i, start, end;
+    size_t n = d->n, ndest = 0, g, i, start, end;
     char key[KEY_MAX];
     int rc = -1;
 
@@ -226,11 +226,9 @@ int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
     }
     if (xw_redis_pipeline_exec(d->redis, d->replies, 2 * ndest) < 0)
         goto redis_failed; /* a failed append or exec leaves no replies */
-    for (start = 0; start < n; start = end) {
-        const redisReply *cur = d->replies[2 * d->items[w->order[start].item]
-                                                .dest];
-        const redisReply *once = d->replies[2 * d->items[w->order[start].item]
-                                                    .dest + 1];
+    for (start = 0, g = 0; start < n; start = end, g++) {
+        const redisReply *cur = d->replies[2 * g];
+        const redisReply *once = d->replies[2 * g + 1];
 
         end = dest_end(w, start, n);
         if (!is_array(cur, end - start) || !is_array(once, end - start)) {
