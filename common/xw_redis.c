@@ -70,7 +70,8 @@ static const char script_release[] =
  * nothing is left half done: everything that can fail (a key of the wrong
  * type, a count that is not a number) is read or tried before the first
  * write that cannot be taken back. Bulk commands take CHUNK values at a
- * time: Lua's unpack() fails beyond ~8000 (its C stack). */
+ * time (even: HSET takes pairs): Lua's unpack() fails beyond ~8000 (its
+ * C stack). */
 static const char script_fenced[] =
     "local fence = tonumber(ARGV[1])\n"
     "local raw = redis.call('GET', KEYS[1]) or '0'\n"
