@@ -62,14 +62,16 @@ static const char script_release[] =
     "end\n"
     "return 0\n";
 
-/* KEYS[1] fence key; ARGV[1] fence, ARGV[2] once ttl s, ARGV[3] write
- * count, then per write its once key ('' = none) and command count, and
- * per command its argument count followed by its arguments. Returns one
- * 1 (written) / 0 (once key existed) per write.
- * Per write only SET NX EX and the write's own commands run: the once key
- * decides alone (no EXISTS before, no SET after), and the fence is read
- * once per call. pcall, so that a failing command can give its write's
- * once key back before the error ends the script. */
+/* KEYS[1] fence key, KEYS[2] once hash, KEYS[3] hash, KEYS[4] count hash
+ * (optional); ARGV[1] fence, then 5 per write: once field, field, value,
+ * push key ('' = none), push value. Returns a string of one '1'
+ * (written) / '0' (already written) per write: one reply object instead
+ * of one per write. See xw_redis.h for the order of the commands and why
+ * nothing is left half done: everything that can fail (a key of the wrong
+ * type, a count that is not a number) is read or tried before the first
+ * write that cannot be taken back. Bulk commands take CHUNK values at a
+ * time (even: HSET takes pairs): Lua's unpack() fails beyond ~8000 (its
+ * C stack). */
 static const char script_fenced[] =
     "local fence = tonumber(ARGV[1])\n"
     "local raw = redis.call('GET', KEYS[1]) or '0'\n"
@@ -81,29 +83,75 @@ static const char script_fenced[] =
     "  return redis.error_reply('STALEFENCE fence ' .. ARGV[1] ..\n"
     "    ' is older than ' .. raw)\n"
     "end\n"
-    "if fence > cur then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-    "local out = {}\n"
-    "local i = 4\n"
-    "for w = 1, tonumber(ARGV[3]) do\n"
-    "  local once = ARGV[i]\n"
-    "  local ncmd = tonumber(ARGV[i + 1])\n"
-    "  local new = once == '' or\n"
-    "    redis.call('SET', once, ARGV[1], 'NX', 'EX', ARGV[2])\n"
-    "  i = i + 2\n"
-    "  out[w] = new and 1 or 0\n"
-    "  for _ = 1, ncmd do\n"
-    "    local n = tonumber(ARGV[i])\n"
-    "    if new then\n"
-    "      local r = redis.pcall(unpack(ARGV, i + 1, i + n))\n"
-    "      if type(r) == 'table' and r.err then\n"
-    "        if once ~= '' then redis.call('DEL', once) end\n"
-    "        return r\n"
-    "      end\n"
-    "    end\n"
-    "    i = i + 1 + n\n"
+    "local CHUNK = 1000\n"
+    "local function hmget(key, list)\n"
+    "  local got = {}\n"
+    "  for i = 1, #list, CHUNK do\n"
+    "    local r = redis.call('HMGET', key,\n"
+    "      unpack(list, i, math.min(i + CHUNK - 1, #list)))\n"
+    "    for j = 1, #r do got[i + j - 1] = r[j] end\n"
+    "  end\n"
+    "  return got\n"
+    "end\n"
+    "local function hset(key, list)\n"
+    "  for i = 1, #list, CHUNK do\n"
+    "    local r = redis.pcall('HSET', key,\n"
+    "      unpack(list, i, math.min(i + CHUNK - 1, #list)))\n"
+    "    if type(r) == 'table' and r.err then return r end\n"
     "  end\n"
     "end\n"
-    "return out\n";
+    "local n = (#ARGV - 1) / 5\n"
+    "local fields, out, new, taken = {}, {}, {}, {}\n"
+    "for w = 1, n do fields[w] = ARGV[5 * w - 3] end\n"
+    "local seen = hmget(KEYS[2], fields)\n"
+    "for w = 1, n do\n"
+    "  if seen[w] or taken[fields[w]] then\n"
+    "    out[w] = '0'\n"
+    "  else\n"
+    "    out[w] = '1'\n"
+    "    taken[fields[w]] = true\n"
+    "    new[#new + 1] = w\n"
+    "  end\n"
+    "end\n"
+    "if #new > 0 then\n"
+    "  local once, kv, counts, pushed = {}, {}, {}, {}\n"
+    "  for i, w in ipairs(new) do\n"
+    "    local b = 5 * w - 3\n"
+    "    once[2 * i - 1], once[2 * i] = ARGV[b], ARGV[1]\n"
+    "    kv[2 * i - 1], kv[2 * i] = ARGV[b + 1], ARGV[b + 2]\n"
+    "  end\n"
+    "  if KEYS[4] then\n"
+    "    local f = {}\n"
+    "    for i, w in ipairs(new) do f[i] = fields[w] end\n"
+    "    local got = hmget(KEYS[4], f)\n"
+    "    for i = 1, #f do\n"
+    "      local c = tonumber(got[i] or '0')\n"
+    "      if not c then\n"
+    "        return redis.error_reply('ERR count of ' .. f[i] ..\n"
+    "          ' is not a number')\n"
+    "      end\n"
+    "      counts[2 * i - 1], counts[2 * i] = f[i], c + 1\n"
+    "    end\n"
+    "  end\n"
+    "  local function undo(err)\n"
+    "    for j = #pushed, 1, -1 do redis.call('LPOP', pushed[j]) end\n"
+    "    return err\n"
+    "  end\n"
+    "  for _, w in ipairs(new) do\n"
+    "    local b = 5 * w - 3\n"
+    "    if ARGV[b + 3] ~= '' then\n"
+    "      local r = redis.pcall('LPUSH', ARGV[b + 3], ARGV[b + 4])\n"
+    "      if type(r) == 'table' and r.err then return undo(r) end\n"
+    "      pushed[#pushed + 1] = ARGV[b + 3]\n"
+    "    end\n"
+    "  end\n"
+    "  local err = hset(KEYS[3], kv)\n"
+    "  if err then return undo(err) end\n"
+    "  err = hset(KEYS[2], once) or (KEYS[4] and hset(KEYS[4], counts))\n"
+    "  if err then return err end\n"
+    "end\n"
+    "if fence > cur then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+    "return table.concat(out)\n";
 
 static const char *const script_src[SCRIPT_N] = {
     script_acquire, script_extend, script_release, script_fenced,
@@ -1143,7 +1191,7 @@ out:
 }
 
 /* One call of script `id`: an OWNED non-error reply, or NULL with r->err
- * (a STALEFENCE error reply becomes XW_REDIS_ESTALE). */
+ * (an error reply is XW_REDIS_EREPLY). */
 static redisReply *run_script(xw_redis *r, int id, int argc,
                               const char **argv, size_t *lens, int idem)
 {
@@ -1153,8 +1201,7 @@ static redisReply *run_script(xw_redis *r, int id, int argc,
     if (run_scripts(r, id, &one, 1, &rep, idem) < 0)
         return NULL;
     if (rep->type == REDIS_REPLY_ERROR) {
-        set_err(r, strncmp(rep->str, "STALEFENCE", 10) == 0
-                   ? XW_REDIS_ESTALE : XW_REDIS_EREPLY, "%s", rep->str);
+        set_err(r, XW_REDIS_EREPLY, "%s", rep->str);
         freeReplyObject(rep);
         rep = NULL;
     }
@@ -1277,62 +1324,56 @@ int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk)
     return lock_compare(r, lk, 0, SCRIPT_RELEASE);
 }
 
-#define FENCED_MAX_CMDS 64
-#define FENCED_MAX_ARGS 64
-
-/* Checks the calls; counts the script arguments (*nargs, EVALSHA and sha
- * included) and the numbers to format (*nnums) of those sent (n > 0);
- * *idem = every write has a once key. 0, or -1 with EARG. */
-static int fenced_check(xw_redis *r, const xw_redis_fenced_call *calls,
-                        size_t ncalls, int once_ttl_s, size_t *nargs,
-                        size_t *nnums, int *idem)
+/* The arguments of one call: EVALSHA sha numkeys, the 3 or 4 keys, the
+ * fence, 5 per write (script_fenced). */
+static size_t fenced_argc(const xw_redis_fenced_call *call)
 {
-    size_t i, w, c;
+    return 3 + (call->count_hash ? 4 : 3) + 1 + 5 * call->n;
+}
 
-    *nargs = *nnums = 0;
-    *idem = 1;
+static int nonempty(const char *s)
+{
+    return s && s[0];
+}
+
+/* Checks the calls; counts the script arguments of those sent (n > 0).
+ * 0, or -1 with EARG. */
+static int fenced_check(xw_redis *r, const xw_redis_fenced_call *calls,
+                        size_t ncalls, size_t *nargs)
+{
+    size_t i, w;
+
+    *nargs = 0;
     for (i = 0; i < ncalls; i++) {
         const xw_redis_fenced_call *call = &calls[i];
 
         if (call->n == 0)
             continue;
-        if (!call->fence_key || !call->fence_key[0] || call->fence <= 0
+        if (!nonempty(call->fence_key) || call->fence <= 0
+            || !nonempty(call->once_hash) || !nonempty(call->hash)
+            || (call->count_hash && !call->count_hash[0])
             || call->n > XW_REDIS_FENCED_MAX_WRITES || !call->writes
             || !call->written) {
             set_err(r, XW_REDIS_EARG, "fenced write %zu: need fence_key, "
-                    "fence > 0, 1..%d writes and room for the results",
-                    i + 1, XW_REDIS_FENCED_MAX_WRITES);
+                    "fence > 0, once_hash, hash, 1..%d writes and room for "
+                    "the results", i + 1, XW_REDIS_FENCED_MAX_WRITES);
             return -1;
         }
-        *nargs += 7;      /* EVALSHA sha numkeys fence_key fence ttl n */
-        *nnums += 3;
         for (w = 0; w < call->n; w++) {
-            const xw_redis_write *wr = &call->writes[w];
+            const xw_redis_once_write *wr = &call->writes[w];
 
-            /* '' is the script's "no once key": refuse it as a key */
-            if (wr->ncmds > FENCED_MAX_CMDS || (wr->ncmds && !wr->cmds)
-                || (wr->once_key && (!wr->once_key[0] || once_ttl_s <= 0))) {
-                set_err(r, XW_REDIS_EARG, "fenced write %zu.%zu: at most %d "
-                        "commands, a non-empty once key, once ttl > 0",
-                        i + 1, w + 1, FENCED_MAX_CMDS);
+            /* '' is the script's "no push": refuse it as a key */
+            if (!nonempty(wr->once_field) || !wr->field
+                || (!wr->value && wr->value_len)
+                || (wr->push_key && (!wr->push_key[0]
+                                     || (!wr->push_value && wr->push_len)))) {
+                set_err(r, XW_REDIS_EARG, "fenced write %zu.%zu: need "
+                        "once_field, field, value, a non-empty push_key",
+                        i + 1, w + 1);
                 return -1;
             }
-            *idem &= wr->once_key != NULL;
-            *nargs += 2;  /* once key, command count */
-            *nnums += 1;
-            for (c = 0; c < wr->ncmds; c++) {
-                if (wr->cmds[c].argc <= 0
-                    || wr->cmds[c].argc > FENCED_MAX_ARGS
-                    || !wr->cmds[c].argv) {
-                    set_err(r, XW_REDIS_EARG, "fenced write %zu.%zu: command "
-                            "%zu needs 1..%d arguments", i + 1, w + 1, c + 1,
-                            FENCED_MAX_ARGS);
-                    return -1;
-                }
-                *nargs += 1 + (size_t)wr->cmds[c].argc;
-                *nnums += 1;
-            }
         }
+        *nargs += fenced_argc(call);
     }
     return 0;
 }
@@ -1351,34 +1392,32 @@ static int fenced_answer(xw_redis *r, xw_redis_fenced_call *call,
         set_err(r, XW_REDIS_EREPLY, "fenced write: %s", rep->str);
         return -1;
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != call->n) {
+    if (rep->type != REDIS_REPLY_STRING || rep->len != call->n) {
         set_err(r, XW_REDIS_EPROTO, "fenced write: unexpected reply");
         return -1;
     }
     for (w = 0; w < call->n; w++) {
-        if (rep->element[w]->type != REDIS_REPLY_INTEGER) {
+        if (rep->str[w] != '0' && rep->str[w] != '1') {
             set_err(r, XW_REDIS_EPROTO, "fenced write: unexpected reply");
             return -1;
         }
-        call->written[w] = rep->element[w]->integer == 1;
+        call->written[w] = rep->str[w] == '1';
     }
     return 0;
 }
 
 int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
-                                size_t ncalls, int once_ttl_s)
+                                size_t ncalls)
 {
     struct script_call *sc = NULL;
     redisReply **rep = NULL;
     const char **argv = NULL;
     size_t *lens = NULL;
-    char (*num)[24] = NULL;
-    size_t nargs, nnums, nsend = 0, a = 0, k = 0, i, j, w, c;
-    int idem, rc = -1, x;
+    char (*fence)[24] = NULL;
+    size_t nargs, nsend = 0, a = 0, i, j, w;
+    int rc = -1;
 
-    if (begin(r) < 0
-        || fenced_check(r, calls, ncalls, once_ttl_s, &nargs, &nnums,
-                        &idem) < 0)
+    if (begin(r) < 0 || fenced_check(r, calls, ncalls, &nargs) < 0)
         goto out;
     for (i = 0; i < ncalls; i++) {
         calls[i].stale = 0;
@@ -1394,51 +1433,47 @@ int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
     rep = calloc(nsend, sizeof *rep);
     argv = malloc(nargs * sizeof *argv);
     lens = malloc(nargs * sizeof *lens);
-    num = malloc(nnums * sizeof *num);
-    if (!sc || !rep || !argv || !lens || !num) {
+    fence = malloc(nsend * sizeof *fence);
+    if (!sc || !rep || !argv || !lens || !fence) {
         set_err(r, XW_REDIS_ENOMEM, "out of memory");
         goto out;
     }
 
 #define PUSH(s, l) (argv[a] = (s), lens[a] = (l), a++)
-#define PUSHNUM(fmt, v)                                                    \
-    (snprintf(num[k], sizeof num[k], fmt, v),                              \
-     PUSH(num[k], strlen(num[k])), k++)
+#define PUSHSTR(s) PUSH((s), strlen(s))
     for (i = 0, j = 0; i < ncalls; i++) {
         const xw_redis_fenced_call *call = &calls[i];
-        size_t start = a;
 
         if (call->n == 0)
             continue;
         sc[j].argv = &argv[a];
         sc[j].lens = &lens[a];
+        sc[j].argc = (int)fenced_argc(call);
         a += 2;                 /* EVALSHA sha, by run_scripts() */
-        PUSH("1", 1);
-        PUSH(call->fence_key, strlen(call->fence_key));
-        PUSHNUM("%lld", call->fence);
-        PUSHNUM("%d", once_ttl_s);
-        PUSHNUM("%zu", call->n);
+        PUSHSTR(call->count_hash ? "4" : "3");
+        PUSHSTR(call->fence_key);
+        PUSHSTR(call->once_hash);
+        PUSHSTR(call->hash);
+        if (call->count_hash)
+            PUSHSTR(call->count_hash);
+        snprintf(fence[j], sizeof fence[j], "%lld", call->fence);
+        PUSHSTR(fence[j]);
         for (w = 0; w < call->n; w++) {
-            const xw_redis_write *wr = &call->writes[w];
+            const xw_redis_once_write *wr = &call->writes[w];
 
-            PUSH(wr->once_key ? wr->once_key : "",
-                 wr->once_key ? strlen(wr->once_key) : 0);
-            PUSHNUM("%zu", wr->ncmds);
-            for (c = 0; c < wr->ncmds; c++) {
-                const xw_redis_cmd *cmd = &wr->cmds[c];
-
-                PUSHNUM("%d", cmd->argc);
-                for (x = 0; x < cmd->argc; x++)
-                    PUSH(cmd->argv[x], cmd->argvlen ? cmd->argvlen[x]
-                                                    : strlen(cmd->argv[x]));
-            }
+            PUSHSTR(wr->once_field);
+            PUSHSTR(wr->field);
+            PUSH(wr->value ? wr->value : "", wr->value_len);
+            PUSHSTR(wr->push_key ? wr->push_key : "");
+            PUSH(wr->push_key && wr->push_value ? wr->push_value : "",
+                 wr->push_key ? wr->push_len : 0);
         }
-        sc[j++].argc = (int)(a - start);
+        j++;
     }
-#undef PUSHNUM
+#undef PUSHSTR
 #undef PUSH
 
-    if (run_scripts(r, SCRIPT_FENCED, sc, nsend, rep, idem) < 0)
+    if (run_scripts(r, SCRIPT_FENCED, sc, nsend, rep, 1) < 0)
         goto out;
     for (i = 0, j = 0; i < ncalls; i++) {
         if (calls[i].n && fenced_answer(r, &calls[i], rep[j++]) < 0)
@@ -1452,25 +1487,6 @@ out:
     free(rep);
     free(argv);
     free(lens);
-    free(num);
+    free(fence);
     return rc;
-}
-
-int xw_redis_fenced_write(xw_redis *r, const char *fence_key,
-                          long long fence, const char *once_key,
-                          int once_ttl_s, const xw_redis_cmd *cmds,
-                          size_t ncmds)
-{
-    xw_redis_write wr = { once_key, cmds, ncmds };
-    int written = 0;
-    xw_redis_fenced_call call = { fence_key, fence, &wr, 1, &written, 0 };
-
-    if (xw_redis_fenced_write_batch(r, &call, 1, once_ttl_s) < 0)
-        return -1;
-    if (call.stale) {
-        set_err(r, XW_REDIS_ESTALE, "STALEFENCE fence %lld is older than "
-                "the one stored at %s", fence, fence_key ? fence_key : "");
-        return -1;
-    }
-    return written;
 }

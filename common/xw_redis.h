@@ -32,13 +32,12 @@
  *                xw_redis_mark_once(), xw_redis_unmark(), all lock calls
  *                (acquire/extend/release are written to be safe to repeat:
  *                a repeated acquire with the same token returns the same
- *                fence), xw_redis_fenced_write() when it has a once_key,
- *                xw_redis_fenced_write_batch() when every write has one;
+ *                fence), xw_redis_fenced_write_batch() (a repeat
+ *                writes nothing twice);
  *   not retried: xw_redis_command(), xw_redis_command_argv() with
  *                idempotent=0, xw_redis_pipeline() without the flag,
  *                xw_redis_append()/xw_redis_append_argv()/
- *                xw_redis_pipeline_flush()/xw_redis_pipeline_exec(),
- *                the fenced writes otherwise.
+ *                xw_redis_pipeline_flush()/xw_redis_pipeline_exec().
  *   A call that is not retried returns -1 / NULL with err XW_REDIS_EIO; the
  *   caller must assume the command may have run.
  *
@@ -76,7 +75,6 @@ enum xw_redis_errcode {
     XW_REDIS_EPROTO,   /* a reply of an unexpected type */
     XW_REDIS_EARG,     /* bad argument (URL, key too long, misuse) */
     XW_REDIS_ENOMEM,
-    XW_REDIS_ESTALE,   /* xw_redis_fenced_write: caller's fence is stale */
 };
 
 typedef struct xw_redis_opts {
@@ -253,8 +251,9 @@ int xw_redis_lock_extend(xw_redis *r, const xw_redis_lock *lk, int ttl_ms);
 int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk);
 
 /*
- * Fenced writes: write commands run inside one Lua script only if `fence`
- * is not older than the highest fence stored at fence_key.
+ * Fenced exactly-once writes: records written to one hash, each at most
+ * once, only while `fence` is not older than the highest fence stored at
+ * fence_key.
  *
  * Use lk->fence_key as fence_key: fence <= counter always, so only the
  * newest holder of the lock can write, and a holder whose lock expired is
@@ -263,51 +262,69 @@ int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk);
  * mark (the storage remembers the highest fence it has seen); fences are
  * comparable only when they come from the same lock.
  *
- * A batch call carries many writes under one fence check, and several
- * calls go out in one round trip:
+ * A write is: its exactly-once record (field once_field of once_hash,
+ * value the fence), HSET hash field value, optionally LPUSH push_key
+ * push_value (e.g. the entry it replaces), and optionally its count of
+ * real writes (field once_field of count_hash: a check that must stay 1).
+ * One call carries many writes of the same three hashes under one fence
+ * check, with a number of commands that does not grow with the writes
+ * (Redis' cost is per command: dispatch, statistics, one AOF entry each)
+ * but for the pushes, one per write that has one:
  *
- *   stored = GET fence_key (missing = 0)      once per call
- *   fence <  stored        -> the whole call is refused: call->stale = 1,
- *                             nothing written, written[] all 0
- *   fence >  stored        -> SET fence_key fence
- *   then, per write, in order:
- *     once_key set:  SET once_key fence NX EX once_ttl_s decides alone:
- *                    new -> run its commands, written[i] = 1;
- *                    existed -> nothing, written[i] = 0 (a redelivery, a
- *                    retry after a lost reply, a replay, or an earlier
- *                    write of the same call with the same key)
- *     once_key NULL: run its commands, written[i] = 1
+ *   stored = GET fence_key (missing = 0)
+ *   fence <  stored  -> the whole call is refused: call->stale = 1,
+ *                       nothing written, written[] all 0
+ *   HMGET once_hash of every once_field (one per 1000 fields): a write is
+ *   new when its field is missing and no earlier write of the call has
+ *   the same one:
+ *   written[i] = 1; otherwise written[i] = 0 (a redelivery, a retry after
+ *   a lost reply, a replay, or a repeat inside the call)
+ *   HMGET count_hash of the new ones' fields, when count_hash is set
+ *   then for the new writes, in call order:
+ *     LPUSH push_key push_value            per write that has a push_key
+ *     HSET hash field value ...            one per 500 writes
+ *     HSET once_hash once_field fence ...  one per 500 writes
+ *     HSET count_hash once_field n+1 ...   one per 500 writes
+ *   fence >  stored  -> SET fence_key fence
  *
- * The once key is taken before the commands, in the same script, so no
- * one can see it without the effects (Redis runs a script atomically). A
- * command that fails inside the script deletes that write's once key and
- * the call fails with XW_REDIS_EREPLY: that write's earlier commands and
- * the call's earlier writes are not rolled back (Redis semantics), but the
- * failed write can be repeated, and the earlier ones answer 0 on a repeat.
+ * A call is applied wholly or not at all. What can fail is a key of the
+ * wrong type, or a count that is not a number: the reads fail before
+ * anything is written; a failing LPUSH or HSET of `hash` takes back the
+ * pushes before it (LPOP: a script runs alone) and ends the call with
+ * its error (XW_REDIS_EREPLY); the rest cannot fail once those are done.
+ * So a failed call can be repeated as it is, and a repeat of a call that
+ * was applied answers 0 for every write: every call is re-sent once after
+ * a connection failure.
  *
  * Calls of one round trip run in the order given, but another client may
  * run between them (e.g. a SCRIPT FLUSH, after which the NOSCRIPT ones are
  * sent again with EVAL): calls whose effects depend on each other's
  * outcome must not share a round trip.
  *
- * The commands' keys are passed as script arguments, not KEYS (fine on a
- * standalone Redis). Limits: XW_REDIS_FENCED_MAX_WRITES writes per call,
- * 64 commands per write, 64 arguments per command; once_ttl_s > 0 when a
- * write has a once key. Nothing is retained: every pointer is borrowed for
- * the duration of the call.
+ * push_key is passed as a script argument, not in KEYS (fine on a
+ * standalone Redis). Limits: XW_REDIS_FENCED_MAX_WRITES writes per call.
+ * Nothing is retained: every pointer is borrowed for the duration of the
+ * call.
  */
 #define XW_REDIS_FENCED_MAX_WRITES 1000
 
-typedef struct xw_redis_write {
-    const char *once_key;         /* exactly-once key, or NULL */
-    const xw_redis_cmd *cmds;     /* write commands, run in order */
-    size_t ncmds;
-} xw_redis_write;
+typedef struct xw_redis_once_write {
+    const char *once_field;       /* its record in once_hash (count_hash) */
+    const char *field;            /* HSET hash field value */
+    const char *value;
+    size_t value_len;
+    const char *push_key;         /* LPUSH push_key push_value, or NULL */
+    const char *push_value;
+    size_t push_len;
+} xw_redis_once_write;
 
 typedef struct xw_redis_fenced_call {
     const char *fence_key;        /* in */
     long long fence;              /* in, > 0 */
-    const xw_redis_write *writes; /* in, n of them */
+    const char *once_hash;        /* in: once_field -> fence that wrote it */
+    const char *hash;             /* in: field -> value */
+    const char *count_hash;       /* in: once_field -> real writes, or NULL */
+    const xw_redis_once_write *writes; /* in, n of them */
     size_t n;
     int *written;                 /* out, n slots (caller's): 1 / 0 */
     int stale;                    /* out: 1 = refused, fence is stale */
@@ -316,19 +333,10 @@ typedef struct xw_redis_fenced_call {
 /* Runs calls[0..ncalls), one script call each, in one round trip
  * (EVALSHA, EVAL on NOSCRIPT). 0 when every call was answered (read each
  * call's stale and written[]), -1 with r->err otherwise: XW_REDIS_EARG,
- * XW_REDIS_EREPLY (a command failed, see above), XW_REDIS_EIO (any prefix
- * of the calls may have run). Re-sent once after a connection failure when
- * every write has a once key (a repeat answers 0 for what the first send
- * wrote), never otherwise. After -1 the outputs mean nothing. */
+ * XW_REDIS_EREPLY (a call failed and left nothing, see above; the calls
+ * before it were applied), XW_REDIS_EIO (any prefix of the calls may have
+ * been applied). After -1 the outputs mean nothing. */
 int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
-                                size_t ncalls, int once_ttl_s);
-
-/* One call of one write: 1 written now, 0 already written (once_key
- * existed), -1 with err XW_REDIS_ESTALE when the fence is stale, or
- * another error as above. */
-int xw_redis_fenced_write(xw_redis *r, const char *fence_key,
-                          long long fence, const char *once_key,
-                          int once_ttl_s, const xw_redis_cmd *cmds,
-                          size_t ncmds);
+                                size_t ncalls);
 
 #endif

@@ -22,7 +22,7 @@
 #include "xw_model.h"
 
 XW_COUNTER(m_written, "xw_deployer_written_total",
-           "objects written to the destination (exactly-once key set now)");
+           "objects written to the destination (exactly-once record set now)");
 XW_COUNTER(m_already, "xw_deployer_already_written_total",
            "objects found written before (redelivery, replay): not rewritten");
 XW_COUNTER(m_stale, "xw_deployer_stale_skipped_total",
@@ -68,7 +68,6 @@ int dp_deployer_init(struct dp_deployer *d, struct xw_service *svc,
     d->svc = svc;
     d->redis = r;
     d->target = target;
-    d->once_ttl_s = (int)xw_config_int(&svc->cfg, "XW_DEPLOY_ONCE_TTL_S");
     xw_buf_init(&d->out, 0);
     xw_buf_init(&d->body, 0);
     xw_buf_init(&d->rec, 0);

@@ -14,15 +14,18 @@
  *                   when idle);
  *                2. resolves destination time zones (timing.c, cached) and
  *                   reads, in one pipeline, each object's current catalog
- *                   entry and whether its exactly-once key exists (write.c);
+ *                   entry and whether its exactly-once record exists: two
+ *                   HMGETs per destination (write.c);
  *                3. per object: already written -> deployed; otherwise the
  *                   effective time, the target's delivery (target.h), and
  *                   its fenced exactly-once catalog record is queued;
  *                4. writes the queued records: one round trip, one fenced
- *                   script call per package lock (write.c);
+ *                   script call per package lock, a few commands each
+ *                   (write.c);
  *                5. queues the ObjectResults (result.c).
  *                Any Redis failure returns -1: the loop rewinds the batch
- *                and runs it again, which the exactly-once keys make safe.
+ *                and runs it again, which the exactly-once records make
+ *                safe.
  *   batch_abort() forgets the batch.
  *
  * Not thread-safe: one deployer per consumer thread.
@@ -46,7 +49,7 @@ enum dp_status {
                         fenced write (write.c), which makes it WRITTEN,
                         ALREADY or STALE */
     DP_WRITTEN,      /* written to the destination by this batch */
-    DP_ALREADY,      /* its exactly-once key existed: written before */
+    DP_ALREADY,      /* its exactly-once record existed: written before */
     DP_FAILED,       /* cannot be deployed: reason_code / reason */
     DP_STALE,        /* our fence is stale: a newer lock holder owns the
                         package; skipped without a result */
@@ -83,7 +86,11 @@ struct dp_item {
     size_t lock;                   /* index in the lock table (locks.c) */
     char zone[XW_TZ_NAME_MAX + 1]; /* destination zone, "" if unknown */
     int zone_known;                /* zone was looked up (timing.c) */
-    int once_exists;               /* exactly-once key existed before */
+    char once_field[XW_ID_MAX + 24]; /* "{obj}:{version}": its exactly-
+                                      once record (write.h) */
+    size_t dest;                   /* its destination's index in the
+                                      batch (write.c's pre-read) */
+    int once_exists;               /* exactly-once record existed before */
     size_t prev_off, prev_len;     /* catalog entry before this item, in
                                       the batch arena (len 0: none), as
                                       stored: Avro, or an older JSON */
@@ -115,7 +122,6 @@ struct dp_deployer {
     dp_locks *locks;          /* owned */
     dp_zones *zones;          /* owned */
     dp_writes *writes;        /* owned: queued records, follow index */
-    int once_ttl_s;           /* lifetime of an exactly-once key */
 
     xw_avro_registry *state;  /* owned: CatalogEntry (xw_catalog.h) */
     xw_avro_value entry;      /* CatalogEntry: stored entries are decoded
@@ -132,7 +138,8 @@ struct dp_deployer {
 
     struct dp_item *items;    /* the batch: n used of cap (grows) */
     size_t n, cap;
-    redisReply **replies;     /* pre-read replies, 2 per item */
+    redisReply **replies;     /* pre-read replies, 2 per destination (room
+                                 for 2 per item) */
 };
 
 /* batch.c: the handler (ctx = struct dp_deployer). */

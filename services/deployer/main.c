@@ -29,8 +29,6 @@ static const struct xw_config_def settings[] = {
       "packages wait this long)" },
     { "XW_DEPLOY_LOCK_IDLE_MS", XW_CFG_INT, "3000", 100, 600000, 0,
       "a package lock unused for this long is released" },
-    { "XW_DEPLOY_ONCE_TTL_S", XW_CFG_INT, "315360000", 60, 2147483647, 0,
-      "lifetime of an exactly-once write key (default 10 years)" },
     { "XW_DEPLOY_WS_CACHE_MS", XW_CFG_INT, "60000", 0, 86400000, 0,
       "how long a destination's time zone is cached" },
 };

@@ -1,5 +1,6 @@
 #include "write.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +14,49 @@
 #define KEY_MAX (XW_ID_MAX * 2 + 64)
 #define QUEUE_MAX XW_REDIS_FENCED_MAX_WRITES
 
-/* A queued record: its item, and its commands (filled by the flush). */
+/* The keys of a destination workspace (see write.h), each spelt here
+ * only. */
+#define KEY_OBJECTS "xw:dest:%s:objects"
+#define KEY_HISTORY "xw:dest:%s:history:%s"
+#define KEY_WRITTEN "xw:written:%s"
+#define KEY_WRITES "xw:writes:%s"
+
+/* A queued record: its item, sort keys, its history key (filled by the
+ * flush). */
 struct dp_rec {
-    size_t lock;                 /* the item's lock index: sort key */
+    size_t lock;                 /* the item's lock index */
+    size_t dest;                 /* its destination in the batch */
     size_t item;                 /* index in d->items */
-    char objects[KEY_MAX], history[KEY_MAX], writes[KEY_MAX],
-         once[KEY_MAX];
-    const char *hset[4], *lpush[3], *incr[2];
-    size_t hset_len[4], lpush_len[3];
-    xw_redis_cmd cmds[3];
+    char history[KEY_MAX];
+};
+
+/* The hashes of one fenced call (one destination). */
+struct dp_call_keys {
+    char written[KEY_MAX], objects[KEY_MAX], writes[KEY_MAX];
+};
+
+/* An item of the batch, for grouping by destination. */
+struct dp_by_dest {
+    const char *ws;
+    size_t item;
 };
 
 struct dp_writes {
     struct dp_rec *recs;         /* the queue: n of cap (<= QUEUE_MAX) */
-    xw_redis_write *w;           /* per record, for the flush */
+    xw_redis_once_write *w;      /* per record, for the flush */
     int *written;                /* per record, from the flush */
     xw_redis_fenced_call *calls; /* per record at most */
+    struct dp_call_keys *keys;   /* per call */
     const xw_redis_fenced_call **of; /* per record: its call, NULL when
                                     its lock was stale before sending */
     size_t n, cap;
     size_t *follow;              /* open addressing: item index + 1 of the
                                     latest item per destination object */
     size_t follow_cap;           /* a power of two >= 2 x batch */
+    struct dp_by_dest *order;    /* the batch by destination (pre-read) */
+    const char **argv;           /* a pre-read HMGET: 2 + batch */
+    size_t *argvlen;
+    size_t order_cap;
 };
 
 dp_writes *dp_writes_new(void)
@@ -50,8 +72,12 @@ void dp_writes_free(dp_writes *w)
     free(w->w);
     free(w->written);
     free(w->calls);
+    free(w->keys);
     free(w->of);
     free(w->follow);
+    free(w->order);
+    free(w->argv);
+    free(w->argvlen);
     free(w);
 }
 
@@ -80,91 +106,159 @@ static int follow_start(dp_writes *w, size_t n)
     return 0;
 }
 
-/* The item's keys (see write.h), each made in one place for the pre-read
- * and the record. Ids are bounded (XW_ID_MAX): they always fit. */
-static size_t key_len(int n)
+/* Room to group n items and pre-read them. 0, or -1 out of memory. */
+static int order_grow(dp_writes *w, size_t n)
 {
+    void *p;
+
+    if (n <= w->order_cap)
+        return 0;
+    if (!(p = realloc(w->order, n * sizeof *w->order)))
+        return -1;
+    w->order = p;
+    if (!(p = realloc(w->argv, (n + 2) * sizeof *w->argv)))
+        return -1;
+    w->argv = p;
+    if (!(p = realloc(w->argvlen, (n + 2) * sizeof *w->argvlen)))
+        return -1;
+    w->argvlen = p;
+    w->order_cap = n;
+    return 0;
+}
+
+/* A key of fmt (KEY_*) and its length. Ids are bounded (XW_ID_MAX): they
+ * always fit. */
+static size_t key_make(char *key, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t key_make(char *key, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(key, KEY_MAX, fmt, ap);
+    va_end(ap);
     return n < 0 ? 0 : (size_t)n < KEY_MAX ? (size_t)n : KEY_MAX - 1;
 }
 
-static size_t objects_key(char *key, const struct dp_item *it)
+static int by_dest_cmp(const void *a, const void *b)
 {
-    return key_len(snprintf(key, KEY_MAX, "xw:dest:%s:objects",
-                            it->dest_ws));
+    const struct dp_by_dest *x = a, *y = b;
+    int c = strcmp(x->ws, y->ws);
+
+    if (c)
+        return c;
+    return x->item < y->item ? -1 : x->item > y->item;
 }
 
-static size_t history_key(char *key, const struct dp_item *it)
+/* The end of the destination group that starts at order[start]. */
+static size_t dest_end(const dp_writes *w, size_t start, size_t n)
 {
-    return key_len(snprintf(key, KEY_MAX, "xw:dest:%s:history:%s",
-                            it->dest_ws, it->obj_id));
+    size_t end = start + 1;
+
+    while (end < n && strcmp(w->order[end].ws, w->order[start].ws) == 0)
+        end++;
+    return end;
 }
 
-/* xw:write:... (the exactly-once key) or xw:writes:... (the counter). */
-static size_t version_key(char *key, const char *kind,
-                          const struct dp_item *it)
+/* Queues HMGET key field... of the group order[start..end): field
+ * obj_id, or once_field with `once`. In argv form: no printf parsing,
+ * one allocation per command in hiredis. */
+static int preread_append(struct dp_deployer *d, const char *key,
+                          size_t start, size_t end, int once)
 {
-    return key_len(snprintf(key, KEY_MAX, "xw:%s:%s:%s:%lld", kind,
-                            it->dest_ws, it->obj_id, (long long)it->version));
+    dp_writes *w = d->writes;
+    size_t k;
+
+    w->argv[0] = "HMGET";
+    w->argvlen[0] = 5;
+    w->argv[1] = key;
+    w->argvlen[1] = strlen(key);
+    for (k = start; k < end; k++) {
+        const struct dp_item *it = &d->items[w->order[k].item];
+
+        w->argv[2 + k - start] = once ? it->once_field : it->obj_id;
+        w->argvlen[2 + k - start] = strlen(w->argv[2 + k - start]);
+    }
+    return xw_redis_append_argv(d->redis, (int)(2 + end - start), w->argv,
+                                w->argvlen);
 }
 
-/* Queues the pre-read of item it: its catalog entry, whether its
- * exactly-once key exists. In argv form: no printf parsing and one
- * allocation per command in hiredis, twice per object. */
-static int preread_append(xw_redis *r, const struct dp_item *it)
+static int is_array(const redisReply *rep, size_t n)
 {
-    char objects[KEY_MAX], once[KEY_MAX];
-    const char *hget[] = { "HGET", objects, it->obj_id };
-    const char *exists[] = { "EXISTS", once };
-    size_t hget_len[] = { 4, objects_key(objects, it), strlen(it->obj_id) };
-    size_t exists_len[] = { 6, version_key(once, "write", it) };
-
-    if (xw_redis_append_argv(r, 3, hget, hget_len) < 0
-        || xw_redis_append_argv(r, 2, exists, exists_len) < 0)
-        return -1;
-    return 0;
+    return rep->type == REDIS_REPLY_ARRAY && rep->elements == n;
 }
 
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen)
 {
-    size_t n = d->n, i;
+    dp_writes *w = d->writes;
+    size_t n = d->n, ndest = 0, g, i, start, end;
+    char key[KEY_MAX];
     int rc = -1;
 
     dp_write_reset(d);
-    if (follow_start(d->writes, n) < 0) {
+    if (follow_start(w, n) < 0 || order_grow(w, n) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (i = 0; i < n; i++) {
-        if (preread_append(d->redis, &d->items[i]) < 0) {
-            snprintf(err, errlen, "redis: %s", d->redis->errstr);
-            return -1;   /* a failed append discards the queued batch */
-        }
-    }
-    if (xw_redis_pipeline_exec(d->redis, d->replies, 2 * n) < 0) {
-        snprintf(err, errlen, "redis: %s", d->redis->errstr);
-        return -1;       /* and a failed exec leaves no replies */
-    }
-    for (i = 0; i < n; i++) {
         struct dp_item *it = &d->items[i];
-        const redisReply *cur = d->replies[2 * i];
-        const redisReply *once = d->replies[2 * i + 1];
 
-        it->prev_off = d->arena.len;
-        it->prev_len = 0;
-        if (cur->type == REDIS_REPLY_STRING) {
-            if (xw_buf_add(&d->arena, cur->str, cur->len) < 0) {
-                snprintf(err, errlen, "out of memory");
-                goto out;
-            }
-            it->prev_len = cur->len;
+        snprintf(it->once_field, sizeof it->once_field, "%s:%lld",
+                 it->obj_id, (long long)it->version);
+        w->order[i] = (struct dp_by_dest){ it->dest_ws, i };
+    }
+    /* Per destination: its catalog entries, its exactly-once records. */
+    qsort(w->order, n, sizeof *w->order, by_dest_cmp);
+    for (start = 0; start < n; start = end, ndest++) {
+        const char *ws = w->order[start].ws;
+
+        end = dest_end(w, start, n);
+        for (i = start; i < end; i++)
+            d->items[w->order[i].item].dest = ndest;
+        key_make(key, KEY_OBJECTS, ws);
+        if (preread_append(d, key, start, end, 0) < 0)
+            goto redis_failed;
+        key_make(key, KEY_WRITTEN, ws);
+        if (preread_append(d, key, start, end, 1) < 0)
+            goto redis_failed;
+    }
+    if (xw_redis_pipeline_exec(d->redis, d->replies, 2 * ndest) < 0)
+        goto redis_failed; /* a failed append or exec leaves no replies */
+    for (start = 0, g = 0; start < n; start = end, g++) {
+        const redisReply *cur = d->replies[2 * g];
+        const redisReply *once = d->replies[2 * g + 1];
+
+        end = dest_end(w, start, n);
+        if (!is_array(cur, end - start) || !is_array(once, end - start)) {
+            snprintf(err, errlen, "redis: unexpected reply to HMGET");
+            goto out;
         }
-        it->once_exists = once->type == REDIS_REPLY_INTEGER
-                          && once->integer == 1;
+        for (i = start; i < end; i++) {
+            struct dp_item *it = &d->items[w->order[i].item];
+            const redisReply *e = cur->element[i - start];
+
+            it->prev_off = d->arena.len;
+            it->prev_len = 0;
+            if (e->type == REDIS_REPLY_STRING) {
+                if (xw_buf_add(&d->arena, e->str, e->len) < 0) {
+                    snprintf(err, errlen, "out of memory");
+                    goto out;
+                }
+                it->prev_len = e->len;
+            }
+            it->once_exists =
+                once->element[i - start]->type == REDIS_REPLY_STRING;
+        }
     }
     rc = 0;
 out:
-    xw_redis_replies_free(d->replies, 2 * n);
+    xw_redis_replies_free(d->replies, 2 * ndest);
     return rc;
+redis_failed:
+    snprintf(err, errlen, "redis: %s", d->redis->errstr);
+    return -1;
 }
 
 static int same_object(const struct dp_item *a, const struct dp_item *b)
@@ -241,9 +335,11 @@ int dp_write_body(struct dp_deployer *d, struct dp_item *it)
 static int reread(struct dp_deployer *d, struct dp_item *it, char *err,
                   size_t errlen)
 {
-    redisReply *rep = xw_redis_command_idem(d->redis,
-                                            "HGET xw:dest:%s:objects %s",
-                                            it->dest_ws, it->obj_id);
+    char key[KEY_MAX];
+    const char *argv[] = { "HGET", key, it->obj_id };
+    size_t len[] = { 4, key_make(key, KEY_OBJECTS, it->dest_ws),
+                     strlen(it->obj_id) };
+    redisReply *rep = xw_redis_command_argv(d->redis, 3, argv, len, 1);
 
     if (!rep) {
         snprintf(err, errlen, "redis: %s", d->redis->errstr);
@@ -281,6 +377,9 @@ static int queue_grow(dp_writes *w)
     if (!(p = realloc(w->calls, cap * sizeof *w->calls)))
         return -1;
     w->calls = p;
+    if (!(p = realloc(w->keys, cap * sizeof *w->keys)))
+        return -1;
+    w->keys = p;
     if (!(p = realloc(w->of, cap * sizeof *w->of)))
         return -1;
     w->of = p;
@@ -312,6 +411,7 @@ int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
         goto nomem;
     it->cur_len = d->rec.len;
     w->recs[w->n].lock = it->lock;
+    w->recs[w->n].dest = it->dest;
     w->recs[w->n].item = (size_t)(it - d->items);
     w->n++;
     it->status = DP_QUEUED;
@@ -321,32 +421,37 @@ nomem:
     return -1;
 }
 
-/* The commands of record r: HSET, LPUSH of the entry it replaces (when
- * there is one), INCR of the write counter. Pointers into the arena are
- * taken only here: every dump that could move it is done. */
+/* The write of record r: the new entry, its exactly-once record, and the
+ * entry it replaces pushed to the history (when there is one). Pointers
+ * into the arena are taken only here: every dump that could move it is
+ * done. */
 static void rec_build(struct dp_deployer *d, struct dp_rec *r,
-                      xw_redis_write *out)
+                      xw_redis_once_write *out)
 {
     const struct dp_item *it = &d->items[r->item];
-    size_t n = 0;
 
-    r->hset[0] = "HSET", r->hset[1] = r->objects, r->hset[2] = it->obj_id;
-    r->hset[3] = dp_arena_at(d, it->cur_off);
-    r->hset_len[0] = 4, r->hset_len[1] = objects_key(r->objects, it);
-    r->hset_len[2] = strlen(it->obj_id), r->hset_len[3] = it->cur_len;
-    r->cmds[n++] = (xw_redis_cmd){ 4, r->hset, r->hset_len };
+    *out = (xw_redis_once_write){ it->once_field, it->obj_id,
+                                  dp_arena_at(d, it->cur_off), it->cur_len,
+                                  NULL, NULL, 0 };
     if (it->prev_len) {
-        r->lpush[0] = "LPUSH", r->lpush[1] = r->history;
-        r->lpush[2] = dp_arena_at(d, it->prev_off);
-        r->lpush_len[0] = 5, r->lpush_len[1] = history_key(r->history, it);
-        r->lpush_len[2] = it->prev_len;
-        r->cmds[n++] = (xw_redis_cmd){ 3, r->lpush, r->lpush_len };
+        key_make(r->history, KEY_HISTORY, it->dest_ws, it->obj_id);
+        out->push_key = r->history;
+        out->push_value = dp_arena_at(d, it->prev_off);
+        out->push_len = it->prev_len;
     }
-    version_key(r->writes, "writes", it);
-    version_key(r->once, "write", it);
-    r->incr[0] = "INCR", r->incr[1] = r->writes;
-    r->cmds[n++] = (xw_redis_cmd){ 2, r->incr, NULL };
-    *out = (xw_redis_write){ r->once, r->cmds, n };
+}
+
+/* The call of records w[0..n) of destination ws under lock lk. */
+static void call_build(struct dp_call_keys *keys, const char *ws,
+                       const xw_redis_lock *lk, const xw_redis_once_write *w,
+                       size_t n, int *written, xw_redis_fenced_call *call)
+{
+    key_make(keys->written, KEY_WRITTEN, ws);
+    key_make(keys->objects, KEY_OBJECTS, ws);
+    key_make(keys->writes, KEY_WRITES, ws);
+    *call = (xw_redis_fenced_call){ lk->fence_key, lk->fence, keys->written,
+                                    keys->objects, keys->writes, w, n,
+                                    written, 0 };
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -355,6 +460,8 @@ static int rec_cmp(const void *a, const void *b)
 
     if (x->lock != y->lock)
         return x->lock < y->lock ? -1 : 1;
+    if (x->dest != y->dest)
+        return x->dest < y->dest ? -1 : 1;
     return x->item < y->item ? -1 : x->item > y->item;
 }
 
@@ -374,25 +481,25 @@ int dp_write_flush(struct dp_deployer *d, char *err, size_t errlen)
 
     if (w->n == 0)
         return 0;
-    /* One call per lock: records grouped by lock (their order within a
+    /* One call per lock and destination (a package has one destination:
+     * one call per lock): records grouped by both (their order within a
      * round trip does not matter: none depends on another, see write.h). */
     qsort(w->recs, w->n, sizeof *w->recs, rec_cmp);
     for (start = 0; start < w->n; start = k) {
-        const xw_redis_lock *lk = dp_locks_get(d->locks, w->recs[start].lock);
-        xw_redis_fenced_call *call = lk ? &w->calls[ncalls++] : NULL;
+        const struct dp_rec *first = &w->recs[start];
+        const xw_redis_lock *lk = dp_locks_get(d->locks, first->lock);
+        xw_redis_fenced_call *call = lk ? &w->calls[ncalls] : NULL;
 
-        for (k = start; k < w->n && w->recs[k].lock == w->recs[start].lock;
-             k++) {
+        for (k = start; k < w->n && w->recs[k].lock == first->lock
+                        && w->recs[k].dest == first->dest; k++) {
             rec_build(d, &w->recs[k], &w->w[k]);
             w->of[k] = call;
         }
         if (call)
-            *call = (xw_redis_fenced_call){ lk->fence_key, lk->fence,
-                                            &w->w[start], k - start,
-                                            &w->written[start], 0 };
+            call_build(&w->keys[ncalls++], d->items[first->item].dest_ws, lk,
+                       &w->w[start], k - start, &w->written[start], call);
     }
-    if (xw_redis_fenced_write_batch(d->redis, w->calls, ncalls,
-                                    d->once_ttl_s) < 0) {
+    if (xw_redis_fenced_write_batch(d->redis, w->calls, ncalls) < 0) {
         snprintf(err, errlen, "redis: %s", d->redis->errstr);
         return -1;
     }

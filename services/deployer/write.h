@@ -8,22 +8,31 @@
  *   xw:dest:{ws}:history:{obj}    list  the entries it replaced, newest
  *                                       first, as they were stored (JSON
  *                                       for those of older deployers)
- *   xw:write:{ws}:{obj}:{v}       the exactly-once key (fenced write)
- *   xw:writes:{ws}:{obj}:{v}      INCR per real write: must stay 1
+ *   xw:written:{ws}               hash  {obj}:{v} -> the fence that wrote
+ *                                       it: the exactly-once records, kept
+ *                                       for good (a version deployed again
+ *                                       years later is still not rewritten)
+ *   xw:writes:{ws}                hash  {obj}:{v} -> real writes: must stay
+ *                                       1 (the tests check it)
+ * Deployers before these hashes kept one string key per record,
+ * xw:write:{ws}:{obj}:{v} (with a TTL, XW_DEPLOY_ONCE_TTL_S) and
+ * xw:writes:{ws}:{obj}:{v}; scripts/migrate-exactly-once folds them in
+ * (README, "Upgrading").
  *
  * A record is one write of xw_redis_fenced_write_batch(): HSET the new
- * entry, LPUSH the previous one (when there was one), INCR the counter,
- * only if its exactly-once key is new, in a script that first checks the
- * package lock's fence. So a redelivery, a replay or a second deployer
- * writes nothing twice, and a deployer whose lock was taken over writes
- * nothing at all.
+ * entry, LPUSH the previous one (when there was one), set its exactly-once
+ * record and count it, only if the record is new, in a script that first
+ * checks the package lock's fence. So a redelivery, a replay or a second
+ * deployer writes nothing twice, and a deployer whose lock was taken over
+ * writes nothing at all.
  *
  * Records are queued and written together (dp_write_flush): one round
- * trip per batch, one script call per package lock in it, instead of one
- * blocking round trip per object (the deployer's critical path). Why one
- * script per lock rather than N pipelined single writes: the fence is read
- * once per call instead of once per object, and Redis runs one script
- * instead of N (docs/performance.md, opportunity 2). A record is prepared
+ * trip per batch, one script call per package lock (and destination) in
+ * it, and in each call a few bulk commands for all its records (HMGET of
+ * the records, HSET of the entries, of the records, of the counts) plus
+ * one LPUSH per entry replaced, instead of three or four commands per
+ * object: Redis' cost is per command (docs/performance.md). The pre-read
+ * is two HMGETs per destination, in one round trip. A record is prepared
  * only from facts Redis has acknowledged: when an item follows a queued
  * one on the same destination object (dp_write_follow), the queue is
  * written first, so no record in a round trip depends on another's
@@ -54,10 +63,10 @@ void dp_writes_free(dp_writes *w);
 /* Forgets the queued records (a batch that failed or was aborted). */
 void dp_write_reset(struct dp_deployer *d);
 
-/* One pipeline for the whole batch: every item's current catalog entry
- * (copied into the arena as its prev_*) and whether its exactly-once key
- * exists; starts the batch's follow index. 0, or -1 with err when Redis
- * could not be read (or out of memory). */
+/* One pipeline for the whole batch, two HMGETs per destination: every
+ * item's current catalog entry (copied into the arena as its prev_*) and
+ * whether its exactly-once record exists; starts the batch's follow index.
+ * 0, or -1 with err when Redis could not be read (or out of memory). */
 int dp_write_preread(struct dp_deployer *d, char *err, size_t errlen);
 
 /* Item i as seen after the items before it in the same batch: the latest
@@ -84,14 +93,13 @@ int dp_write_queue(struct dp_deployer *d, struct dp_item *it, char *err,
                    size_t errlen);
 
 /* Writes the queued records with their locks' current fences: each item
- * becomes DP_WRITTEN, DP_ALREADY (its key existed: someone wrote it since
- * the pre-read; its entry is read again) or DP_STALE (its lock is stale or
- * the fence was refused: the lock is marked stale). 0 (queue empty), or -1
- * with err when Redis failed: the batch is retried; each record was
- * applied wholly or not at all (a script runs atomically; only a command
- * failing on a key of the wrong type leaves part of one, with its
- * exactly-once key given back), and the exactly-once keys make the retry
- * safe. */
+ * becomes DP_WRITTEN, DP_ALREADY (its record existed: someone wrote it
+ * since the pre-read; its entry is read again) or DP_STALE (its lock is
+ * stale or the fence was refused: the lock is marked stale). 0 (queue
+ * empty), or -1 with err when Redis failed: the batch is retried. Each
+ * call was applied wholly or not at all (a script runs alone, and one
+ * that meets a key of the wrong type takes back what it did: xw_redis.h),
+ * and the exactly-once records make the retry safe. */
 int dp_write_flush(struct dp_deployer *d, char *err, size_t errlen);
 
 /* For an item written before: its result fields (compute resource,

@@ -7,16 +7,19 @@
  *                                   "won FENCE TOKEN" | "lost"
  *   acquire URL KEY TTL_MS          "1 FENCE TOKEN" | "0"
  *   release URL KEY TOKEN           "1" | "0"
- *   fenced URL FENCEKEY FENCE ONCEKEY|- KEY VALUE
- *                                   SET KEY VALUE + INCR KEY:writes, fenced:
- *                                   "written" | "duplicate" | "stale"
+ *   fenced URL FENCEKEY FENCE PREFIX ONCE FIELD VALUE
+ *                                   one fenced exactly-once write: record
+ *                                   ONCE in PREFIX:written, HSET PREFIX:val
+ *                                   FIELD VALUE, count ONCE in
+ *                                   PREFIX:writes: "written" | "duplicate"
+ *                                   | "stale"
  *   batch URL FENCEKEY FENCE PREFIX N DISTINCT up|down [GOFILE]
  *                                   N exactly-once writes, write i on object
- *                                   o = i % DISTINCT (once key
- *                                   PREFIX:o:once, SET PREFIX:o:val i, INCR
- *                                   PREFIX:o:writes), in that order or
- *                                   reversed, as batch calls of <= 100
- *                                   writes, two calls per round trip:
+ *                                   o = i % DISTINCT (record o, HSET
+ *                                   PREFIX:val o i, count o: the hashes of
+ *                                   "fenced"), in that order or reversed,
+ *                                   as batch calls of <= 100 writes, two
+ *                                   calls per round trip:
  *                                   "written W duplicate D" | "stale"
  *   handle URL EVENT_ID COUNTER [GOFILE]
  *                                   handle an event once (mark, INCR):
@@ -337,95 +340,226 @@ static void test_lock_bad_args(void)
     ASSERT_EQ(xw_redis_lock_acquire(R, "", 1000, &a), -1);
 }
 
+/* The hashes of fenced writes: PREFIX:written (the exactly-once
+ * records), PREFIX:val (the values), PREFIX:writes (the counts). */
+struct fh {
+    char written[160], val[160], writes[160];
+};
+
+static void fh_init(struct fh *h, const char *pfx)
+{
+    snprintf(h->written, sizeof h->written, "%s:written", pfx);
+    snprintf(h->val, sizeof h->val, "%s:val", pfx);
+    snprintf(h->writes, sizeof h->writes, "%s:writes", pfx);
+}
+
+static xw_redis_fenced_call fh_call(const struct fh *h, const char *fence_key,
+                                    long long fence,
+                                    const xw_redis_once_write *w, size_t n,
+                                    int *written)
+{
+    return (xw_redis_fenced_call){ fence_key, fence, h->written, h->val,
+                                   h->writes, w, n, written, 0 };
+}
+
+/* One write in one call: record `once`, HSET val field value. 1 written,
+ * 0 already written, 2 stale, -1 error (r->err). */
+static int fenced1(xw_redis *r, const char *fence_key, long long fence,
+                   const struct fh *h, const char *once, const char *field,
+                   const char *value)
+{
+    xw_redis_once_write w = { once, field, value, strlen(value), NULL, NULL,
+                              0 };
+    int written = 0;
+    xw_redis_fenced_call call = fh_call(h, fence_key, fence, &w, 1, &written);
+
+    if (xw_redis_fenced_write_batch(r, &call, 1) < 0)
+        return -1;
+    return call.stale ? 2 : written;
+}
+
+/* HGET key field as a number; -1 when missing. */
+static long long hget_int(const char *key, const char *field)
+{
+    redisReply *rep = xw_redis_command(R, "HGET %s %s", key, field);
+
+    if (!rep || rep->type != REDIS_REPLY_STRING)
+        return -1;
+    return atoll(rep->str);
+}
+
+static long long int_reply(const char *fmt, const char *key)
+{
+    redisReply *rep = xw_redis_command(R, fmt, key);
+
+    return rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+}
+
 /* Fencing with the lock's own counter: an expired holder is refused as
  * soon as someone else holds a newer fence. */
 static void test_fenced_write_with_lock_counter(void)
 {
     xw_redis_lock a, b;
-    const char *set_a[3] = { "SET", k("dest"), "from-a" };
-    const char *set_b[3] = { "SET", k("dest"), "from-b" };
-    const char *incr[2] = { "INCR", k("dest:writes") };
-    xw_redis_cmd wa[2] = { { 3, set_a, NULL }, { 2, incr, NULL } };
-    xw_redis_cmd wb[2] = { { 3, set_b, NULL }, { 2, incr, NULL } };
+    struct fh h;
     redisReply *rep;
 
+    fh_init(&h, k("lc"));
     ASSERT_EQ(xw_redis_lock_acquire(R, k("pkg"), 100, &a), 1);
-    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, NULL, 0, wa, 2),
-              1);
+    ASSERT_EQ(fenced1(R, a.fence_key, a.fence, &h, "o:1", "o", "from-a"), 1);
     sleep_ms(250);                      /* a's lock expires */
     ASSERT_EQ(xw_redis_lock_acquire(R, k("pkg"), 10000, &b), 1);
     ASSERT_GT(b.fence, a.fence);
     /* a still thinks it holds the lock: its write is refused */
-    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, NULL, 0, wa, 2),
-              -1);
-    ASSERT_EQ(R->err, XW_REDIS_ESTALE);
-    ASSERT(strstr(R->errstr, "STALEFENCE") != NULL);
-    rep = xw_redis_command(R, "GET %s", k("dest"));
+    ASSERT_EQ(fenced1(R, a.fence_key, a.fence, &h, "o:2", "o", "from-a2"), 2);
+    rep = xw_redis_command(R, "HGET %s o", h.val);
     ASSERT(rep && rep->type == REDIS_REPLY_STRING);
     ASSERT_STR_EQ(rep->str, "from-a");
-    ASSERT_EQ(xw_redis_fenced_write(R, b.fence_key, b.fence, NULL, 0, wb, 2),
-              1);
-    rep = xw_redis_command(R, "GET %s", k("dest"));
+    ASSERT_EQ(hget_int(h.written, "o:2"), -1);
+    ASSERT_EQ(fenced1(R, b.fence_key, b.fence, &h, "o:2", "o", "from-b"), 1);
+    rep = xw_redis_command(R, "HGET %s o", h.val);
     ASSERT(rep != NULL);
     ASSERT_STR_EQ(rep->str, "from-b");
-    ASSERT_EQ(get_int(R, k("dest:writes")), 2);
+    ASSERT_EQ(hget_int(h.writes, "o:1"), 1);
+    ASSERT_EQ(hget_int(h.writes, "o:2"), 1);
+    ASSERT_EQ(hget_int(h.written, "o:2"), b.fence);  /* who wrote it */
     ASSERT_EQ(xw_redis_lock_release(R, &b), 1);
 }
 
-/* once_key: the same write twice happens once. */
+/* The same write twice happens once; the record has no expiry. */
 static void test_fenced_write_once(void)
 {
     xw_redis_lock a;
-    const char *incr[2] = { "INCR", k("once:writes") };
-    xw_redis_cmd w[1] = { { 2, incr, NULL } };
-    redisReply *rep;
+    struct fh h;
 
+    fh_init(&h, k("once"));
     ASSERT_EQ(xw_redis_lock_acquire(R, k("pkg2"), 10000, &a), 1);
-    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, k("once:obj1"),
-                                    3600, w, 1), 1);
-    ASSERT_EQ(xw_redis_fenced_write(R, a.fence_key, a.fence, k("once:obj1"),
-                                    3600, w, 1), 0);
-    ASSERT_EQ(get_int(R, k("once:writes")), 1);
-    rep = xw_redis_command(R, "TTL %s", k("once:obj1"));
-    ASSERT(rep != NULL);
-    ASSERT(rep->integer > 3500);
+    ASSERT_EQ(fenced1(R, a.fence_key, a.fence, &h, "obj1:1", "obj1", "x"), 1);
+    ASSERT_EQ(fenced1(R, a.fence_key, a.fence, &h, "obj1:1", "obj1", "y"), 0);
+    ASSERT_EQ(hget_int(h.writes, "obj1:1"), 1);
+    ASSERT_EQ(int_reply("TTL %s", h.written), -1);
     ASSERT_EQ(xw_redis_lock_release(R, &a), 1);
 }
 
 /* Per-resource high-water mark: equal or newer accepted, older refused. */
 static void test_fenced_write_high_water(void)
 {
-    const char *set[3] = { "SET", k("hw:val"), "x" };
-    xw_redis_cmd w[1] = { { 3, set, NULL } };
+    struct fh h;
 
-    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 5, NULL, 0, w, 1), 1);
+    fh_init(&h, k("hw"));
+    ASSERT_EQ(fenced1(R, k("hw"), 5, &h, "a", "v", "x"), 1);
     ASSERT_EQ(get_int(R, k("hw")), 5);
-    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 3, NULL, 0, w, 1), -1);
-    ASSERT_EQ(R->err, XW_REDIS_ESTALE);
-    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 5, NULL, 0, w, 1), 1);
-    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 7, NULL, 0, w, 1), 1);
+    ASSERT_EQ(fenced1(R, k("hw"), 3, &h, "b", "v", "x"), 2);
+    ASSERT_EQ(fenced1(R, k("hw"), 5, &h, "c", "v", "x"), 1);
+    ASSERT_EQ(fenced1(R, k("hw"), 7, &h, "d", "v", "x"), 1);
     ASSERT_EQ(get_int(R, k("hw")), 7);
-    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 6, NULL, 0, w, 1), -1);
-    ASSERT_EQ(xw_redis_fenced_write(R, k("hw"), 0, NULL, 0, w, 1), -1);
+    ASSERT_EQ(fenced1(R, k("hw"), 6, &h, "e", "v", "x"), 2);
+    ASSERT_EQ(fenced1(R, k("hw"), 0, &h, "f", "v", "x"), -1);
     ASSERT_EQ(R->err, XW_REDIS_EARG);
+    ASSERT_EQ(int_reply("HLEN %s", h.written), 3);
 }
 
-/* A failing command aborts the script; once_key stays unset so the write
- * can be repeated after fixing it. */
-static void test_fenced_write_failing_command(void)
-{
-    const char *bad[3] = { "LPUSH", k("str"), "x" };
-    const char *get[2] = { "EXISTS", k("fail:once") };
-    xw_redis_cmd w[1] = { { 3, bad, NULL } };
-    redisReply *rep;
+/* A write for the batch tests: record obj, HSET val obj i (and LPUSH
+ * push_key i when set). */
+struct bw {
+    char obj[120], num[24];
+};
 
-    ASSERT(xw_redis_command(R, "SET %s x", k("str")) != NULL);
-    ASSERT_EQ(xw_redis_fenced_write(R, k("fail:fence"), 1, k("fail:once"), 60,
-                                    w, 1), -1);
+static void bw_init(struct bw *b, xw_redis_once_write *w, const char *obj,
+                    long i, const char *push_key)
+{
+    snprintf(b->obj, sizeof b->obj, "%s", obj);
+    snprintf(b->num, sizeof b->num, "%ld", i);
+    *w = (xw_redis_once_write){ b->obj, b->obj, b->num, strlen(b->num),
+                                push_key, b->num, strlen(b->num) };
+}
+
+static void bw_fill(struct bw *b, xw_redis_once_write *w,
+                    const char *const *objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bw_init(&b[i], &w[i], objs[i], (long)i, NULL);
+}
+
+/* Everything a failed call must not have left: no record, value, count
+ * of obj, and the pushed list at its length before. */
+static void assert_untouched(const struct fh *h, const char *obj,
+                             const char *list, long long len)
+{
+    ASSERT_EQ(hget_int(h->written, obj), -1);
+    ASSERT_EQ(hget_int(h->val, obj), -1);
+    ASSERT_EQ(hget_int(h->writes, obj), -1);
+    ASSERT_EQ(int_reply("LLEN %s", list), len);
+}
+
+/* A call that meets a key of the wrong type, or a count that is not a
+ * number, fails with EREPLY and leaves nothing: the pushes before the
+ * failure are taken back, no record is taken, so the call can be
+ * repeated once fixed. */
+static void test_fenced_write_failing_call(void)
+{
+    static const char *const objs[] = { "fa", "fb", "fc" };
+    struct bw b[3];
+    xw_redis_once_write w[3];
+    int written[3];
+    struct fh h, hv;
+    xw_redis_fenced_call call;
+    char list[128], str[128];
+
+    fh_init(&h, k("fail"));
+    snprintf(list, sizeof list, "%s", k("fail:list"));
+    snprintf(str, sizeof str, "%s", k("fail:str"));
+    ASSERT(xw_redis_command(R, "RPUSH %s old", list) != NULL);
+    ASSERT(xw_redis_command(R, "SET %s x", str) != NULL);
+    bw_fill(b, w, objs, 3);
+    call = fh_call(&h, k("fail:fence"), 1, w, 3, written);
+
+    /* the second push meets a string: the first is taken back */
+    w[0].push_key = list;
+    w[1].push_key = str;
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
     ASSERT_EQ(R->err, XW_REDIS_EREPLY);
-    rep = xw_redis_command_argv(R, 2, get, NULL, 1);
-    ASSERT(rep != NULL);
-    ASSERT_EQ(rep->integer, 0);
+    ASSERT(strstr(R->errstr, "WRONGTYPE") != NULL);
+    assert_untouched(&h, "fa", list, 1);
+    assert_untouched(&h, "fb", list, 1);
+    ASSERT_EQ(get_int(R, k("fail:fence")), -1);
+
+    /* the values' hash is a string: the pushes are taken back */
+    w[1].push_key = list;
+    fh_init(&hv, k("fail"));
+    snprintf(hv.val, sizeof hv.val, "%s", str);
+    call = fh_call(&hv, k("fail:fence"), 1, w, 3, written);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    assert_untouched(&h, "fa", list, 1);
+
+    /* a count that is not a number */
+    call = fh_call(&h, k("fail:fence"), 1, w, 3, written);
+    ASSERT(xw_redis_command(R, "HSET %s fc notanumber", h.writes) != NULL);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    ASSERT(strstr(R->errstr, "not a number") != NULL);
+    assert_untouched(&h, "fa", list, 1);
+
+    /* the records' hash is a string */
+    snprintf(hv.val, sizeof hv.val, "%s", h.val);
+    snprintf(hv.written, sizeof hv.written, "%s", str);
+    call = fh_call(&hv, k("fail:fence"), 1, w, 3, written);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
+    assert_untouched(&h, "fa", list, 1);
+
+    /* fixed: the repeat writes all of it, once */
+    ASSERT(xw_redis_command(R, "HDEL %s fc", h.writes) != NULL);
+    call = fh_call(&h, k("fail:fence"), 1, w, 3, written);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
+    ASSERT(written[0] == 1 && written[1] == 1 && written[2] == 1);
+    ASSERT_EQ(int_reply("LLEN %s", list), 3);
+    ASSERT_EQ(hget_int(h.writes, "fb"), 1);
+    ASSERT_EQ(hget_int(h.val, "fc"), 2);
+    ASSERT_EQ(get_int(R, k("fail:fence")), 1);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
+    ASSERT(written[0] == 0 && written[1] == 0 && written[2] == 0);
+    ASSERT_EQ(int_reply("LLEN %s", list), 3);
 }
 
 /* xw_redis_round_trips_total of this process, from the metrics text. */
@@ -444,79 +578,36 @@ static long long round_trips(void)
     return v;
 }
 
-/* A write for the batch tests: SET <obj>:val <i> + INCR <obj>:writes,
- * with the once key <obj>:once (or none). */
-struct bw {
-    char once[160], val[160], ctr[160], num[24];
-    const char *set[3], *incr[2];
-    xw_redis_cmd cmds[2];
-};
-
-static void bw_init(struct bw *b, xw_redis_write *w, const char *obj,
-                    long i, int with_once)
-{
-    snprintf(b->once, sizeof b->once, "%s:once", obj);
-    snprintf(b->val, sizeof b->val, "%s:val", obj);
-    snprintf(b->ctr, sizeof b->ctr, "%s:writes", obj);
-    snprintf(b->num, sizeof b->num, "%ld", i);
-    b->set[0] = "SET", b->set[1] = b->val, b->set[2] = b->num;
-    b->incr[0] = "INCR", b->incr[1] = b->ctr;
-    b->cmds[0] = (xw_redis_cmd){ 3, b->set, NULL };
-    b->cmds[1] = (xw_redis_cmd){ 2, b->incr, NULL };
-    *w = (xw_redis_write){ with_once ? b->once : NULL, b->cmds, 2 };
-}
-
-/* Write i on this run's object objs[i]; no once key when the name starts
- * with '-'. */
-static void bw_fill(struct bw *b, xw_redis_write *w, const char *const *objs,
-                    size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int once = objs[i][0] != '-';
-
-        bw_init(&b[i], &w[i], k(once ? objs[i] : objs[i] + 1), (long)i,
-                once);
-    }
-}
-
-static long long obj_int(const char *obj, const char *what)
-{
-    char key[128];
-
-    snprintf(key, sizeof key, "%s:%s", k(obj), what);
-    return get_int(R, key);
-}
-
-/* One call, results per write: a key repeated inside the call is written
- * once; a repeat of the call writes nothing but the write without a once
- * key; the once keys get the TTL. */
+/* One call, results per write: a record repeated inside the call is
+ * written once (the first write's value); a repeat of the call writes
+ * nothing. */
 static void test_fenced_batch_once_per_write(void)
 {
-    static const char *const objs[] = { "ba", "bb", "ba", "-bn", "bc" };
-    struct bw b[5];
-    xw_redis_write w[5];
-    int written[5] = { 7, 7, 7, 7, 7 };
-    xw_redis_fenced_call call = { k("bfence"), 3, w, 5, written, 1 };
-    redisReply *rep;
+    static const char *const objs[] = { "ba", "bb", "ba", "bc" };
+    struct bw b[4];
+    xw_redis_once_write w[4];
+    int written[4] = { 7, 7, 7, 7 };
+    struct fh h;
+    xw_redis_fenced_call call;
 
-    bw_fill(b, w, objs, 5);
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+    fh_init(&h, k("bo"));
+    bw_fill(b, w, objs, 4);
+    call = fh_call(&h, k("bfence"), 3, w, 4, written);
+    call.stale = 1;
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
     ASSERT_EQ(call.stale, 0);
     ASSERT(written[0] == 1 && written[1] == 1 && written[2] == 0
-           && written[3] == 1 && written[4] == 1);
-    ASSERT_EQ(obj_int("ba", "writes"), 1);
-    ASSERT_EQ(obj_int("ba", "val"), 0);          /* the first one's */
-    ASSERT_EQ(obj_int("bc", "writes"), 1);
-    ASSERT_EQ(get_int(R, k("bfence")), 3);       /* high-water mark */
-    rep = xw_redis_command(R, "TTL %s:once", k("bb"));
-    ASSERT(rep != NULL);
-    ASSERT(rep->integer > 3500);
+           && written[3] == 1);
+    ASSERT_EQ(hget_int(h.writes, "ba"), 1);
+    ASSERT_EQ(hget_int(h.val, "ba"), 0);          /* the first one's */
+    ASSERT_EQ(hget_int(h.written, "bc"), 3);      /* the fence */
+    ASSERT_EQ(get_int(R, k("bfence")), 3);        /* high-water mark */
 
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
     ASSERT(written[0] == 0 && written[1] == 0 && written[2] == 0
-           && written[3] == 1 && written[4] == 0);
-    ASSERT_EQ(obj_int("ba", "writes"), 1);
-    ASSERT_EQ(obj_int("bn", "writes"), 2);
+           && written[3] == 0);
+    ASSERT_EQ(hget_int(h.writes, "ba"), 1);
+    ASSERT_EQ(int_reply("HLEN %s", h.writes), 3);
 }
 
 /* Two calls in one round trip: the one with a stale fence is refused as a
@@ -526,54 +617,29 @@ static void test_fenced_batch_stale_call(void)
     static const char *const old_objs[] = { "so1", "so2", "so3" };
     static const char *const new_objs[] = { "sn1", "sn2" };
     struct bw bo[3], bn[2];
-    xw_redis_write wo[3], wn[2];
+    xw_redis_once_write wo[3], wn[2];
     int wro[3], wrn[2];
-    xw_redis_fenced_call calls[2] = {
-        { k("sfence"), 4, wo, 3, wro, 0 },
-        { k("sfence2"), 1, wn, 2, wrn, 0 },
-    };
+    struct fh h;
+    xw_redis_fenced_call calls[2];
     long long rt;
 
+    fh_init(&h, k("st"));
     bw_fill(bo, wo, old_objs, 3);
     bw_fill(bn, wn, new_objs, 2);
+    calls[0] = fh_call(&h, k("sfence"), 4, wo, 3, wro);
+    calls[1] = fh_call(&h, k("sfence2"), 1, wn, 2, wrn);
     ASSERT(xw_redis_command(R, "SET %s 5", k("sfence")) != NULL);
     rt = round_trips();
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, calls, 2, 3600), 0);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, calls, 2), 0);
     ASSERT_EQ(round_trips() - rt, 1);
     ASSERT_EQ(calls[0].stale, 1);
     ASSERT(wro[0] == 0 && wro[1] == 0 && wro[2] == 0);
     ASSERT_EQ(calls[1].stale, 0);
     ASSERT(wrn[0] == 1 && wrn[1] == 1);
-    ASSERT_EQ(obj_int("so1", "writes"), -1);
-    ASSERT_EQ(obj_int("so3", "once"), -1);
-    ASSERT_EQ(obj_int("sn2", "writes"), 1);
+    ASSERT_EQ(hget_int(h.writes, "so1"), -1);
+    ASSERT_EQ(hget_int(h.written, "so3"), -1);
+    ASSERT_EQ(hget_int(h.writes, "sn2"), 1);
     ASSERT_EQ(get_int(R, k("sfence")), 5);
-}
-
-/* A failing command ends the call with EREPLY; earlier writes stay done,
- * the failing write's once key is given back, so a repeat after the fix
- * writes exactly what is missing. */
-static void test_fenced_batch_failing_command(void)
-{
-    static const char *const objs[] = { "fa", "fb" };
-    struct bw b[2];
-    xw_redis_write w[2];
-    int written[2];
-    xw_redis_fenced_call call = { k("ffence"), 1, w, 2, written, 0 };
-    char ctr[128];
-
-    bw_fill(b, w, objs, 2);
-    snprintf(ctr, sizeof ctr, "%s:writes", k("fb"));
-    ASSERT(xw_redis_command(R, "SET %s notanumber", ctr) != NULL);
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
-    ASSERT_EQ(R->err, XW_REDIS_EREPLY);
-    ASSERT_EQ(obj_int("fa", "writes"), 1);
-    ASSERT_EQ(obj_int("fb", "once"), -1);
-    ASSERT(xw_redis_command(R, "DEL %s", ctr) != NULL);
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
-    ASSERT(written[0] == 0 && written[1] == 1);
-    ASSERT_EQ(obj_int("fa", "writes"), 1);
-    ASSERT_EQ(obj_int("fb", "writes"), 1);
 }
 
 /* After SCRIPT FLUSH (a restarted Redis) every call of the round trip is
@@ -582,40 +648,105 @@ static void test_fenced_batch_noscript(void)
 {
     static const char *const o1[] = { "ns1" }, *const o2[] = { "ns2" };
     struct bw b1[1], b2[1];
-    xw_redis_write w1[1], w2[1];
+    xw_redis_once_write w1[1], w2[1];
     int wr1[1], wr2[1];
-    xw_redis_fenced_call calls[2] = {
-        { k("nsfence"), 1, w1, 1, wr1, 0 },
-        { k("nsfence"), 1, w2, 1, wr2, 0 },
-    };
+    struct fh h;
+    xw_redis_fenced_call calls[2];
 
+    fh_init(&h, k("ns"));
     bw_fill(b1, w1, o1, 1);
     bw_fill(b2, w2, o2, 1);
+    calls[0] = fh_call(&h, k("nsfence"), 1, w1, 1, wr1);
+    calls[1] = fh_call(&h, k("nsfence"), 1, w2, 1, wr2);
     ASSERT(xw_redis_command(R, "SCRIPT FLUSH") != NULL);
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, calls, 2, 3600), 0);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, calls, 2), 0);
     ASSERT(wr1[0] == 1 && wr2[0] == 1);
-    ASSERT_EQ(obj_int("ns1", "writes"), 1);
-    ASSERT_EQ(obj_int("ns2", "writes"), 1);
+    ASSERT_EQ(hget_int(h.writes, "ns1"), 1);
+    ASSERT_EQ(hget_int(h.writes, "ns2"), 1);
+}
+
+/* Commands Redis ran so far (INFO commandstats: calls of every command,
+ * those run by scripts included). */
+static long long commands_run(void)
+{
+    redisReply *rep = xw_redis_command(R, "INFO commandstats");
+    long long n = 0;
+    const char *p;
+
+    if (!rep || rep->type != REDIS_REPLY_STRING)
+        return -1;
+    for (p = rep->str; (p = strstr(p, ":calls=")) != NULL; p += 7)
+        n += atoll(p + 7);
+    return n;
+}
+
+/* A call of the most writes runs a few commands, not a few per write:
+ * GET the fence, HMGET records and counts, HSET values, records and
+ * counts (two each: 500 pairs per command), SET the fence; plus one LPUSH
+ * per write that pushes. Every write is done. */
+static void test_fenced_batch_commands(void)
+{
+    enum { N = XW_REDIS_FENCED_MAX_WRITES, PUSHES = 10 };
+    static struct bw b[N];
+    static xw_redis_once_write w[N];
+    static int written[N];
+    struct fh h;
+    xw_redis_fenced_call call;
+    char obj[32];
+    long long before, ran;
+
+    fh_init(&h, k("cmds"));
+    for (long i = 0; i < N; i++) {
+        snprintf(obj, sizeof obj, "o%ld:1", i);
+        bw_init(&b[i], &w[i], obj, i, i < PUSHES ? k("cmds:hist") : NULL);
+    }
+    call = fh_call(&h, k("cmds:fence"), 1, w, 1, written);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0); /* script loaded */
+    call.n = N;
+    before = commands_run();
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
+    ran = commands_run() - before - 2;  /* INFO, EVALSHA */
+    if (ran > 8 + PUSHES)
+        fprintf(stderr, "  %lld commands for %d writes\n", ran, N);
+    ASSERT(ran <= 8 + PUSHES);
+    ASSERT(written[0] == 0 && written[1] == 1 && written[N - 1] == 1);
+    ASSERT_EQ(int_reply("HLEN %s", h.written), N);
+    ASSERT_EQ(int_reply("HLEN %s", h.val), N);
+    ASSERT_EQ(int_reply("HLEN %s", h.writes), N);
+    ASSERT_EQ(hget_int(h.val, "o999:1"), 999);
+    ASSERT_EQ(int_reply("LLEN %s", k("cmds:hist")), PUSHES);
 }
 
 static void test_fenced_batch_bad_args(void)
 {
-    static xw_redis_write w[XW_REDIS_FENCED_MAX_WRITES + 1];
+    static xw_redis_once_write w[XW_REDIS_FENCED_MAX_WRITES + 1];
     int written[1];
-    xw_redis_fenced_call call = { k("bad"), 1, w,
-                                  XW_REDIS_FENCED_MAX_WRITES + 1, NULL, 0 };
+    struct fh h;
+    xw_redis_fenced_call call;
 
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    fh_init(&h, k("bad"));
+    call = fh_call(&h, k("bad"), 1, w, XW_REDIS_FENCED_MAX_WRITES + 1, NULL);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
     ASSERT_EQ(R->err, XW_REDIS_EARG);
     call.n = 1;
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
     ASSERT_EQ(R->err, XW_REDIS_EARG);            /* no room for results */
     call.written = written;
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);            /* no once_field */
+    w[0] = (xw_redis_once_write){ "f", "f", "v", 1, "", "x", 1 };
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);            /* an empty push key */
+    w[0].push_key = NULL;
     call.fence = 0;
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), -1);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
+    ASSERT_EQ(R->err, XW_REDIS_EARG);
+    call.fence = 1;
+    call.hash = NULL;
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), -1);
     ASSERT_EQ(R->err, XW_REDIS_EARG);
     call.n = 0;                                  /* nothing to send */
-    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1, 3600), 0);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
 }
 
 /* After SCRIPT FLUSH the EVALSHA fails with NOSCRIPT and EVAL takes over. */
@@ -790,11 +921,11 @@ static int selftest(void)
     XW_RUN(test_fenced_write_with_lock_counter);
     XW_RUN(test_fenced_write_once);
     XW_RUN(test_fenced_write_high_water);
-    XW_RUN(test_fenced_write_failing_command);
+    XW_RUN(test_fenced_write_failing_call);
     XW_RUN(test_fenced_batch_once_per_write);
     XW_RUN(test_fenced_batch_stale_call);
-    XW_RUN(test_fenced_batch_failing_command);
     XW_RUN(test_fenced_batch_noscript);
+    XW_RUN(test_fenced_batch_commands);
     XW_RUN(test_fenced_batch_bad_args);
     XW_RUN(test_noscript_fallback);
     XW_RUN(test_url_errors);
@@ -861,30 +992,25 @@ static int cmd_release(const char *key, const char *token)
 }
 
 static int cmd_fenced(const char *fence_key, long long fence,
-                      const char *once, const char *key, const char *value)
+                      const char *pfx, const char *once, const char *field,
+                      const char *value)
 {
     xw_redis *r = conn(NULL);
-    char writes[300];
-    int failed;
-    const char *set[3] = { "SET", key, value };
-    const char *incr[2] = { "INCR", writes };
-    xw_redis_cmd cmds[2] = { { 3, set, NULL }, { 2, incr, NULL } };
+    struct fh h;
     int rc;
 
-    snprintf(writes, sizeof writes, "%s:writes", key);
-    rc = xw_redis_fenced_write(r, fence_key, fence,
-                               strcmp(once, "-") ? once : NULL, 3600, cmds, 2);
+    fh_init(&h, pfx);
+    rc = fenced1(r, fence_key, fence, &h, once, field, value);
     if (rc == 1)
         printf("written\n");
     else if (rc == 0)
         printf("duplicate\n");
-    else if (r->err == XW_REDIS_ESTALE)
+    else if (rc == 2)
         printf("stale\n");
     else
         fprintf(stderr, "fenced: %s\n", r->errstr);
-    failed = rc < 0 && r->err != XW_REDIS_ESTALE;
     xw_redis_free(r);
-    return failed;
+    return rc < 0;
 }
 
 #define BATCH_CALL 100   /* writes per call of cmd_batch */
@@ -895,19 +1021,20 @@ static int cmd_batch(const char *fence_key, long long fence,
 {
     xw_redis *r = conn(NULL);
     struct bw *b = calloc((size_t)n, sizeof *b);
-    xw_redis_write *w = calloc((size_t)n, sizeof *w);
+    xw_redis_once_write *w = calloc((size_t)n, sizeof *w);
     int *written = calloc((size_t)n, sizeof *written);
+    struct fh h;
     long i, done = 0, dup = 0, stale = 0;
     int rc = 1;
 
     if (!b || !w || !written || n <= 0 || distinct <= 0)
         goto out;
+    fh_init(&h, pfx);
     for (i = 0; i < n; i++) {
-        char obj[120];
+        char obj[32];
 
-        snprintf(obj, sizeof obj, "%s:%ld", pfx,
-                 (down ? n - 1 - i : i) % distinct);
-        bw_init(&b[i], &w[i], obj, i, 1);
+        snprintf(obj, sizeof obj, "%ld", (down ? n - 1 - i : i) % distinct);
+        bw_init(&b[i], &w[i], obj, i, NULL);
     }
     if (gofile)
         wait_file(gofile);
@@ -917,11 +1044,11 @@ static int cmd_batch(const char *fence_key, long long fence,
         size_t nc = 0;
 
         for (long s = i; s < n && s < i + 2 * BATCH_CALL; s += BATCH_CALL)
-            calls[nc++] = (xw_redis_fenced_call){
-                fence_key, fence, &w[s],
-                (size_t)(n - s < BATCH_CALL ? n - s : BATCH_CALL),
-                &written[s], 0 };
-        if (xw_redis_fenced_write_batch(r, calls, nc, 3600) < 0) {
+            calls[nc++] = fh_call(&h, fence_key, fence, &w[s],
+                                  (size_t)(n - s < BATCH_CALL ? n - s
+                                                              : BATCH_CALL),
+                                  &written[s]);
+        if (xw_redis_fenced_write_batch(r, calls, nc) < 0) {
             fprintf(stderr, "batch: %s\n", r->errstr);
             goto out;
         }
@@ -1180,8 +1307,9 @@ int main(int argc, char **argv)
         return cmd_acquire(argv[3], atoi(argv[4]));
     if (strcmp(cmd, "release") == 0 && argc == 5)
         return cmd_release(argv[3], argv[4]);
-    if (strcmp(cmd, "fenced") == 0 && argc == 8)
-        return cmd_fenced(argv[3], atoll(argv[4]), argv[5], argv[6], argv[7]);
+    if (strcmp(cmd, "fenced") == 0 && argc == 9)
+        return cmd_fenced(argv[3], atoll(argv[4]), argv[5], argv[6], argv[7],
+                          argv[8]);
     if (strcmp(cmd, "batch") == 0 && (argc == 9 || argc == 10))
         return cmd_batch(argv[3], atoll(argv[4]), argv[5], atol(argv[6]),
                          atol(argv[7]), strcmp(argv[8], "down") == 0,

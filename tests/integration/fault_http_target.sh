@@ -39,8 +39,8 @@ metric() { # NAME
         | awk -v m="$1" '$1 == m { print $2 }'
 }
 writes_not_one() { # PREFIX -> counters of that prefix that are not 1, and how many
-    "${R[@]}" --scan --pattern "xw:writes:prod:$1-*" > "$RUN/wkeys"
-    echo "$(xargs -r "${R[@]}" MGET < "$RUN/wkeys" | grep -cvx 1 || true) $(wc -l < "$RUN/wkeys")"
+    xw_write_counts prod | awk -v p="$1-" 'index($2, p) == 1' > "$RUN/wcounts"
+    echo "$(awk '$3 != 1' "$RUN/wcounts" | wc -l) $(wc -l < "$RUN/wcounts")"
 }
 
 # A. Failing and recovering within the retries.

@@ -19,8 +19,11 @@ kill -CONT "$(cat "$XW_RUN_DIR/deployer.pid")"
 # The listener's waits are told of changes by Redis (not a polling sleep).
 xw_check "change notification on" grep -q "change notification on" "$XW_RUN_DIR/submit-listener.log"
 # Every destination write happened exactly once.
-counts=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'xw:writes:*' | xargs -r redis-cli -p "$REDIS_PORT" mget | sort -u | tr '\n' ' ')
+counts=$(xw_write_counts | awk '{ print $3 }' | sort -u | tr '\n' ' ')
 xw_expect_eq "destination write counts" "$counts" "1 "
+xw_expect_eq "an exactly-once record per write" \
+    "$(redis-cli -p "$REDIS_PORT" --scan --pattern 'xw:written:*' | xargs -r -n 1 redis-cli -p "$REDIS_PORT" hlen | awk '{ n += $1 } END { print n + 0 }')" \
+    "$(xw_write_counts | wc -l)"
 # Every service serves health and Prometheus metrics on its admin port.
 for s in "${XW_SERVICES[@]}"; do
     port=$(cat "$XW_RUN_DIR/$s.admin-port")

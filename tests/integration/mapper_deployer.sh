@@ -9,10 +9,12 @@
 #    unmapped compute resource fails with compute_unmapped; an unknown
 #    environment fails every object with environment_missing;
 #  - timing: effective date and rule from deploy_at in the destination zone;
-#  - exactly once: every xw:writes counter is 1, a second delivery of the
+#  - exactly once: every count in xw:writes:prod is 1, a second delivery of the
 #    same DeployStarted writes nothing and adds no result, and a kill -9 of
 #    the deployer in the middle of a 1,500-object package followed by a
 #    restart still writes every object exactly once;
+#  - upgrade: records kept as keys by an older deployer are folded into
+#    the hashes by scripts/migrate-exactly-once and still count;
 #  - catalog entries are stored as Avro CatalogEntry records (read here
 #    through xw-avrojson); an entry an older deployer stored as JSON is
 #    read by the pre-read (the version it replaced) and pushed to the
@@ -149,10 +151,12 @@ history() { # OBJ: its history entries as JSON, one a line, newest first
     done
 }
 hex() { od -An -v -tx1 | tr -d ' \n'; }
-writes_not_one() { # how many write counters of prod are not exactly 1
-    "${R[@]}" --scan --pattern 'xw:writes:prod:*' | sort > "$RUN/wkeys"
-    [ -s "$RUN/wkeys" ] || { echo 0; return; }
-    xargs "${R[@]}" MGET < "$RUN/wkeys" | grep -cvx 1 || true
+writes_not_one() { # how many write counts of prod are not exactly 1
+    xw_write_counts prod | awk '$3 != 1' | wc -l
+}
+writes() { # how many object versions of prod were written, and how many
+           # exactly-once records there are
+    echo "$(xw_write_counts prod | wc -l) $("${R[@]}" HLEN xw:written:prod)"
 }
 # Small batches (so a kill lands mid-package) and a short lock TTL (so a
 # killed deployer's packages are free again by the time it is replaced).
@@ -212,8 +216,9 @@ xw_expect_eq "catalog records the effective time" \
 xw_expect_eq "catalog entries stored as Avro" \
     "$(for o in f-1 n-1 n-2; do "${R[@]}" HGET xw:dest:prod:objects "$o" | head -c 2 | hex; echo; done | sort -u)" c301
 xw_expect_eq "write counters are 1" "$(writes_not_one)" 0
-xw_expect_eq "three real writes" \
-    "$("${R[@]}" --scan --pattern 'xw:writes:prod:*' | wc -l)" 3
+xw_expect_eq "three real writes, three exactly-once records" "$(writes)" "3 3"
+xw_expect_eq "no key per record (the layout before xw:written)" \
+    "$("${R[@]}" --scan --pattern 'xw:write:*' | wc -l)" 0
 
 # --- the same DeployStarted again (a redelivery / a packager re-emitting)
 "$INJECT" "$RUN/p1.json" >/dev/null || xw_die "inject p1 again"
@@ -225,6 +230,36 @@ xw_wait_for "repeated results" 20 arrived_at_least pkg-1 10
 sleep 0.5
 xw_expect_eq "repeat: same result ids, none new" \
     "$(distinct_results pkg-1) $(count_results pkg-1)" "5 10"
+
+# --- upgrade from a deployer that kept one key per record: n-2's records
+#     as that deployer left them, and those of an object whose id holds a
+#     ':' (two readings of the key; only "prod" is a registered workspace),
+#     folded into the hashes by scripts/migrate-exactly-once; a second run
+#     folds nothing; a redelivery then finds n-2 written: nothing written
+v2=$(catalog n-2 .version)
+"${R[@]}" HDEL xw:written:prod "n-2:$v2" >/dev/null
+"${R[@]}" HDEL xw:writes:prod "n-2:$v2" >/dev/null
+for k in "prod:n-2:$v2" prod:ns:old-1:2; do
+    "${R[@]}" SET "xw:write:$k" 1 EX 315360000 >/dev/null
+    "${R[@]}" SET "xw:writes:$k" 1 >/dev/null
+done
+migrate() { "$XW_SRC_DIR/scripts/migrate-exactly-once" -p "$REDIS_PORT" 2>&1 || echo "exit $?"; }
+xw_expect_eq "migration folds the old keys" "$(migrate)" \
+    "migrate-exactly-once: folded 2 exactly-once record(s) into xw:written:{ws}, 2 count(s) into xw:writes:{ws}"
+xw_expect_eq "migration: records and counts in the hashes" \
+    "$("${R[@]}" HMGET xw:written:prod "n-2:$v2" ns:old-1:2 | paste -sd' ') $("${R[@]}" HMGET xw:writes:prod "n-2:$v2" ns:old-1:2 | paste -sd' ')" \
+    "1 1 1 1"
+xw_expect_eq "migration: old keys gone" \
+    "$("${R[@]}" --scan --pattern 'xw:write:*' | wc -l) $("${R[@]}" --scan --pattern 'xw:writes:*:*' | wc -l)" "0 0"
+xw_expect_eq "migration again: nothing to fold" "$(migrate)" \
+    "migrate-exactly-once: folded 0 exactly-once record(s) into xw:written:{ws}, 0 count(s) into xw:writes:{ws}"
+"${R[@]}" HDEL xw:written:prod ns:old-1:2 >/dev/null
+"${R[@]}" HDEL xw:writes:prod ns:old-1:2 >/dev/null
+"$INJECT" "$RUN/p1.json" >/dev/null || xw_die "inject p1 after the migration"
+xw_wait_for "deployer saw the redelivery" 20 \
+    metric_is deployer xw_deployer_already_written_total 6
+xw_expect_eq "after the migration: nothing written again" \
+    "$(metric deployer xw_deployer_written_total) $(writes_not_one) $(writes)" "3 0 3 3"
 
 # --- unknown environment: every object fails with a reason, nothing stuck
 "$INJECT" "$RUN/p3.json" >/dev/null || xw_die "inject p3"
@@ -270,7 +305,7 @@ xw_expect_eq "every pkg-2 object deployed, one result each" \
     "$((N2 + 1)) deployed"
 xw_expect_eq "after kill -9: nothing written twice" "$(writes_not_one)" 0
 xw_expect_eq "after kill -9: one write per object version" \
-    "$("${R[@]}" --scan --pattern 'xw:writes:prod:*' | wc -l)" $((3 + N2 + 1))
+    "$(writes)" "$((3 + N2 + 1)) $((3 + N2 + 1))"
 
 # --- a new version replaces the old one and keeps it for rollback
 xw_expect_eq "n-1 v4 replaced v3" "$(catalog n-1 '[.version, .replaced_version] | map(tostring) | join(" ")')" "4 3"
@@ -338,11 +373,10 @@ xw_expect_eq "same object thrice: history keeps v5 only" \
     "$(history dup-1 | jq -r '"\(.version)/\(.replaced_version)"' | tr '\n' ' ')" \
     "5/null "
 xw_expect_eq "same object thrice: one write counter per version, each 1" \
-    "$("${R[@]}" --scan --pattern 'xw:writes:prod:dup-*' | sort | while read -r k; do
-         printf '%s=%s ' "$k" "$("${R[@]}" GET "$k")"; done)" \
-    "xw:writes:prod:dup-1:5=1 xw:writes:prod:dup-1:6=1 xw:writes:prod:dup-2:1=1 "
-xw_expect_eq "same object thrice: exactly-once keys of v5 and v6" \
-    "$("${R[@]}" EXISTS xw:write:prod:dup-1:5 xw:write:prod:dup-1:6)" 2
+    "$(xw_write_counts prod | awk '$2 ~ /^dup-/ { print $2 "=" $3 }' | sort | tr '\n' ' ')" \
+    "dup-1:5=1 dup-1:6=1 dup-2:1=1 "
+xw_expect_eq "same object thrice: exactly-once records of v5 and v6" \
+    "$("${R[@]}" HMGET xw:written:prod dup-1:5 dup-1:6 | grep -c .)" 2
 xw_expect_eq "same object thrice: every write counter 1" "$(writes_not_one)" 0
 
 # --- the HTTP target: retried until accepted, refused (4xx), unavailable

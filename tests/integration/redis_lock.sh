@@ -65,20 +65,22 @@ read -r ok f1 t1 < <("$BIN" acquire "$URL" xw:lock:pkg 2000)
 xw_expect_eq "acquire short lock" "$ok" 1
 xw_expect_eq "held before expiry" "$("$BIN" acquire "$URL" xw:lock:pkg 30000)" 0
 xw_expect_eq "first holder writes" \
-    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f1" - xw:dest:obj1 from-1)" written
+    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f1" xw:fw obj1:1 obj1 from-1)" written
 sleep 2.2
 read -r ok f2 t2 < <("$BIN" acquire "$URL" xw:lock:pkg 30000)
 xw_expect_eq "expired lock taken" "$ok" 1
 [ "$f2" -gt "$f1" ] || xw_die "fence $f2 not above $f1"
 xw_expect_eq "stale fence refused" \
-    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f1" - xw:dest:obj1 from-1-late)" stale
-xw_expect_eq "destination untouched" "$("${RCLI[@]}" get xw:dest:obj1)" from-1
+    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f1" xw:fw obj1:2 obj1 from-1-late)" stale
+xw_expect_eq "destination untouched" "$("${RCLI[@]}" hget xw:fw:val obj1)" from-1
 xw_expect_eq "current fence accepted" \
-    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f2" xw:once:obj1 xw:dest:obj1 from-2)" written
+    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f2" xw:fw obj1:2 obj1 from-2)" written
 xw_expect_eq "exactly-once write repeated" \
-    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f2" xw:once:obj1 xw:dest:obj1 from-2)" duplicate
-xw_expect_eq "destination value" "$("${RCLI[@]}" get xw:dest:obj1)" from-2
-xw_expect_eq "destination writes" "$("${RCLI[@]}" get xw:dest:obj1:writes)" 2
+    "$("$BIN" fenced "$URL" xw:lock:pkg:fence "$f2" xw:fw obj1:2 obj1 from-2)" duplicate
+xw_expect_eq "destination value" "$("${RCLI[@]}" hget xw:fw:val obj1)" from-2
+xw_expect_eq "destination writes" "$("${RCLI[@]}" hgetall xw:fw:writes | paste -sd' ')" "obj1:1 1 obj1:2 1"
+xw_expect_eq "exactly-once records: the fences" \
+    "$("${RCLI[@]}" hmget xw:fw:written obj1:1 obj1:2 | paste -sd' ')" "$f1 $f2"
 xw_expect_eq "old token cannot release" "$("$BIN" release "$URL" xw:lock:pkg "$t1")" 0
 xw_expect_eq "new holder releases" "$("$BIN" release "$URL" xw:lock:pkg "$t2")" 1
 
@@ -86,10 +88,8 @@ xw_expect_eq "new holder releases" "$("$BIN" release "$URL" xw:lock:pkg "$t2")" 
 #     stale fence is refused as a whole; duplicates inside a batch are
 #     written once; two processes racing over the same 1,000 objects
 #     (opposite orders, interleaved round trips) write each exactly once
-not_one() { # PATTERN: how many keys match and do not hold 1
-    "${RCLI[@]}" --scan --pattern "$1" | sort > "$XW_RUN_DIR/nkeys"
-    [ -s "$XW_RUN_DIR/nkeys" ] || { echo 0; return; }
-    xargs "${RCLI[@]}" MGET < "$XW_RUN_DIR/nkeys" | grep -cvx 1 || true
+counts() { # PREFIX: the counts of PREFIX:writes, and how many are not 1
+    echo "$("${RCLI[@]}" hlen "$1:writes") $("${RCLI[@]}" hvals "$1:writes" | grep -cvx 1 || true)"
 }
 keys_of() { "${RCLI[@]}" --scan --pattern "$1" | wc -l; }
 xw_expect_eq "stale batch refused" \
@@ -97,8 +97,8 @@ xw_expect_eq "stale batch refused" \
 xw_expect_eq "stale batch: nothing written" "$(keys_of 'xw:bs:*')" 0
 xw_expect_eq "duplicates inside a batch" \
     "$("$BIN" batch "$URL" xw:lock:pkg:fence "$f2" xw:bd 10 5 up)" "written 5 duplicate 5"
-xw_expect_eq "duplicates: counters" "$(keys_of 'xw:bd:*:writes') $(not_one 'xw:bd:*:writes')" "5 0"
-xw_expect_eq "duplicates: the first write of each object" "$("${RCLI[@]}" get xw:bd:3:val)" 3
+xw_expect_eq "duplicates: counters" "$(counts xw:bd)" "5 0"
+xw_expect_eq "duplicates: the first write of each object" "$("${RCLI[@]}" hget xw:bd:val 3)" 3
 xw_expect_eq "batch repeated: all duplicates" \
     "$("$BIN" batch "$URL" xw:lock:pkg:fence "$f2" xw:bd 10 5 down)" "written 0 duplicate 10"
 pids=()
@@ -113,7 +113,7 @@ for p in "${pids[@]}"; do wait "$p" || xw_die "batch racer failed"; done
 read -r _ w_up _ d_up < "$XW_RUN_DIR/batch.up"
 read -r _ w_down _ d_down < "$XW_RUN_DIR/batch.down"
 xw_expect_eq "racing batches: each object written once" "$((w_up + w_down)) $((d_up + d_down))" "1000 1000"
-xw_expect_eq "racing batches: counters" "$(keys_of 'xw:br:*:writes') $(not_one 'xw:br:*:writes')" "1000 0"
+xw_expect_eq "racing batches: counters" "$(counts xw:br)" "1000 0"
 xw_log "racing batches: $w_up + $w_down written"
 
 # --- idempotency marker: the second handling of an event id is a no-op,

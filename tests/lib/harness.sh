@@ -171,6 +171,17 @@ ctl() {
     [ "$reply" = OK ] || xw_die "broker control '$*': $reply"
 }
 
+# xw_write_counts [WS] : the deployer's count of real writes per object
+# version (xw:writes:{ws}, docs/design.md) of every destination, or of
+# WS: "WS OBJ:VERSION COUNT" a line. Every count must be 1.
+xw_write_counts() {
+    local key
+    redis-cli -p "$REDIS_PORT" --scan --pattern "xw:writes:${1:-*}" | while read -r key; do
+        redis-cli -p "$REDIS_PORT" HGETALL "$key" \
+            | awk -v ws="${key#xw:writes:}" 'NR % 2 { f = $0; next } { print ws, f, $0 }'
+    done
+}
+
 XW_SERVICES=(packager mapper deployer result-reporter submit-listener)
 
 # xw_start_service NAME [VAR=value ...] : one service process, logs and pid
