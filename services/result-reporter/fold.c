@@ -63,7 +63,7 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
                                      struct xw_handle_error *err)
 {
     const char *pkg, *obj, *outcome;
-    size_t pkg_len, obj_len, gi, old;
+    size_t pkg_len, obj_len, gi;
     struct rep_result *res;
     struct rep_group *g;
     struct rep_str key;
@@ -104,6 +104,8 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
         return XW_HANDLE_RETRY;
     res = &r->results[r->nresults];
     res->next = SIZE_MAX;
+    res->m = m;
+    res->check = res->copy = 0;
     /* Out of memory only: decoded strings are valid UTF-8. The latest
      * result is stored as the message's own bytes (they decoded without
      * error just now): a third of the JSON's size, and no JSON to write.
@@ -126,22 +128,19 @@ enum xw_handle_result rep_fold_queue(struct reporter *r,
     g->last = r->nresults++;
     g->n++;
 
-    /* The copy for subscribers: checked once per object and attempt. */
+    /* The copy for subscribers: checked once per object and attempt (a
+     * later chunk of the same attempt is another group, so the set is the
+     * batch's, not the group's). */
     if (r->rebuild || !r->publish_results)
         return XW_HANDLE_OK;
     if (rep_str_addf(r, &key, "%s\n%d\n%s", pkg, (int)att, obj) < 0)
         return XW_HANDLE_RETRY;
-    rc = rep_set_add(r, &r->checkset, key, r->check.n, &old);
+    rc = rep_set_add(r, &r->checkset, key, 0, NULL);
     if (rc < 0)
         return XW_HANDLE_RETRY;
     if (rc == 1) {
-        struct rep_cmds *c = &r->check;
-
-        if (rep_cmd_plain(r, c, REP_OP_CHECK, "HEXISTS") < 0
-            || rep_argf(r, c, "xw:res:%s:%d", pkg, (int)att) < 0
-            || rep_arg(r, c, obj, obj_len) < 0)
-            return XW_HANDLE_RETRY;
-        rep_cmd_last(c)->m = m;
+        res->check = 1;
+        g->nchecks++;
     }
     return XW_HANDLE_OK;
 }
@@ -196,22 +195,71 @@ int rep_fold_reply(struct reporter *r, const struct rep_op *op,
     return rep_outcome_note(r, op, rep->element[0]);
 }
 
+/* The HMGET of group g: its hash and the objects of its checked results,
+ * in the group's order (check_reply reads the reply in the same order).
+ * Nothing for a group without any. */
+static int check_build(struct reporter *r, size_t gi)
+{
+    const struct rep_group *g = &r->groups[gi];
+    struct rep_cmds *c = &r->check;
+
+    if (!g->nchecks)
+        return 0;
+    if (rep_cmd_plain(r, c, REP_OP_CHECK, "HMGET") < 0
+        || rep_arg_str(c, g->keys[0]) < 0)
+        return -1;
+    for (size_t i = g->first; i != SIZE_MAX; i = r->results[i].next)
+        if (r->results[i].check && rep_arg_str(c, r->results[i].obj) < 0)
+            return -1;
+    rep_cmd_last(c)->group = gi;
+    return 0;
+}
+
+/* Marks the checked results of op's group that are new: no field yet. */
+static int check_reply(struct reporter *r, const struct rep_op *op,
+                       const redisReply *rep)
+{
+    const struct rep_group *g = &r->groups[op->group];
+    size_t k = 0;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != g->nchecks) {
+        xw_error("PKG", "unexpected HMGET reply for %s attempt %d",
+                 rep_s(r, g->pkg), g->att);
+        return -1;
+    }
+    for (size_t i = g->first; i != SIZE_MAX; i = r->results[i].next) {
+        struct rep_result *res = &r->results[i];
+
+        if (res->check)
+            res->copy = rep->element[k++]->type == REDIS_REPLY_NIL;
+    }
+    return 0;
+}
+
 int rep_fold_copies(struct reporter *r)
 {
     char err[512];
     uint64_t n = 0;
 
+    for (size_t g = 0; g < r->ngroups; g++)
+        if (check_build(r, g) < 0) {
+            xw_warn("PKG", "batch not applied: out of memory");
+            return -1;
+        }
     if (!r->check.n)
         return 0;
     if (rep_exec(r, &r->check) < 0) {
         xw_warn("REDIS", "batch not applied: %s", r->redis->errstr);
         return -1;
     }
-    for (size_t i = 0; i < r->check.n; i++) {
-        const redisReply *rep = r->check.replies[i];
-        const rd_kafka_message_t *m = r->check.ops[i].m;
+    for (size_t i = 0; i < r->check.n; i++)
+        if (check_reply(r, &r->check.ops[i], r->check.replies[i]) < 0)
+            return -1;
+    /* In message order, as the results came. */
+    for (size_t i = 0; i < r->nresults; i++) {
+        const rd_kafka_message_t *m = r->results[i].m;
 
-        if (rep->type == REDIS_REPLY_INTEGER && rep->integer != 0)
+        if (!r->results[i].copy)
             continue;   /* folded before: its copy went out then */
         /* The original bytes: same event id, same schema. */
         if (xw_kafka_produce(r->svc->producer, XW_TOPIC_OUTCOMES, m->key,

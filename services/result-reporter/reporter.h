@@ -18,14 +18,16 @@
  *                (package, attempt): the group's FOLD command takes the
  *                place of its first result in `main` and gets every result
  *                of the group in the batch (up to REP_FOLD_MAX, then a new
- *                group). A result also registers (package, attempt,
- *                object) once per batch in `check`.
- *   batch_end()  1. copies (live mode): one pipeline of HEXISTS on the
- *                   per-attempt result hash tells which results are new;
- *                   their original bytes go to xw.outcomes and the producer
- *                   is flushed BEFORE the fold, so a crash after the fold
- *                   cannot lose a copy (a crash before it re-sends the
- *                   copy with the same event id: subscribers dedupe).
+ *                group). The first result of each (package, attempt,
+ *                object) in the batch is marked to be checked (`checkset`).
+ *   batch_end()  1. copies (live mode): one HMGET per group, of the
+ *                   per-attempt result hash and the objects of its marked
+ *                   results, tells which results are new (no field); in
+ *                   message order, their original bytes go to xw.outcomes
+ *                   and the producer is flushed BEFORE the fold, so a
+ *                   crash after the fold cannot lose a copy (a crash
+ *                   before it re-sends the copy with the same event id:
+ *                   subscribers dedupe).
  *                2. one pipeline (`pipe`, built from `main`): every queued
  *                   script in message order. Each is atomic and idempotent.
  *                   A FOLD decides for each of its results whether it is
@@ -101,9 +103,7 @@ struct rep_op {
     size_t arg0, nargs;           /* its arguments: args[arg0 .. +nargs) */
     struct rep_str pkg;           /* package id (not for AUDIT) */
     int att;                      /* attempt (STARTED, FOLD, FINALIZE) */
-    size_t group;                 /* FOLD in `main`: its group */
-    const rd_kafka_message_t *m;  /* CHECK: the result message to copy;
-                                     borrowed, valid until batch end */
+    size_t group;                 /* FOLD in `main`, CHECK: its group */
 };
 
 /* One ObjectResult queued for its group's FOLD. `value` is what
@@ -111,6 +111,11 @@ struct rep_op {
 struct rep_result {
     struct rep_str obj, value, outcome, at;
     size_t next;                  /* next result of the group, or SIZE_MAX */
+    const rd_kafka_message_t *m;  /* the message, for its copy; borrowed,
+                                     valid until batch end */
+    unsigned check : 1;           /* first of its object in the batch:
+                                     in its group's HMGET (live mode) */
+    unsigned copy : 1;            /* checked and new: copied */
 };
 
 /* The results of one (package, attempt) in the batch. */
@@ -120,6 +125,7 @@ struct rep_group {
     struct rep_str keys[5];       /* the FOLD's KEYS, then ARGV[1] = att */
     struct rep_str attstr;
     size_t first, last, n;        /* its results (linked through next) */
+    size_t nchecks;               /* of which marked `check` */
 };
 
 /* The commands of one pipeline, and the scratch to send them. */
@@ -176,7 +182,7 @@ struct reporter {
     xw_buf arena;                 /* the batch's strings */
     struct rep_cmds main;         /* per message, in order */
     struct rep_cmds pipe;         /* main with the FOLDs filled in */
-    struct rep_cmds check;        /* per (package, attempt, object) */
+    struct rep_cmds check;        /* HMGET per group with checks */
     struct rep_cmds fin;          /* per finished attempt */
     struct rep_set groupset, checkset, finset;
     struct rep_result *results;

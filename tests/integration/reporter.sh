@@ -18,7 +18,9 @@
 #     byte for byte against that JSON for a deployed, a failed and an
 #     excluded result)
 #  6. audit records land once in xw:audit and xw:audit:{ws}; the metrics
-#     count folded results, duplicates and finished attempts;
+#     count folded results, duplicates and finished attempts; a batch
+#     mixing results folded before with new ones copies exactly the new
+#     ones (the copy check's answers are matched to the right results);
 #  7. Redis restarted mid-package: the batch is retried, the scripts are
 #     reloaded, the package finishes, one PackageFinished;
 #  8. a result of an attempt that is new while later attempts exist
@@ -142,6 +144,21 @@ xw_expect_eq "metric: results folded" "$(metric xw_reporter_results_folded_total
 xw_expect_eq "metric: duplicates" "$(metric xw_reporter_results_duplicate_total)" 16
 xw_expect_eq "metric: packages finished" "$(metric xw_reporter_packages_finished_total)" 3
 xw_expect_eq "metric: audit duplicates" "$(metric xw_reporter_audit_duplicate_total)" 4
+
+# A batch whose results alternate between folded before (o1, o3) and new
+# (o2, o4): only the new ones are copied, each once. The copy check asks
+# about all of them in one HMGET; an answer matched to the wrong result
+# would copy o1 or o3 again, or lose o2 or o4.
+"$inject" results M 1 4 o1=deployed@$(at 400000) o3=deployed@$(at 402000) >/dev/null
+xw_wait_for "first results of M folded" 30 \
+    bash -c "[ \"\$(redis-cli -p $REDIS_PORT HLEN xw:res:M:1)\" = 2 ]"
+"$inject" results M 1 4 o1=deployed@$(at 400000) o2=failed@$(at 401000) \
+    o3=deployed@$(at 402000) o4=excluded@$(at 403000) >/dev/null
+xw_wait_for "results of M folded" 30 \
+    bash -c "[ \"\$(redis-cli -p $REDIS_PORT HLEN xw:res:M:1)\" = 4 ]"
+xw_expect_eq "copies of M: each object once, the new ones after the old" \
+    "$("$inject" dump outcomes | awk '$1 == "ObjectResult" && $2 == "M" { printf "%s=%s ", $4, $5 }')" \
+    "o1=deployed o3=deployed o2=failed o4=excluded "
 
 # 7. Redis restarts while a package is in flight: the batch is retried until
 # Redis is back (with an empty script cache: reloaded on NOSCRIPT).
