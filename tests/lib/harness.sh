@@ -106,8 +106,15 @@ xw_start_redis() {
         echo "save \"\""
         # AOF rewrites write an RDB preamble; compressing its values
         # (LZF) doubles the rewrite's CPU for ~16% less disk on our data
-        # (docs/performance.md, "Redis settings"). Snapshots are off: the AOF is the persistence.
+        # (docs/performance.md, session 4, change 14). Snapshots are off:
+        # the AOF is the persistence.
         echo "rdbcompression no"
+        # Hashes stay in the compact listpack form, searched entry by
+        # entry, up to this many fields: 512 (this Redis' default) made
+        # every HMGET / HSET field on a per-attempt result hash a scan of
+        # up to 512 entries, ~35% of redis-server's time in the reporter
+        # (docs/performance.md, session 5).
+        echo "hash-max-listpack-entries 128"
         echo "protected-mode yes"
         for l in "$@"; do echo "$l"; done
     } > "$dir/redis.conf"
