@@ -33,6 +33,7 @@
 
 #define PREFIX_REQ "xw:req:"
 #define PREFIX_SUM "xw:pkgsum:"
+#define PREFIX_CACHED SL_NOTIFY_CACHED_PREFIX
 #define POLL_MS 500             /* the thread's look at stop and liveness */
 #define RECONNECT_MS 1000
 
@@ -44,8 +45,16 @@ static struct {
     int started;
     atomic_int stop;
     atomic_int active;
+    /* For the caches (sl_notify_view): the generation of the cached
+     * prefix, and a sequence that is odd while messages are being applied
+     * or tracking is not on (so it starts odd); the two connections'
+     * descriptors while it is on, -1 otherwise. */
+    _Atomic uint64_t gen;
+    _Atomic uint64_t drain;
+    atomic_int fd[2];
     char *url;
-} nt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} nt = { .lock = PTHREAD_MUTEX_INITIALIZER, .gen = 1, .drain = 1,
+         .fd = { -1, -1 } };
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 
@@ -82,6 +91,40 @@ static void bump(int slot)
 int sl_notify_active(void)
 {
     return atomic_load(&nt.active);
+}
+
+/* A seqlock read: the generation is the one of a moment when no message
+ * was half applied and none was waiting in either socket. */
+int sl_notify_view(struct sl_notify_view *v)
+{
+    uint64_t s = atomic_load(&nt.drain);
+    struct pollfd p[2];
+
+    if (s & 1)
+        return 0;
+    for (int i = 0; i < 2; i++)
+        p[i] = (struct pollfd){ .fd = atomic_load(&nt.fd[i]),
+                                .events = POLLIN };
+    /* Anything readable, closed or invalid (a descriptor closed since it
+     * was loaded) refuses the view. */
+    if (poll(p, 2, 0) != 0)
+        return 0;
+    v->gen = atomic_load(&nt.gen);
+    return atomic_load(&nt.drain) == s;
+}
+
+/* Tracking on (caches may be used from now on) or off (not any more):
+ * either way every cached value is dropped, as changes may have been
+ * missed meanwhile. */
+static void cache_track(int on, int sub_fd, int trk_fd)
+{
+    if (!on && !(atomic_load(&nt.drain) & 1))
+        atomic_fetch_add(&nt.drain, 1);
+    atomic_store(&nt.fd[0], on ? sub_fd : -1);
+    atomic_store(&nt.fd[1], on ? trk_fd : -1);
+    atomic_fetch_add(&nt.gen, 1);
+    if (on)
+        atomic_fetch_add(&nt.drain, 1);
 }
 
 void sl_notify_wait_init(struct sl_notify_wait *w, const char *key)
@@ -138,7 +181,7 @@ void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms)
  * FLUSHDB). Anything else (the subscribe confirmation) is ignored. */
 static void on_message(void *ctx, redisReply *m)
 {
-    const redisReply *keys;
+    const redisReply *keys, *k;
 
     (void)ctx;
     if (m->type != REDIS_REPLY_ARRAY || m->elements != 3
@@ -147,12 +190,33 @@ static void on_message(void *ctx, redisReply *m)
         return;
     keys = m->element[2];
     if (keys->type != REDIS_REPLY_ARRAY) {
+        atomic_fetch_add(&nt.gen, 1);
         bump(-1);
         return;
     }
-    for (size_t i = 0; i < keys->elements; i++)
-        if (keys->element[i]->type == REDIS_REPLY_STRING)
-            bump((int)slot_of(keys->element[i]->str, keys->element[i]->len));
+    for (size_t i = 0; i < keys->elements; i++) {
+        k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING)
+            continue;
+        /* Nobody waits for a workspace: only the caches care. */
+        if (k->len >= sizeof PREFIX_CACHED - 1
+            && memcmp(k->str, PREFIX_CACHED, sizeof PREFIX_CACHED - 1) == 0)
+            atomic_fetch_add(&nt.gen, 1);
+        else
+            bump((int)slot_of(k->str, k->len));
+    }
+}
+
+/* Reads and applies what arrived on `sub`, the drain sequence odd
+ * meanwhile (views are refused). 0, or -1 (connection failed: the
+ * sequence stays odd). */
+static int drain(xw_redis *sub)
+{
+    atomic_fetch_add(&nt.drain, 1);
+    if (xw_redis_read_push(sub, on_message, NULL) < 0)
+        return -1;
+    atomic_fetch_add(&nt.drain, 1);
+    return 0;
 }
 
 /* Subscribes `sub` and turns tracking on through `trk`; 0 or -1 (logged
@@ -173,7 +237,8 @@ static int subscribe(xw_redis *sub, xw_redis *trk, char *err, size_t errlen)
         return -1;
     }
     if (!xw_redis_command(trk, "CLIENT TRACKING on REDIRECT %lld BCAST "
-                          "PREFIX " PREFIX_REQ " PREFIX " PREFIX_SUM, id)) {
+                          "PREFIX " PREFIX_REQ " PREFIX " PREFIX_SUM
+                          " PREFIX " PREFIX_CACHED, id)) {
         snprintf(err, errlen, "CLIENT TRACKING: %s", trk->errstr);
         return -1;
     }
@@ -214,16 +279,23 @@ static void *run(void *arg)
                 xw_redis_describe(sub));
         last[0] = '\0';
         atomic_store(&nt.active, 1);
+        cache_track(1, xw_redis_fd(sub), xw_redis_fd(trk));
         bump(-1);               /* changes while we were away */
         ping_at = xw_mono_ms() + POLL_MS;
         while (!atomic_load(&nt.stop)) {
             /* poll, not a blocking read: the thread looks at the stop
-             * flag between messages. */
-            struct pollfd p = { .fd = xw_redis_fd(sub), .events = POLLIN };
-            int n = poll(&p, 1, POLL_MS);
+             * flag between messages. The tracking connection is watched
+             * too: it gets nothing unasked, so input there is its end,
+             * and with it the end of tracking (Redis drops the tracking
+             * of a closed connection, and sends nothing more). */
+            struct pollfd p[2] = {
+                { .fd = xw_redis_fd(sub), .events = POLLIN },
+                { .fd = xw_redis_fd(trk), .events = POLLIN },
+            };
+            int n = poll(p, 2, POLL_MS);
 
-            if (n < 0
-                || (n > 0 && xw_redis_read_push(sub, on_message, NULL) < 0))
+            if (n < 0 || p[1].revents
+                || (p[0].revents && drain(sub) < 0))
                 break;
             /* Tracking lives as long as the tracking connection: if it
              * dropped, no more messages would come, silently. */
@@ -233,6 +305,7 @@ static void *run(void *arg)
                 ping_at = xw_mono_ms() + POLL_MS;
             }
         }
+        cache_track(0, -1, -1);
         atomic_store(&nt.active, 0);
         bump(-1);               /* waiters go back to the backoff now */
         xw_redis_free(trk);
