@@ -351,18 +351,17 @@ void sl_notify_stop(void)
     nt.url = NULL;
 }
 
-int sl_wait_for(struct sl_request *r, const char *key, long wait_ms,
+int sl_wait_for(struct sl_request *r, struct sl_notify_wait *w,
+                int64_t deadline_ms,
                 int (*check)(struct sl_request *r, void *arg), void *arg)
 {
-    int64_t deadline = xw_mono_ms() + wait_ms;
-    struct sl_notify_wait w;
     int rc;
 
-    sl_notify_wait_init(&w, key);
-    for (;;) {
-        sl_notify_arm(&w);
-        if ((rc = check(r, arg)) != 0 || xw_mono_ms() >= deadline)
+    while (xw_mono_ms() < deadline_ms) {
+        sl_notify_sleep(w, deadline_ms);
+        sl_notify_arm(w);
+        if ((rc = check(r, arg)) != 0)
             return rc;
-        sl_notify_sleep(&w, deadline);
     }
+    return 0;
 }
