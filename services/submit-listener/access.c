@@ -106,7 +106,8 @@ static unsigned parse_roles(const char *s, size_t len)
     char buf[128], *save = NULL;
 
     snprintf(buf, sizeof buf, "%.*s", (int)len, s);
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    for (char *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save))
         if (xw_rules_role_parse(t, &bit) == 0)
             roles |= bit;
     return roles;

@@ -176,73 +176,109 @@ void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms)
     pthread_mutex_unlock(&nt.lock);
 }
 
+/* A tracking client (trk) and the connection Redis sends its
+ * invalidations to (sub). Two of them: one for the waits' prefixes, whose
+ * messages are many (every write's request status, every change of a
+ * package summary), and one for the cached prefix alone, which stays
+ * quiet: a view is refused while its connection has a message unread,
+ * and would be refused for every message of the waits otherwise. */
+struct track {
+    xw_redis *sub, *trk;
+};
+
+enum { TRACK_WAITS, TRACK_CACHED, TRACKS };
+
+static const char *const track_prefix[TRACKS][2] = {
+    [TRACK_WAITS] = { PREFIX_REQ, PREFIX_SUM },
+    [TRACK_CACHED] = { PREFIX_CACHED, NULL },
+};
+
 /* One invalidation message: ["message", "__redis__:invalidate", keys]
  * where keys is an array of key names, or nil for "everything" (FLUSHALL,
- * FLUSHDB). Anything else (the subscribe confirmation) is ignored. */
+ * FLUSHDB). Anything else (the subscribe confirmation) is ignored. ctx
+ * is the track's index: keys of the waits wake their slots, any message
+ * of the cached prefix moves the generation. */
 static void on_message(void *ctx, redisReply *m)
 {
-    const redisReply *keys, *k;
+    int cached = *(const int *)ctx == TRACK_CACHED;
+    const redisReply *keys;
 
-    (void)ctx;
     if (m->type != REDIS_REPLY_ARRAY || m->elements != 3
         || m->element[0]->type != REDIS_REPLY_STRING
         || strcmp(m->element[0]->str, "message") != 0)
         return;
+    if (cached) {
+        atomic_fetch_add(&nt.gen, 1);
+        return;
+    }
     keys = m->element[2];
     if (keys->type != REDIS_REPLY_ARRAY) {
-        atomic_fetch_add(&nt.gen, 1);
         bump(-1);
         return;
     }
-    for (size_t i = 0; i < keys->elements; i++) {
-        k = keys->element[i];
-        if (k->type != REDIS_REPLY_STRING)
-            continue;
-        /* Nobody waits for a workspace: only the caches care. */
-        if (k->len >= sizeof PREFIX_CACHED - 1
-            && memcmp(k->str, PREFIX_CACHED, sizeof PREFIX_CACHED - 1) == 0)
-            atomic_fetch_add(&nt.gen, 1);
-        else
-            bump((int)slot_of(k->str, k->len));
-    }
+    for (size_t i = 0; i < keys->elements; i++)
+        if (keys->element[i]->type == REDIS_REPLY_STRING)
+            bump((int)slot_of(keys->element[i]->str, keys->element[i]->len));
 }
 
-/* Reads and applies what arrived on `sub`, the drain sequence odd
- * meanwhile (views are refused). 0, or -1 (connection failed: the
- * sequence stays odd). */
-static int drain(xw_redis *sub)
+/* Reads and applies what arrived on track i's connection; for the cached
+ * prefix with the drain sequence odd meanwhile (views are refused). 0,
+ * or -1 (connection failed: the sequence stays odd). */
+static int drain(const struct track *t, int i)
 {
-    atomic_fetch_add(&nt.drain, 1);
-    if (xw_redis_read_push(sub, on_message, NULL) < 0)
+    static const int index[TRACKS] = { TRACK_WAITS, TRACK_CACHED };
+
+    if (i == TRACK_CACHED)
+        atomic_fetch_add(&nt.drain, 1);
+    if (xw_redis_read_push(t->sub, on_message, (void *)&index[i]) < 0)
         return -1;
-    atomic_fetch_add(&nt.drain, 1);
+    if (i == TRACK_CACHED)
+        atomic_fetch_add(&nt.drain, 1);
     return 0;
 }
 
-/* Subscribes `sub` and turns tracking on through `trk`; 0 or -1 (logged
- * once per episode by the caller through err). */
-static int subscribe(xw_redis *sub, xw_redis *trk, char *err, size_t errlen)
+/* Connects track i, subscribes its sub and turns tracking on through its
+ * trk; 0 or -1 (logged once per episode by the caller through err). */
+static int track_open(struct track *t, int i, char *err, size_t errlen)
 {
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    const char *argv[10] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL,
+                             "BCAST" };
+    char id[24];
     redisReply *rep;
-    long long id;
+    int argc = 6;
 
-    if (!(rep = xw_redis_command(sub, "CLIENT ID"))
+    o.reconnect_attempts = 1;
+    if (!(t->sub = xw_redis_connect(nt.url, &o, err, errlen))
+        || !(t->trk = xw_redis_connect(nt.url, &o, err, errlen)))
+        return -1;
+    if (!(rep = xw_redis_command(t->sub, "CLIENT ID"))
         || rep->type != REDIS_REPLY_INTEGER) {
-        snprintf(err, errlen, "CLIENT ID: %s", sub->errstr);
+        snprintf(err, errlen, "CLIENT ID: %s", t->sub->errstr);
         return -1;
     }
-    id = rep->integer;
-    if (!xw_redis_command(sub, "SUBSCRIBE __redis__:invalidate")) {
-        snprintf(err, errlen, "SUBSCRIBE: %s", sub->errstr);
+    snprintf(id, sizeof id, "%lld", rep->integer);
+    argv[4] = id;
+    if (!xw_redis_command(t->sub, "SUBSCRIBE __redis__:invalidate")) {
+        snprintf(err, errlen, "SUBSCRIBE: %s", t->sub->errstr);
         return -1;
     }
-    if (!xw_redis_command(trk, "CLIENT TRACKING on REDIRECT %lld BCAST "
-                          "PREFIX " PREFIX_REQ " PREFIX " PREFIX_SUM
-                          " PREFIX " PREFIX_CACHED, id)) {
-        snprintf(err, errlen, "CLIENT TRACKING: %s", trk->errstr);
+    for (int k = 0; k < 2 && track_prefix[i][k]; k++) {
+        argv[argc++] = "PREFIX";
+        argv[argc++] = track_prefix[i][k];
+    }
+    if (!xw_redis_command_argv(t->trk, argc, argv, NULL, 0)) {
+        snprintf(err, errlen, "CLIENT TRACKING: %s", t->trk->errstr);
         return -1;
     }
     return 0;
+}
+
+static void track_close(struct track *t)
+{
+    xw_redis_free(t->trk);
+    xw_redis_free(t->sub);
+    t->trk = t->sub = NULL;
 }
 
 static void nap_ms(int ms)
@@ -252,64 +288,78 @@ static void nap_ms(int ms)
                   NULL);
 }
 
+/* Until a connection fails or the thread is told to stop: reads the
+ * messages, and looks at the tracking connections. */
+static void serve(struct track *t)
+{
+    int64_t ping_at = xw_mono_ms() + POLL_MS;
+    struct pollfd p[2 * TRACKS];
+    int i;
+
+    while (!atomic_load(&nt.stop)) {
+        /* poll, not a blocking read: the thread looks at the stop flag
+         * between messages. The tracking connections are watched too:
+         * they get nothing unasked, so input there is their end, and
+         * with it the end of tracking (Redis drops the tracking of a
+         * closed connection, and sends nothing more). */
+        for (i = 0; i < TRACKS; i++) {
+            p[2 * i] = (struct pollfd){ xw_redis_fd(t[i].sub), POLLIN, 0 };
+            p[2 * i + 1] = (struct pollfd){ xw_redis_fd(t[i].trk), POLLIN,
+                                            0 };
+        }
+        if (poll(p, 2 * TRACKS, POLL_MS) < 0)
+            return;
+        for (i = 0; i < TRACKS; i++)
+            if (p[2 * i + 1].revents
+                || (p[2 * i].revents && drain(&t[i], i) < 0))
+                return;
+        /* Tracking lives as long as the tracking connection: one that
+         * dropped unnoticed would stop the messages, silently. */
+        if (xw_mono_ms() >= ping_at) {
+            for (i = 0; i < TRACKS; i++)
+                if (!xw_redis_command(t[i].trk, "PING")
+                    || t[i].trk->reconnects)
+                    return;
+            ping_at = xw_mono_ms() + POLL_MS;
+        }
+    }
+}
+
 static void *run(void *arg)
 {
     char err[512], last[512] = "";
     (void)arg;
 
     while (!atomic_load(&nt.stop)) {
-        xw_redis_opts o = XW_REDIS_OPTS_INIT;
-        xw_redis *sub, *trk = NULL;
-        int64_t ping_at;
+        struct track t[TRACKS] = { { NULL, NULL }, { NULL, NULL } };
+        int i;
 
-        o.reconnect_attempts = 1;
-        if (!(sub = xw_redis_connect(nt.url, &o, err, sizeof err))
-            || !(trk = xw_redis_connect(nt.url, &o, err, sizeof err))
-            || subscribe(sub, trk, err, sizeof err) < 0) {
+        for (i = 0; i < TRACKS; i++)
+            if (track_open(&t[i], i, err, sizeof err) < 0)
+                break;
+        if (i < TRACKS) {
             if (strcmp(err, last) != 0)
                 xw_warn("WAIT", "change notification off (waits poll with "
-                        "backoff): %s", err);
+                        "backoff, roles are read every time): %s", err);
             snprintf(last, sizeof last, "%s", err);
-            xw_redis_free(trk);
-            xw_redis_free(sub);
+            for (i = 0; i < TRACKS; i++)
+                track_close(&t[i]);
             nap_ms(RECONNECT_MS);
             continue;
         }
         xw_info("WAIT", "change notification on (%s)",
-                xw_redis_describe(sub));
+                xw_redis_describe(t[0].sub));
         last[0] = '\0';
         atomic_store(&nt.active, 1);
-        cache_track(1, xw_redis_fd(sub), xw_redis_fd(trk));
+        cache_track(1, xw_redis_fd(t[TRACK_CACHED].sub),
+                    xw_redis_fd(t[TRACK_CACHED].trk));
         bump(-1);               /* changes while we were away */
-        ping_at = xw_mono_ms() + POLL_MS;
-        while (!atomic_load(&nt.stop)) {
-            /* poll, not a blocking read: the thread looks at the stop
-             * flag between messages. The tracking connection is watched
-             * too: it gets nothing unasked, so input there is its end,
-             * and with it the end of tracking (Redis drops the tracking
-             * of a closed connection, and sends nothing more). */
-            struct pollfd p[2] = {
-                { .fd = xw_redis_fd(sub), .events = POLLIN },
-                { .fd = xw_redis_fd(trk), .events = POLLIN },
-            };
-            int n = poll(p, 2, POLL_MS);
-
-            if (n < 0 || p[1].revents
-                || (p[0].revents && drain(sub) < 0))
-                break;
-            /* Tracking lives as long as the tracking connection: if it
-             * dropped, no more messages would come, silently. */
-            if (xw_mono_ms() >= ping_at) {
-                if (!xw_redis_command(trk, "PING") || trk->reconnects)
-                    break;
-                ping_at = xw_mono_ms() + POLL_MS;
-            }
-        }
+        serve(t);
         cache_track(0, -1, -1);
         atomic_store(&nt.active, 0);
         bump(-1);               /* waiters go back to the backoff now */
-        xw_redis_free(trk);
-        xw_redis_free(sub);
+        for (i = 0; i < TRACKS; i++)
+            track_close(&t[i]);
         if (!atomic_load(&nt.stop)) {
             xw_warn("WAIT", "change notification lost; reconnecting");
             nap_ms(RECONNECT_MS / 10);

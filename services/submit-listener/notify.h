@@ -7,16 +7,19 @@
  * SUBSCRIBEs to __redis__:invalidate; the second turns on server-assisted
  * client-side caching in broadcast mode for the watched prefixes
  * (CLIENT TRACKING on REDIRECT <first> BCAST PREFIX xw:req: PREFIX
- * xw:pkgsum: PREFIX xw:ws:). From then on Redis sends the first connection the name of
+ * xw:pkgsum:). From then on Redis sends the first connection the name of
  * every key under those prefixes that any client writes, expires or
  * deletes. This needs Redis >= 6 and nothing else: no server setting
  * (unlike keyspace notifications, which need notify-keyspace-events) and
  * no change to the services that write the keys.
  *
- * The same tracking covers SL_NOTIFY_CACHED_PREFIX (the workspaces and
- * their roles, read on every request): those invalidations wake no wait
- * but move a generation number that the listener's caches of those keys
- * check (sl_notify_view below; access.c caches the roles).
+ * A second such pair tracks SL_NOTIFY_CACHED_PREFIX alone (the workspaces
+ * and their roles, checked on every request): its invalidations wake no
+ * wait but move a generation number that the listener's caches of those
+ * keys check (sl_notify_view below; access.c caches the roles). A pair of
+ * its own, because its connection must be quiet for a view to be given
+ * (see there), and the waits' prefixes get a message for nearly every
+ * request.
  *
  * Keys are hashed into SL_NOTIFY_SLOTS slots, each with a sequence number
  * bumped on every change of one of its keys. A waiter takes the slot's
@@ -84,10 +87,10 @@ int sl_notify_active(void);
  * read across a change, or across a lost connection, is never trusted.
  *
  * A view is given (1) only while tracking is on and confirmed, and only
- * when every invalidation that has reached the listener is applied: not
- * while the notifier is applying messages, nor while either of its
- * connections has unread input (a message, or the end of the
- * connection). Redis writes the invalidation of a write to the
+ * when every invalidation of the prefix that has reached the listener is
+ * applied: not while the notifier is applying such messages, nor while
+ * either connection of the prefix's pair has unread input (a message, or
+ * the end of the connection). Redis writes the invalidation of a write to the
  * notifier's connection in the event-loop iteration that ran the write,
  * before it runs any command of a later iteration; so a request that
  * begins after its caller saw the write's effect through the API (e.g.

@@ -608,8 +608,9 @@ void h_pkg_get(struct sl_request *r)
      * wait (sl_wait_for). */
     sl_notify_wait_init(&nw, key[0]);
     sl_notify_arm(&nw);
-    if (xw_redis_pipeline(r->w->redis, cmds, !v.objects ? 1 : v.wait_ms ? 2 : 3,
-                          reps, XW_REDIS_IDEMPOTENT) < 0) {
+    if (xw_redis_pipeline(r->w->redis, cmds,
+                          !v.objects ? 1 : v.wait_ms ? 2 : 3, reps,
+                          XW_REDIS_IDEMPOTENT) < 0) {
         sl_reply_unavailable(r, "state store");
         goto out;
     }

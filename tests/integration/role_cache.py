@@ -129,8 +129,8 @@ def notifications_on():
 
 
 def kill_tracking():
-    """Kills the notifier's two connections: the subscriber, and the one
-    that turned tracking on (flag t)."""
+    """Kills the notifier's connections: the subscribers, and those that
+    turned tracking on (flag t); two of each (the waits', the cache's)."""
     killed = 0
     for line in r.cmd("CLIENT", "LIST").decode().splitlines():
         fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
@@ -143,7 +143,7 @@ def kill_tracking():
 for i, revoke_while_down in enumerate([True, False, True]):
     check(production() == 400, "warm before kill %d" % i)
     before = notifications_on()
-    check(kill_tracking() == 2, "both tracking connections found")
+    check(kill_tracking() == 4, "the four tracking connections found")
     if revoke_while_down:
         r.cmd("HSET", roles_key, "ann", "visitor")
         check(production() == 403, "kill %d: revoked while down" % i)
