@@ -46,9 +46,9 @@ static struct {
     atomic_int stop;
     atomic_int active;
     /* For the caches (sl_notify_view): the generation of the cached
-     * prefix, and a sequence that is odd while messages are being applied
-     * or tracking is not on (so it starts odd); the two connections'
-     * descriptors while it is on, -1 otherwise. */
+     * prefix, and a sequence that is odd while its messages are being
+     * applied or tracking is not on (so it starts odd); the descriptors
+     * of its tracking pair (sub, trk) while it is on, -1 otherwise. */
     _Atomic uint64_t gen;
     _Atomic uint64_t drain;
     atomic_int fd[2];
