@@ -48,6 +48,7 @@ struct sl_worker {
     xw_buf enc;                    /* encoded event */
     xw_buf scratch;
     int served_large;              /* a large request ran on this thread */
+    size_t deferred;               /* writes sent, replies not read yet */
 };
 
 struct sl_request {
@@ -65,6 +66,14 @@ struct sl_request {
     char params[SL_MAX_PARAMS][SL_ID_MAX + 1];
     char request_id[40];
     const char *idem_key;          /* borrowed header value or NULL */
+
+    /* a write's progress (emit.c) */
+    int begun;                     /* sl_request_begin() has run */
+    int marked;                    /* the pending mark is written */
+    int mark_created;              /* ... and it created the status */
+    redisReply *idem[2];           /* OWNED, read ahead for
+                                      sl_request_begin(): the stored
+                                      answer and the request's status */
 
     /* the answer */
     unsigned status;
@@ -101,5 +110,14 @@ const char *sl_query(struct sl_request *r, const char *name);
 
 /* The thread's worker; NULL with a 503 answered if Redis is unreachable. */
 struct sl_worker *sl_worker_get(struct sl_request *r);
+
+/* Sends a write whose outcome does not change the answer (the stored
+ * Idempotency-Key answer, an undo) without waiting for its reply: the
+ * reply is read after the answer has been sent (on_completed, http.c).
+ * It must be the request's last Redis command: until then the worker's
+ * connection refuses others. argv is read during the call only. A
+ * failure is logged; Redis may or may not have run the write. */
+void sl_redis_defer(struct sl_request *r, int argc, const char **argv,
+                    const size_t *argvlen);
 
 #endif

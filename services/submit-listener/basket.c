@@ -12,55 +12,68 @@
 
 #define MAX_IDS 10000
 
-int sl_check_object_ids(struct sl_request *r, const char *ws, json_t *ids,
-                        const char *field)
+int sl_ids_prepare(struct sl_request *r, struct sl_ids_check *c,
+                   const char *ws, const json_t *ids, xw_redis_cmd *cmd)
 {
-    size_t n = json_array_size(ids), i;
-    const char **argv = calloc(n + 2, sizeof *argv);
-    char key[96], path[96];
-    redisReply *rep;
+    size_t i;
     json_t *v;
-    int rc = -1;
 
-    if (!argv) {
+    c->n = json_array_size(ids);
+    if (!(c->argv = calloc(c->n + 2, sizeof *c->argv))) {
         sl_reply_unavailable(r, "memory");
         return -1;
     }
-    snprintf(key, sizeof key, XW_SPEC_NTD ":%s", ws);
-    argv[0] = "HMGET";
-    argv[1] = key;
+    snprintf(c->key, sizeof c->key, XW_SPEC_NTD ":%s", ws);
+    c->argv[0] = "HMGET";
+    c->argv[1] = c->key;
+    c->bad = -1;
     json_array_foreach(ids, i, v) {
         const char *id = json_string_value(v);
 
         if (!id || !xw_id_valid(id, strlen(id), SL_ID_MAX)) {
-            snprintf(path, sizeof path, "%s[%zu]", field, i);
-            sl_reply_error(r, 400, path, "id", "an object id is 1..%d "
-                           "characters of [A-Za-z0-9._:@-]", SL_ID_MAX);
-            goto out;
+            c->bad = (long)i;
+            break;
         }
-        argv[i + 2] = id;
+        c->argv[i + 2] = id;
     }
-    rep = xw_redis_command_argv(r->w->redis, (int)n + 2, argv, NULL, 1);
-    if (!rep) {
-        sl_reply_unavailable(r, "state store");
-        goto out;
+    *cmd = (xw_redis_cmd){ (int)c->n + 2, c->argv, NULL };
+    return 0;
+}
+
+int sl_ids_verify(struct sl_request *r, const struct sl_ids_check *c,
+                  const char *ws, const redisReply *rep, const char *field)
+{
+    char path[96];
+
+    if (c->bad >= 0) {
+        snprintf(path, sizeof path, "%s[%ld]", field, c->bad);
+        sl_reply_error(r, 400, path, "id", "an object id is 1..%d "
+                       "characters of [A-Za-z0-9._:@-]", SL_ID_MAX);
+        return -1;
     }
-    for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
+         i++) {
         if (rep->element[i]->type != REDIS_REPLY_STRING) {
             snprintf(path, sizeof path, "%s[%zu]", field, i);
             sl_reply_error(r, 422, path, "not_deployable",
                            "object '%s' is not in the nodes-to-deploy list of "
-                           "'%s' (deploy it to production first)", argv[i + 2],
-                           ws);
-            goto out;
+                           "'%s' (deploy it to production first)",
+                           c->argv[i + 2], ws);
+            return -1;
         }
     }
-    rc = 0;
-out:
-    free(argv);
-    return rc;
+    return 0;
 }
 
+void sl_ids_release(struct sl_ids_check *c)
+{
+    free(c->argv);
+    c->argv = NULL;
+}
+
+/* Builds the event and accepts it: every check is done, so the
+ * Idempotency-Key's answer (unless read already) and the pending mark go
+ * in one round trip. */
 static void change(struct sl_request *r, const char *op, json_t *ids)
 {
     const char *ws = r->params[0];
@@ -68,7 +81,7 @@ static void change(struct sl_request *r, const char *op, json_t *ids)
     size_t i;
     json_t *v;
 
-    if (!(ev = sl_event(r, "BasketChanged")))
+    if (sl_request_id(r) < 0 || !(ev = sl_event(r, "BasketChanged")))
         return;
     if (xw_avro_set_string(ev, "workspace_id", ws) < 0
         || xw_avro_set_string(ev, "user", r->user) < 0
@@ -80,6 +93,8 @@ static void change(struct sl_request *r, const char *op, json_t *ids)
             sl_reply_error(r, 500, "object_ids", "internal", "encoding");
             return;
         }
+    if (sl_request_begin_marked(r) != 0)
+        return;
     sl_accept(r, ev, XW_TOPIC_COMMANDS, ws,
               json_pack("{s:I}", "objects", (json_int_t)json_array_size(ids)));
 }
@@ -87,16 +102,15 @@ static void change(struct sl_request *r, const char *op, json_t *ids)
 void h_basket_add(struct sl_request *r)
 {
     static const char *const allowed[] = { "object_ids", NULL };
-    json_t *body, *ids;
+    struct sl_ids_check c = SL_IDS_CHECK_INIT;
+    redisReply *rep = NULL;
+    json_t *body = NULL, *ids;
+    xw_redis_cmd cmd;
     xw_json_err e;
 
-    /* The Idempotency-Key answer comes before any state check: a retry of
-     * an applied request gets the same answer, not a new verdict. */
     if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0
-        || sl_request_begin(r) != 0)
-        return;
-    if (!(body = sl_body_object(r)))
-        return;
+        || !(body = sl_body_object(r)))
+        goto out;
     if (xw_json_check_keys(body, allowed, &e) < 0
         || xw_json_get_array(body, "object_ids", MAX_IDS, XW_JSON_REQUIRED,
                              &ids, &e) < 0) {
@@ -108,10 +122,18 @@ void h_basket_add(struct sl_request *r)
                        "at least one object id is required");
         goto out;
     }
-    if (sl_check_object_ids(r, r->params[0], ids, "object_ids") < 0)
+    /* The Idempotency-Key answer comes before any state check: a retry of
+     * an applied request gets the same answer, not a new verdict. The
+     * state is read in the same round trip all the same. */
+    if (sl_ids_prepare(r, &c, r->params[0], ids, &cmd) < 0
+        || sl_request_prefetch(r, &cmd, c.bad < 0, &rep) < 0
+        || sl_request_begin(r) != 0
+        || sl_ids_verify(r, &c, r->params[0], rep, "object_ids") < 0)
         goto out;
     change(r, "add", ids);
 out:
+    xw_redis_replies_free(&rep, 1);
+    sl_ids_release(&c);
     json_decref(body);
 }
 
@@ -119,8 +141,7 @@ void h_basket_remove(struct sl_request *r)
 {
     json_t *ids;
 
-    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0
-        || sl_request_begin(r) != 0)
+    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) < 0)
         return;
     ids = json_pack("[s]", r->params[1]);
     change(r, "remove", ids);
@@ -131,8 +152,7 @@ void h_basket_clear(struct sl_request *r)
 {
     json_t *ids = json_array();
 
-    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) == 0
-        && sl_request_begin(r) == 0)
+    if (sl_permit(r, XW_OP_BASKET_EDIT, r->params[0], NULL) == 0)
         change(r, "clear", ids);
     json_decref(ids);
 }

@@ -14,8 +14,8 @@ XW_COUNTER(m_accepted, "xw_api_commands_accepted_total",
 XW_COUNTER(m_replayed, "xw_api_idempotent_replays_total",
            "writes answered from the Idempotency-Key store");
 
-#define IDEM_TTL_S 86400
-#define REQ_TTL_S (7 * 86400)
+#define IDEM_TTL_TEXT "86400"  /* 24 h */
+#define REQ_TTL_TEXT "604800"  /* 7 days */
 #define IDEM_KEY_MAX 128
 
 void sl_emit_register_metrics(void);
@@ -58,29 +58,174 @@ static json_t *accepted_body(const struct sl_request *r)
                      status_url);
 }
 
-/* No stored answer for this key, but an earlier attempt may have reached
- * the log all the same: the listener died before answering, or the
- * producer reported a failure for a message the broker had in fact
- * appended (after a fatal producer error, every message in flight is
- * reported failed). The packager records the request's final status in
- * the same transaction as its effects, so a final status here means the
- * event is on the log and applied: answer 202 with the same request id, as the first attempt
- * would have (the state checks that follow would otherwise refuse what
- * that event already did, e.g. "package is being deployed"). 0 when
- * nothing is known (go on), 1 answered, -1 answered with an error. */
-static int reached_log(struct sl_request *r)
+/* The Idempotency-Key header (borrowed) or NULL; *bad when it is there
+ * but not 1..IDEM_KEY_MAX characters. */
+static const char *idem_header(struct sl_request *r, int *bad)
 {
-    redisReply *rep = xw_redis_command_idem(r->w->redis,
-                                            "HGET xw:req:%s status",
-                                            r->request_id);
-    json_t *body;
+    const char *k = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                "Idempotency-Key");
 
-    if (!rep) {
+    *bad = k && (!*k || strlen(k) > IDEM_KEY_MAX);
+    return k;
+}
+
+int sl_request_id(struct sl_request *r)
+{
+    int bad;
+    const char *k = idem_header(r, &bad);
+
+    if (r->request_id[0])
+        return 0;
+    if (bad) {
+        sl_reply_error(r, 400, "Idempotency-Key", "max_length",
+                       "must be 1..%d characters", IDEM_KEY_MAX);
+        return -1;
+    }
+    if (!k) {
+        if (xw_uuid_v4(r->request_id) < 0) {
+            sl_reply_unavailable(r, "randomness");
+            return -1;
+        }
+        return 0;
+    }
+    r->idem_key = k;
+    /* Same user, same key: same request id, so even two racing requests
+     * produce one event id and the packager applies it once. */
+    xw_uuid_derive(r->user, k, 0, r->request_id);
+    return 0;
+}
+
+/* The pending mark, before anything is on the log, so a status poll
+ * right after the 202 never sees "unknown". HSETNX only: never overwrite
+ * the packager's final status (it may already have applied a first
+ * attempt of this request), nor the first attempt's actor and time. Safe
+ * to send twice (a retry after a lost connection): nothing is on the log
+ * yet. */
+struct mark {
+    char key[64], now[24];
+    const char *argv[4][4];
+};
+
+static void mark_cmds(struct sl_request *r, struct mark *m,
+                      xw_redis_cmd cmds[4])
+{
+    static const char *const field[3] = { "status", "actor", "created_at" };
+    const char *value[3] = { "pending", r->user, m->now };
+
+    snprintf(m->key, sizeof m->key, "xw:req:%s", r->request_id);
+    snprintf(m->now, sizeof m->now, "%lld", (long long)xw_now_ms());
+    for (int i = 0; i < 3; i++) {
+        m->argv[i][0] = "HSETNX";
+        m->argv[i][1] = m->key;
+        m->argv[i][2] = field[i];
+        m->argv[i][3] = value[i];
+        cmds[i] = (xw_redis_cmd){ 4, m->argv[i], NULL };
+    }
+    m->argv[3][0] = "EXPIRE";
+    m->argv[3][1] = m->key;
+    m->argv[3][2] = REQ_TTL_TEXT;
+    cmds[3] = (xw_redis_cmd){ 3, m->argv[3], NULL };
+}
+
+/* The one round trip of a write's reads: cmds[0..n) (the caller's, their
+ * OWNED replies into reps), then the Idempotency-Key's two reads unless
+ * done or there is no key (kept in r->idem for sl_request_begin), then
+ * the pending mark if `mark` (which needs the request id). Nothing to
+ * send, no round trip. 0, or -1 with the answer set and reps untouched. */
+static int write_trip(struct sl_request *r, const xw_redis_cmd *cmds,
+                      size_t n, redisReply **reps, int mark)
+{
+    xw_redis_cmd all[SL_PREFETCH_MAX + 6];
+    redisReply *got[SL_PREFETCH_MAX + 6] = { NULL };
+    char idem_key[160], req_key[64];
+    const char *get[2] = { "GET", idem_key };
+    const char *hget[3] = { "HGET", req_key, "status" };
+    struct mark m;
+    size_t k = n, i;
+    int idem = r->idem_key && !r->begun && !r->idem[0];
+
+    if (n > SL_PREFETCH_MAX) {
+        sl_reply_error(r, 500, "", "internal", "too many reads");
+        return -1;
+    }
+    if (!r->w && !sl_worker_get(r))
+        return -1;
+    if (n)
+        memcpy(all, cmds, n * sizeof *cmds);
+    if (idem) {
+        snprintf(idem_key, sizeof idem_key, "xw:idem:%s:%s", r->user,
+                 r->request_id);
+        snprintf(req_key, sizeof req_key, "xw:req:%s", r->request_id);
+        all[k++] = (xw_redis_cmd){ 2, get, NULL };
+        all[k++] = (xw_redis_cmd){ 3, hget, NULL };
+    }
+    if (mark) {
+        mark_cmds(r, &m, all + k);
+        k += 4;
+    }
+    if (k && xw_redis_pipeline(r->w->redis, all, k, got,
+                               XW_REDIS_IDEMPOTENT) < 0) {
         sl_reply_unavailable(r, "state store");
         return -1;
     }
+    for (i = 0; i < n; i++)
+        reps[i] = got[i];
+    if (idem) {
+        r->idem[0] = got[n];
+        r->idem[1] = got[n + 1];
+    }
+    if (mark) {
+        r->marked = 1;
+        r->mark_created = got[k - 4]->type == REDIS_REPLY_INTEGER
+                          && got[k - 4]->integer == 1;
+        xw_redis_replies_free(got + k - 4, 4);
+    }
+    return 0;
+}
+
+int sl_request_prefetch(struct sl_request *r, const xw_redis_cmd *cmds,
+                        size_t n, redisReply **reps)
+{
+    int bad;
+
+    /* A bad key is answered by sl_request_begin, in its place among the
+     * caller's checks: the reads go without the key's then. */
+    idem_header(r, &bad);
+    if (!bad && sl_request_id(r) < 0)
+        return -1;
+    return write_trip(r, cmds, n, reps, 0);
+}
+
+/* An earlier attempt may have reached the log without a stored answer:
+ * the listener died before answering, or the producer reported a failure
+ * for a message the broker had in fact appended (after a fatal producer
+ * error, every message in flight is reported failed). The packager
+ * records the request's final status in the same transaction as its
+ * effects, so a final status means the event is on the log and applied:
+ * answer 202 with the same request id, as the first attempt would have
+ * (the state checks that follow would otherwise refuse what that event
+ * already did, e.g. "package is being deployed"). 1 answered, 0 go on,
+ * -1 answered with an error. */
+static int replayed(struct sl_request *r)
+{
+    const redisReply *answer = r->idem[0], *status = r->idem[1];
+    json_error_t je;
+    json_t *stored, *body;
+
+    if (!answer)
+        return 0;
+    if (answer->type == REDIS_REPLY_STRING
+        && (stored = json_loadb(answer->str, answer->len, 0, &je))) {
+        xw_metrics_add(&m_replayed, 1);
+        sl_reply(r, (unsigned)json_integer_value(json_object_get(stored,
+                                                                 "status")),
+                 json_incref(json_object_get(stored, "body")));
+        json_decref(stored);
+        return 1;
+    }
     /* "pending" is only the listener's own mark: it proves nothing. */
-    if (rep->type != REDIS_REPLY_STRING || strcmp(rep->str, "pending") == 0)
+    if (status->type != REDIS_REPLY_STRING
+        || strcmp(status->str, "pending") == 0)
         return 0;
     if (!(body = accepted_body(r))) {
         sl_reply_unavailable(r, "memory");
@@ -93,46 +238,39 @@ static int reached_log(struct sl_request *r)
 
 int sl_request_begin(struct sl_request *r)
 {
-    const char *k = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                "Idempotency-Key");
-    redisReply *rep;
-    json_error_t je;
-    json_t *stored;
+    int rc;
 
-    if (!r->w && !sl_worker_get(r))
-        return -1;
-    if (!k) {
-        if (xw_uuid_v4(r->request_id) < 0) {
-            sl_reply_unavailable(r, "randomness");
-            return -1;
-        }
+    if (r->begun)
         return 0;
-    }
-    if (!*k || strlen(k) > IDEM_KEY_MAX) {
-        sl_reply_error(r, 400, "Idempotency-Key", "max_length",
-                       "must be 1..%d characters", IDEM_KEY_MAX);
+    if (sl_request_id(r) < 0 || write_trip(r, NULL, 0, NULL, 0) < 0)
         return -1;
-    }
-    r->idem_key = k;
-    /* Same user, same key: same request id, so even two racing requests
-     * produce one event id and the packager applies it once. */
-    xw_uuid_derive(r->user, k, 0, r->request_id);
-    rep = xw_redis_command_idem(r->w->redis, "GET xw:idem:%s:%s", r->user,
-                                r->request_id);
-    if (!rep) {
-        sl_reply_unavailable(r, "state store");
+    r->begun = 1;
+    rc = replayed(r);
+    xw_redis_replies_free(r->idem, 2);
+    return rc;
+}
+
+int sl_request_begin_marked(struct sl_request *r)
+{
+    int rc;
+
+    if (sl_request_id(r) < 0
+        || (!r->marked && write_trip(r, NULL, 0, NULL, 1) < 0))
         return -1;
+    rc = sl_request_begin(r);
+    /* A stored answer without a request behind it (its key was reused
+     * for a write that stores its answer without an event, or the status
+     * expired first): the mark just written would stay pending for a
+     * week. */
+    if (rc != 0 && r->mark_created) {
+        const char *argv[2] = { "DEL", NULL };
+        char key[64];
+
+        snprintf(key, sizeof key, "xw:req:%s", r->request_id);
+        argv[1] = key;
+        sl_redis_defer(r, 2, argv, NULL);
     }
-    if (rep->type != REDIS_REPLY_STRING)
-        return reached_log(r);
-    stored = json_loadb(rep->str, rep->len, 0, &je);
-    if (!stored)
-        return reached_log(r);
-    xw_metrics_add(&m_replayed, 1);
-    sl_reply(r, (unsigned)json_integer_value(json_object_get(stored, "status")),
-             json_incref(json_object_get(stored, "body")));
-    json_decref(stored);
-    return 1;
+    return rc;
 }
 
 static int type_index(const xw_avro_registry *reg, const char *name)
@@ -284,31 +422,6 @@ int sl_fill(struct sl_request *r, avro_value_t *dst, const char *field,
     return 0;
 }
 
-/* Pending before anything is on the log, so a status poll right after the
- * 202 never sees "unknown". HSETNX: never overwrite the packager's final
- * status (it may already have applied a first event of this request). */
-static int mark_pending(struct sl_request *r)
-{
-    redisReply *reps[3] = { NULL, NULL, NULL };
-    int rc = -1;
-
-    /* One round trip instead of three (every write request pays it). */
-    if (xw_redis_append(r->w->redis, "HSETNX xw:req:%s status pending",
-                        r->request_id) == 0
-        && xw_redis_append(r->w->redis,
-                           "HSET xw:req:%s actor %s created_at %lld",
-                           r->request_id, r->user,
-                           (long long)xw_now_ms()) == 0
-        && xw_redis_append(r->w->redis, "EXPIRE xw:req:%s %d",
-                           r->request_id, REQ_TTL_S) == 0
-        && xw_redis_pipeline_exec(r->w->redis, reps, 3) == 0)
-        rc = 0;
-    xw_redis_replies_free(reps, 3);
-    if (rc < 0)
-        sl_reply_unavailable(r, "state store");
-    return rc;
-}
-
 int sl_encode_failed(struct sl_request *r, const xw_avro_err *ae)
 {
     sl_reply_error(r, 500, "", "internal", "encoding failed: %s", ae->msg);
@@ -344,7 +457,7 @@ static int produce_event(struct sl_request *r, const void *event, size_t len,
 int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
                const char *key)
 {
-    if (mark_pending(r) < 0 || encode_event(r, event) < 0)
+    if (sl_request_begin_marked(r) != 0 || encode_event(r, event) < 0)
         return -1;
     return produce_event(r, r->w->enc.data, r->w->enc.len, topic, key);
 }
@@ -366,10 +479,16 @@ int sl_accept_encoded(struct sl_request *r, const void *event, size_t len,
     json_t *body = NULL;
     int rc = -1;
 
-    if (mark_pending(r) < 0)
+    if (sl_request_begin_marked(r) != 0)
         goto out;
     if (produce_event(r, event, len, topic, key) < 0) {
-        xw_redis_command(r->w->redis, "DEL xw:req:%s", r->request_id);
+        const char *argv[2] = { "DEL", NULL };
+        char key_req[64];
+
+        /* Nothing was accepted: no pending request either. */
+        snprintf(key_req, sizeof key_req, "xw:req:%s", r->request_id);
+        argv[1] = key_req;
+        sl_redis_defer(r, 2, argv, NULL);
         goto out;
     }
     xw_metrics_add(&m_accepted, 1);
@@ -388,15 +507,26 @@ out:
 
 void sl_reply_remembered(struct sl_request *r, unsigned status, json_t *body)
 {
+    const char *argv[5] = { "SET", NULL, NULL, "EX", IDEM_TTL_TEXT };
+    size_t len[5] = { 3, 0, 0, 2, sizeof IDEM_TTL_TEXT - 1 };
+    char key[160];
     json_t *stored;
 
+    /* Not waited for (sl_redis_defer): the answer does not depend on it,
+     * and a retry that comes before it is stored, or after it was lost,
+     * is answered from the request's status (replayed()) or sends the
+     * same event id again, which the packager applies once. */
     if (r->idem_key && r->w && body) {
         stored = json_pack("{s:i, s:O}", "status", (int)status, "body", body);
         xw_buf_reset(&r->w->scratch);
-        if (stored && xw_json_dump(stored, &r->w->scratch) == 0)
-            xw_redis_command(r->w->redis, "SET xw:idem:%s:%s %b EX %d",
-                             r->user, r->request_id, r->w->scratch.data,
-                             r->w->scratch.len, IDEM_TTL_S);
+        if (stored && xw_json_dump(stored, &r->w->scratch) == 0) {
+            len[1] = (size_t)snprintf(key, sizeof key, "xw:idem:%s:%s",
+                                      r->user, r->request_id);
+            argv[1] = key;
+            argv[2] = r->w->scratch.data;
+            len[2] = r->w->scratch.len;
+            sl_redis_defer(r, 5, argv, len);
+        }
         json_decref(stored);
     }
     sl_reply(r, status, body);

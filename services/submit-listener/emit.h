@@ -45,18 +45,61 @@ int sl_fill_item(struct sl_request *r, avro_value_t *item, const char *field,
 int sl_fill_item_text(avro_value_t *item, const char *text, size_t len,
                       size_t *used);
 
-/* Starts a write: derives the request id from (user, Idempotency-Key) or
- * makes a random one. If the same user already sent this key, answers
- * with the stored answer and returns 1 (the caller stops). 0 to go on,
- * -1 with the answer set. */
+/*
+ * A write's Redis round trips (each is a blocking write, read and wake-up
+ * of the thread: ~50-100 us of CPU here, more than most handlers' own
+ * work). A write makes as few as its checks allow:
+ *   - one, when nothing but the caller's roles can refuse it (the roles
+ *     come from the cache, access.c): the Idempotency-Key's reads and the
+ *     pending mark together (sl_request_begin_marked);
+ *   - two, when it checks state first: the state it checks read together
+ *     with the Idempotency-Key's reads (sl_request_prefetch), then the
+ *     mark alone (sl_accept). The mark cannot join the reads: a request
+ *     those checks refuse must never show as pending.
+ * The stored answer is written without waiting (sl_reply_remembered).
+ */
+
+/* The request id: derived from (user, Idempotency-Key), or random without
+ * a key. Done by the calls below; a handler that builds its event (whose
+ * event_id is the request id) before them calls it first. 0, or -1 with
+ * 400 (a bad key) or 503 answered. */
+int sl_request_id(struct sl_request *r);
+
+#define SL_PREFETCH_MAX 4
+
+/* The write's first round trip: the caller's reads cmds[0..n) (n <=
+ * SL_PREFETCH_MAX, read-only commands: they are re-sent once after a lost
+ * connection) together with what sl_request_begin() will need, kept in r.
+ * 0 with OWNED replies in reps[0..n) (xw_redis_replies_free), -1 with the
+ * answer set and reps untouched. sl_request_begin() must still be called,
+ * where the stored answer is to take precedence. */
+int sl_request_prefetch(struct sl_request *r, const xw_redis_cmd *cmds,
+                        size_t n, redisReply **reps);
+
+/* Starts a write: the request id (sl_request_id) and, if the same user
+ * already sent this Idempotency-Key, the stored answer (answered, returns
+ * 1: the caller stops). A first attempt that reached the log without a
+ * stored answer is answered 202 with its request id (1 too). 0 to go on,
+ * -1 with the answer set. No round trip after sl_request_prefetch, nor
+ * without a key. */
 int sl_request_begin(struct sl_request *r);
 
-/* Encodes `event`, marks the request pending, produces it to `topic`
- * keyed by `key`, waits for the broker's acknowledgement, then answers
- * 202 with {"request_id","status_url"} plus the fields of `extra` (stolen;
- * may be NULL) and stores that answer under the Idempotency-Key. 0, or -1
- * with the answer set (503 when the broker did not take it: nothing was
- * accepted). */
+/* sl_request_begin and the pending mark (xw:req:{id} status=pending,
+ * before anything is on the log, so a status poll right after the 202
+ * never sees "unknown") in one round trip, for a write that nothing but
+ * the broker can refuse any more (every check done): then sl_accept
+ * sends no mark. The mark never overwrites (the packager's final status,
+ * a first attempt's), and one written for a request answered from the
+ * store is removed again. After sl_request_begin, the mark alone. Returns
+ * as sl_request_begin. */
+int sl_request_begin_marked(struct sl_request *r);
+
+/* Encodes `event`, marks the request pending (unless it is), produces it
+ * to `topic` keyed by `key`, waits for the broker's acknowledgement, then
+ * answers 202 with {"request_id","status_url"} plus the fields of `extra`
+ * (stolen; may be NULL) and stores that answer under the Idempotency-Key.
+ * 0, or -1 with the answer set (503 when the broker did not take it:
+ * nothing was accepted). */
 int sl_accept(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
               const char *key, json_t *extra);
 
@@ -73,12 +116,15 @@ int sl_encode_failed(struct sl_request *r, const xw_avro_err *ae);
 /* Answers `status` with `body` (stolen) and, when the request carried an
  * Idempotency-Key, stores that answer for 24 h so a retry with the same
  * key gets it again (sl_request_begin). For writes that are done by the
- * time they answer (webhook subscriptions); sl_accept uses it too. */
+ * time they answer (webhook subscriptions); sl_accept uses it too. The
+ * store is sent without waiting (sl_redis_defer): the request's last
+ * Redis command. */
 void sl_reply_remembered(struct sl_request *r, unsigned status, json_t *body);
 
 /* Encodes `event` and produces it, waiting for the broker's
  * acknowledgement, without answering (for a request that emits more than
- * one event: all but the last). 0, or -1 with 500/503 answered. */
+ * one event: all but the last), the request marked pending first
+ * (sl_request_begin_marked). 0, or -1 with the answer set. */
 int sl_produce(struct sl_request *r, avro_value_t *event, enum xw_topic topic,
                const char *key);
 

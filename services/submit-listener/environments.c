@@ -201,28 +201,30 @@ void h_env_update(struct sl_request *r)
 void h_env_delete(struct sl_request *r)
 {
     const char *ws = r->params[0], *name = r->params[1];
-    redisReply *rep;
+    char key[96];
+    const char *argv[3] = { "HEXISTS", key, name };
+    const xw_redis_cmd cmd = { 3, argv, NULL };
+    redisReply *rep = NULL;
     avro_value_t *ev;
 
+    snprintf(key, sizeof key, "xw:env:%s", ws);
     if (sl_permit(r, XW_OP_ENV_DELETE, ws, NULL) < 0
+        || sl_request_prefetch(r, &cmd, 1, &rep) < 0
         || sl_request_begin(r) != 0)
-        return;
-    rep = xw_redis_command_idem(r->w->redis, "HEXISTS xw:env:%s %s", ws, name);
-    if (!rep) {
-        sl_reply_unavailable(r, "state store");
-        return;
-    }
+        goto out;
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         sl_reply_error(r, 404, "environment", "not_found",
                        "environment '%s' does not exist", name);
-        return;
+        goto out;
     }
     if (!(ev = sl_event(r, "EnvironmentDeleted")))
-        return;
+        goto out;
     if (xw_avro_set_string(ev, "source_workspace", ws) < 0
         || xw_avro_set_string(ev, "name", name) < 0)
-        return;
+        goto out;
     sl_accept(r, ev, XW_TOPIC_COMMANDS, ws, NULL);
+out:
+    xw_redis_replies_free(&rep, 1);
 }
 
 void h_env_list(struct sl_request *r)

@@ -26,6 +26,9 @@
 XW_COUNTER(m_requests, "xw_api_requests_total", "HTTP requests answered");
 XW_COUNTER(m_errors_4xx, "xw_api_client_errors_total", "answers with a 4xx status");
 XW_COUNTER(m_errors_5xx, "xw_api_server_errors_total", "answers with a 5xx status");
+XW_COUNTER(m_deferred, "xw_api_redis_deferred_reads_total",
+           "replies of writes not waited for, read after the answer (each "
+           "counted in xw_redis_round_trips_total too, but not waited for)");
 
 static pthread_key_t worker_key;
 static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
@@ -55,6 +58,16 @@ static void worker_key_init(void)
     pthread_key_create(&worker_key, worker_free);
 }
 
+/* Reads the replies of the deferred writes (sl_redis_defer) of the
+ * thread's last request. */
+static void settle_deferred(struct sl_worker *w)
+{
+    xw_metrics_add(&m_deferred, 1);
+    if (xw_redis_pipeline_exec(w->redis, NULL, w->deferred) < 0)
+        xw_warn("HTTP", "redis, deferred write: %s", w->redis->errstr);
+    w->deferred = 0;
+}
+
 struct sl_worker *sl_worker_get(struct sl_request *r)
 {
     struct sl_worker *w;
@@ -72,6 +85,9 @@ struct sl_worker *sl_worker_get(struct sl_request *r)
         xw_buf_init(&w->scratch, 0);
         pthread_setspecific(worker_key, w);
     }
+    /* Normally read when the last request completed (on_completed). */
+    if (w->deferred)
+        settle_deferred(w);
     if (!w->redis) {
         xw_redis_opts o = XW_REDIS_OPTS_INIT;
 
@@ -85,6 +101,21 @@ struct sl_worker *sl_worker_get(struct sl_request *r)
     }
     r->w = w;
     return w;
+}
+
+void sl_redis_defer(struct sl_request *r, int argc, const char **argv,
+                    const size_t *argvlen)
+{
+    /* Written now, so Redis has it before the caller has the answer;
+     * on_completed reads the reply (by then it has arrived: no wait). */
+    if (xw_redis_append_argv(r->w->redis, argc, argv, argvlen) < 0
+        || xw_redis_pipeline_flush(r->w->redis) < 0) {
+        xw_warn("HTTP", "%s %s: redis %s: %s", r->method, r->path, argv[0],
+                r->w->redis->errstr);
+        r->w->deferred = 0;        /* the batch was discarded */
+        return;
+    }
+    r->w->deferred++;
 }
 
 void sl_reply(struct sl_request *r, unsigned status, json_t *body)
@@ -214,6 +245,7 @@ static void request_free(struct sl_request *r)
 {
     if (!r)
         return;
+    xw_redis_replies_free(r->idem, 2);
     xw_buf_release(&r->body);
     xw_buf_release(&r->out);
     json_decref(r->reply);
@@ -261,10 +293,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **con_cls, enum MHD_RequestTerminationCode code)
 {
     struct sl_request *r = *con_cls;
+    struct sl_worker *w;
     int big = r && (r->body.len >= TRIM_AFTER_BYTES || r->body_too_large
                     || r->answer_len >= TRIM_AFTER_BYTES);
 
     (void)cls; (void)conn; (void)code;
+    /* After the answer, in the connection's thread (whose worker served
+     * the request): the replies of its deferred writes. */
+    pthread_once(&worker_once, worker_key_init);
+    if ((w = pthread_getspecific(worker_key)) && w->deferred)
+        settle_deferred(w);
     request_free(r);
     *con_cls = NULL;
     if (big) {
@@ -381,6 +419,7 @@ struct MHD_Daemon *sl_http_start(struct sl_service *svc, const char *addr,
     xw_metrics_register(&m_requests);
     xw_metrics_register(&m_errors_4xx);
     xw_metrics_register(&m_errors_5xx);
+    xw_metrics_register(&m_deferred);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "auth.h"
 #include "http.h"
 #include "notify.h"
@@ -97,6 +98,7 @@ int main(void)
         goto out;
     }
     sl_emit_register_metrics();
+    sl_access_register_metrics();
     if (sl_notify_start(sl.redis_url, err, sizeof err) < 0)
         xw_warn("INIT", "%s: waits poll with backoff", err);
     d = sl_http_start(&sl, xw_config_str(&svc.cfg, "XW_API_ADDR"),

@@ -33,6 +33,7 @@
 
 #define PREFIX_REQ "xw:req:"
 #define PREFIX_SUM "xw:pkgsum:"
+#define PREFIX_CACHED SL_NOTIFY_CACHED_PREFIX
 #define POLL_MS 500             /* the thread's look at stop and liveness */
 #define RECONNECT_MS 1000
 
@@ -44,8 +45,16 @@ static struct {
     int started;
     atomic_int stop;
     atomic_int active;
+    /* For the caches (sl_notify_view): the generation of the cached
+     * prefix, and a sequence that is odd while its messages are being
+     * applied or tracking is not on (so it starts odd); the descriptors
+     * of its tracking pair (sub, trk) while it is on, -1 otherwise. */
+    _Atomic uint64_t gen;
+    _Atomic uint64_t drain;
+    atomic_int fd[2];
     char *url;
-} nt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} nt = { .lock = PTHREAD_MUTEX_INITIALIZER, .gen = 1, .drain = 1,
+         .fd = { -1, -1 } };
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 
@@ -82,6 +91,40 @@ static void bump(int slot)
 int sl_notify_active(void)
 {
     return atomic_load(&nt.active);
+}
+
+/* A seqlock read: the generation is the one of a moment when no message
+ * was half applied and none was waiting in either socket. */
+int sl_notify_view(struct sl_notify_view *v)
+{
+    uint64_t s = atomic_load(&nt.drain);
+    struct pollfd p[2];
+
+    if (s & 1)
+        return 0;
+    for (int i = 0; i < 2; i++)
+        p[i] = (struct pollfd){ .fd = atomic_load(&nt.fd[i]),
+                                .events = POLLIN };
+    /* Anything readable, closed or invalid (a descriptor closed since it
+     * was loaded) refuses the view. */
+    if (poll(p, 2, 0) != 0)
+        return 0;
+    v->gen = atomic_load(&nt.gen);
+    return atomic_load(&nt.drain) == s;
+}
+
+/* Tracking on (caches may be used from now on) or off (not any more):
+ * either way every cached value is dropped, as changes may have been
+ * missed meanwhile. */
+static void cache_track(int on, int sub_fd, int trk_fd)
+{
+    if (!on && !(atomic_load(&nt.drain) & 1))
+        atomic_fetch_add(&nt.drain, 1);
+    atomic_store(&nt.fd[0], on ? sub_fd : -1);
+    atomic_store(&nt.fd[1], on ? trk_fd : -1);
+    atomic_fetch_add(&nt.gen, 1);
+    if (on)
+        atomic_fetch_add(&nt.drain, 1);
 }
 
 void sl_notify_wait_init(struct sl_notify_wait *w, const char *key)
@@ -133,18 +176,41 @@ void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms)
     pthread_mutex_unlock(&nt.lock);
 }
 
+/* A tracking client (trk) and the connection Redis sends its
+ * invalidations to (sub). Two of them: one for the waits' prefixes, whose
+ * messages are many (every write's request status, every change of a
+ * package summary), and one for the cached prefix alone, which stays
+ * quiet: a view is refused while its connection has a message unread,
+ * and would be refused for every message of the waits otherwise. */
+struct track {
+    xw_redis *sub, *trk;
+};
+
+enum { TRACK_WAITS, TRACK_CACHED, TRACKS };
+
+static const char *const track_prefix[TRACKS][2] = {
+    [TRACK_WAITS] = { PREFIX_REQ, PREFIX_SUM },
+    [TRACK_CACHED] = { PREFIX_CACHED, NULL },
+};
+
 /* One invalidation message: ["message", "__redis__:invalidate", keys]
  * where keys is an array of key names, or nil for "everything" (FLUSHALL,
- * FLUSHDB). Anything else (the subscribe confirmation) is ignored. */
+ * FLUSHDB). Anything else (the subscribe confirmation) is ignored. ctx
+ * is the track's index: keys of the waits wake their slots, any message
+ * of the cached prefix moves the generation. */
 static void on_message(void *ctx, redisReply *m)
 {
+    int cached = *(const int *)ctx == TRACK_CACHED;
     const redisReply *keys;
 
-    (void)ctx;
     if (m->type != REDIS_REPLY_ARRAY || m->elements != 3
         || m->element[0]->type != REDIS_REPLY_STRING
         || strcmp(m->element[0]->str, "message") != 0)
         return;
+    if (cached) {
+        atomic_fetch_add(&nt.gen, 1);
+        return;
+    }
     keys = m->element[2];
     if (keys->type != REDIS_REPLY_ARRAY) {
         bump(-1);
@@ -155,29 +221,64 @@ static void on_message(void *ctx, redisReply *m)
             bump((int)slot_of(keys->element[i]->str, keys->element[i]->len));
 }
 
-/* Subscribes `sub` and turns tracking on through `trk`; 0 or -1 (logged
- * once per episode by the caller through err). */
-static int subscribe(xw_redis *sub, xw_redis *trk, char *err, size_t errlen)
+/* Reads and applies what arrived on track i's connection; for the cached
+ * prefix with the drain sequence odd meanwhile (views are refused). 0,
+ * or -1 (connection failed: the sequence stays odd). */
+static int drain(const struct track *t, int i)
 {
-    redisReply *rep;
-    long long id;
+    static const int index[TRACKS] = { TRACK_WAITS, TRACK_CACHED };
 
-    if (!(rep = xw_redis_command(sub, "CLIENT ID"))
+    if (i == TRACK_CACHED)
+        atomic_fetch_add(&nt.drain, 1);
+    if (xw_redis_read_push(t->sub, on_message, (void *)&index[i]) < 0)
+        return -1;
+    if (i == TRACK_CACHED)
+        atomic_fetch_add(&nt.drain, 1);
+    return 0;
+}
+
+/* Connects track i, subscribes its sub and turns tracking on through its
+ * trk; 0 or -1 (logged once per episode by the caller through err). */
+static int track_open(struct track *t, int i, char *err, size_t errlen)
+{
+    xw_redis_opts o = XW_REDIS_OPTS_INIT;
+    const char *argv[10] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL,
+                             "BCAST" };
+    char id[24];
+    redisReply *rep;
+    int argc = 6;
+
+    o.reconnect_attempts = 1;
+    if (!(t->sub = xw_redis_connect(nt.url, &o, err, errlen))
+        || !(t->trk = xw_redis_connect(nt.url, &o, err, errlen)))
+        return -1;
+    if (!(rep = xw_redis_command(t->sub, "CLIENT ID"))
         || rep->type != REDIS_REPLY_INTEGER) {
-        snprintf(err, errlen, "CLIENT ID: %s", sub->errstr);
+        snprintf(err, errlen, "CLIENT ID: %s", t->sub->errstr);
         return -1;
     }
-    id = rep->integer;
-    if (!xw_redis_command(sub, "SUBSCRIBE __redis__:invalidate")) {
-        snprintf(err, errlen, "SUBSCRIBE: %s", sub->errstr);
+    snprintf(id, sizeof id, "%lld", rep->integer);
+    argv[4] = id;
+    if (!xw_redis_command(t->sub, "SUBSCRIBE __redis__:invalidate")) {
+        snprintf(err, errlen, "SUBSCRIBE: %s", t->sub->errstr);
         return -1;
     }
-    if (!xw_redis_command(trk, "CLIENT TRACKING on REDIRECT %lld BCAST "
-                          "PREFIX " PREFIX_REQ " PREFIX " PREFIX_SUM, id)) {
-        snprintf(err, errlen, "CLIENT TRACKING: %s", trk->errstr);
+    for (int k = 0; k < 2 && track_prefix[i][k]; k++) {
+        argv[argc++] = "PREFIX";
+        argv[argc++] = track_prefix[i][k];
+    }
+    if (!xw_redis_command_argv(t->trk, argc, argv, NULL, 0)) {
+        snprintf(err, errlen, "CLIENT TRACKING: %s", t->trk->errstr);
         return -1;
     }
     return 0;
+}
+
+static void track_close(struct track *t)
+{
+    xw_redis_free(t->trk);
+    xw_redis_free(t->sub);
+    t->trk = t->sub = NULL;
 }
 
 static void nap_ms(int ms)
@@ -187,56 +288,78 @@ static void nap_ms(int ms)
                   NULL);
 }
 
+/* Until a connection fails or the thread is told to stop: reads the
+ * messages, and looks at the tracking connections. */
+static void serve(struct track *t)
+{
+    int64_t ping_at = xw_mono_ms() + POLL_MS;
+    struct pollfd p[2 * TRACKS];
+    int i;
+
+    while (!atomic_load(&nt.stop)) {
+        /* poll, not a blocking read: the thread looks at the stop flag
+         * between messages. The tracking connections are watched too:
+         * they get nothing unasked, so input there is their end, and
+         * with it the end of tracking (Redis drops the tracking of a
+         * closed connection, and sends nothing more). */
+        for (i = 0; i < TRACKS; i++) {
+            p[2 * i] = (struct pollfd){ xw_redis_fd(t[i].sub), POLLIN, 0 };
+            p[2 * i + 1] = (struct pollfd){ xw_redis_fd(t[i].trk), POLLIN,
+                                            0 };
+        }
+        if (poll(p, 2 * TRACKS, POLL_MS) < 0)
+            return;
+        for (i = 0; i < TRACKS; i++)
+            if (p[2 * i + 1].revents
+                || (p[2 * i].revents && drain(&t[i], i) < 0))
+                return;
+        /* Tracking lives as long as the tracking connection: one that
+         * dropped unnoticed would stop the messages, silently. */
+        if (xw_mono_ms() >= ping_at) {
+            for (i = 0; i < TRACKS; i++)
+                if (!xw_redis_command(t[i].trk, "PING")
+                    || t[i].trk->reconnects)
+                    return;
+            ping_at = xw_mono_ms() + POLL_MS;
+        }
+    }
+}
+
 static void *run(void *arg)
 {
     char err[512], last[512] = "";
     (void)arg;
 
     while (!atomic_load(&nt.stop)) {
-        xw_redis_opts o = XW_REDIS_OPTS_INIT;
-        xw_redis *sub, *trk = NULL;
-        int64_t ping_at;
+        struct track t[TRACKS] = { { NULL, NULL }, { NULL, NULL } };
+        int i;
 
-        o.reconnect_attempts = 1;
-        if (!(sub = xw_redis_connect(nt.url, &o, err, sizeof err))
-            || !(trk = xw_redis_connect(nt.url, &o, err, sizeof err))
-            || subscribe(sub, trk, err, sizeof err) < 0) {
+        for (i = 0; i < TRACKS; i++)
+            if (track_open(&t[i], i, err, sizeof err) < 0)
+                break;
+        if (i < TRACKS) {
             if (strcmp(err, last) != 0)
                 xw_warn("WAIT", "change notification off (waits poll with "
-                        "backoff): %s", err);
+                        "backoff, roles are read every time): %s", err);
             snprintf(last, sizeof last, "%s", err);
-            xw_redis_free(trk);
-            xw_redis_free(sub);
+            for (i = 0; i < TRACKS; i++)
+                track_close(&t[i]);
             nap_ms(RECONNECT_MS);
             continue;
         }
         xw_info("WAIT", "change notification on (%s)",
-                xw_redis_describe(sub));
+                xw_redis_describe(t[0].sub));
         last[0] = '\0';
         atomic_store(&nt.active, 1);
+        cache_track(1, xw_redis_fd(t[TRACK_CACHED].sub),
+                    xw_redis_fd(t[TRACK_CACHED].trk));
         bump(-1);               /* changes while we were away */
-        ping_at = xw_mono_ms() + POLL_MS;
-        while (!atomic_load(&nt.stop)) {
-            /* poll, not a blocking read: the thread looks at the stop
-             * flag between messages. */
-            struct pollfd p = { .fd = xw_redis_fd(sub), .events = POLLIN };
-            int n = poll(&p, 1, POLL_MS);
-
-            if (n < 0
-                || (n > 0 && xw_redis_read_push(sub, on_message, NULL) < 0))
-                break;
-            /* Tracking lives as long as the tracking connection: if it
-             * dropped, no more messages would come, silently. */
-            if (xw_mono_ms() >= ping_at) {
-                if (!xw_redis_command(trk, "PING") || trk->reconnects)
-                    break;
-                ping_at = xw_mono_ms() + POLL_MS;
-            }
-        }
+        serve(t);
+        cache_track(0, -1, -1);
         atomic_store(&nt.active, 0);
         bump(-1);               /* waiters go back to the backoff now */
-        xw_redis_free(trk);
-        xw_redis_free(sub);
+        for (i = 0; i < TRACKS; i++)
+            track_close(&t[i]);
         if (!atomic_load(&nt.stop)) {
             xw_warn("WAIT", "change notification lost; reconnecting");
             nap_ms(RECONNECT_MS / 10);
@@ -278,18 +401,17 @@ void sl_notify_stop(void)
     nt.url = NULL;
 }
 
-int sl_wait_for(struct sl_request *r, const char *key, long wait_ms,
+int sl_wait_for(struct sl_request *r, struct sl_notify_wait *w,
+                int64_t deadline_ms,
                 int (*check)(struct sl_request *r, void *arg), void *arg)
 {
-    int64_t deadline = xw_mono_ms() + wait_ms;
-    struct sl_notify_wait w;
     int rc;
 
-    sl_notify_wait_init(&w, key);
-    for (;;) {
-        sl_notify_arm(&w);
-        if ((rc = check(r, arg)) != 0 || xw_mono_ms() >= deadline)
+    while (xw_mono_ms() < deadline_ms) {
+        sl_notify_sleep(w, deadline_ms);
+        sl_notify_arm(w);
+        if ((rc = check(r, arg)) != 0)
             return rc;
-        sl_notify_sleep(&w, deadline);
     }
+    return 0;
 }

@@ -13,6 +13,14 @@
  * (unlike keyspace notifications, which need notify-keyspace-events) and
  * no change to the services that write the keys.
  *
+ * A second such pair tracks SL_NOTIFY_CACHED_PREFIX alone (the workspaces
+ * and their roles, checked on every request): its invalidations wake no
+ * wait but move a generation number that the listener's caches of those
+ * keys check (sl_notify_view below; access.c caches the roles). A pair of
+ * its own, because its connection must be quiet for a view to be given
+ * (see there), and the waits' prefixes get a message for nearly every
+ * request.
+ *
  * Keys are hashed into SL_NOTIFY_SLOTS slots, each with a sequence number
  * bumped on every change of one of its keys. A waiter takes the slot's
  * sequence BEFORE it reads the key and then waits for the sequence to
@@ -63,5 +71,43 @@ void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms);
 
 /* 1 while subscribed (for tests and the log), else 0. */
 int sl_notify_active(void);
+
+/*
+ * Caches of keys under SL_NOTIFY_CACHED_PREFIX. A value read from Redis
+ * may be kept with the generation of a view taken BEFORE it was read,
+ * and used while a view taken at the time of use has the same
+ * generation:
+ *
+ *   if (sl_notify_view(&v) && entry && entry->gen == v.gen) use entry;
+ *   else read from Redis, and keep it with v.gen if the view was given.
+ *
+ * The generation moves on every invalidation of a key under the prefix
+ * (any of them: workspaces change rarely, so one counter for all is
+ * enough), on a flush, and whenever tracking starts or stops. So an entry
+ * read across a change, or across a lost connection, is never trusted.
+ *
+ * A view is given (1) only while tracking is on and confirmed, and only
+ * when every invalidation of the prefix that has reached the listener is
+ * applied: not while the notifier is applying such messages, nor while
+ * either connection of the prefix's pair has unread input (a message, or
+ * the end of the connection). Redis writes the invalidation of a write to the
+ * notifier's connection in the event-loop iteration that ran the write,
+ * before it runs any command of a later iteration; so a request that
+ * begins after its caller saw the write's effect through the API (e.g.
+ * read its request's "done") finds the message unread or applied and
+ * never trusts the old value. What is left is the message's transit in
+ * the network stack: microseconds over loopback, none over a unix
+ * socket, a network's delay when Redis is remote (the price of any
+ * client-side cache). Cost: one poll(2) that does not wait.
+ */
+#define SL_NOTIFY_CACHED_PREFIX "xw:ws:"
+
+struct sl_notify_view {
+    uint64_t gen;             /* never 0 */
+};
+
+/* 1 with v->gen set if cached values may be used now (see above), else 0:
+ * read from Redis and keep nothing. Thread-safe, never blocks. */
+int sl_notify_view(struct sl_notify_view *v);
 
 #endif

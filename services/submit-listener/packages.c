@@ -66,21 +66,40 @@ static int emit_deploy(struct sl_request *r, const char *src,
                      json_pack("{s:s}", "package_id", pkg));
 }
 
+/* The stored summary of a package (xw:pkgsum, written by the reporter;
+ * absent until it has seen the package) from a reply: NEW reference or
+ * NULL. */
+static json_t *summary_of(const redisReply *rep)
+{
+    json_error_t je;
+
+    return rep && rep->type == REDIS_REPLY_STRING
+        ? json_loadb(rep->str, rep->len, 0, &je) : NULL;
+}
+
+/* Step 3. Round trips: the environment and the objects (or the basket)
+ * are read with the Idempotency-Key's answer, then the mark (sl_accept). */
 void h_pkg_create(struct sl_request *r)
 {
     static const char *const allowed[] = { "environment", "object_ids",
         "deploy_now", "resource_group_override", "deploy_at", NULL };
     const char *ws = r->params[0], *env_name, *override = NULL, *dst;
+    struct sl_ids_check idc = SL_IDS_CHECK_INIT;
+    redisReply *reps[2] = { NULL, NULL };
     json_t *body = NULL, *ids = NULL, *env = NULL;
     json_int_t at = 0;
-    int deploy_now = 0, have_at;
-    char key[96], what[192], pkg[48];
+    int deploy_now = 0, have_at, listed;
+    char env_key[96], basket_key[192], what[192], pkg[48];
+    const char *env_argv[3] = { "HGET", env_key, NULL };
+    const char *basket_argv[2] = { "ZCARD", basket_key };
+    xw_redis_cmd cmds[2];
+    size_t ncmds = 2;
     avro_value_t *ev;
     xw_json_err e;
     size_t i;
 
     if (sl_permit(r, XW_OP_PACKAGE_CREATE, ws, NULL) < 0
-        || sl_request_begin(r) != 0 || !(body = sl_body_object(r)))
+        || !(body = sl_body_object(r)))
         goto out;
     if (xw_json_check_keys(body, allowed, &e) < 0
         || xw_json_get_string(body, "environment", 1, SL_ID_MAX,
@@ -101,9 +120,24 @@ void h_pkg_create(struct sl_request *r)
                        "deploying the package");
         goto out;
     }
-    snprintf(key, sizeof key, "xw:env:%s", ws);
+    snprintf(env_key, sizeof env_key, "xw:env:%s", ws);
+    env_argv[2] = env_name;
+    cmds[0] = (xw_redis_cmd){ 3, env_argv, NULL };
+    listed = ids && json_array_size(ids);
+    if (listed) {
+        if (sl_ids_prepare(r, &idc, ws, ids, &cmds[1]) < 0)
+            goto out;
+        ncmds = 1 + (idc.bad < 0);
+    } else {
+        snprintf(basket_key, sizeof basket_key, "xw:basket:%s:%s", ws,
+                 r->user);
+        cmds[1] = (xw_redis_cmd){ 2, basket_argv, NULL };
+    }
+    if (sl_request_prefetch(r, cmds, ncmds, reps) < 0
+        || sl_request_begin(r) != 0)
+        goto out;
     snprintf(what, sizeof what, "environment '%s'", env_name);
-    if (!(env = sl_load_hash_json(r, key, env_name, what)))
+    if (!(env = sl_json_reply(r, reps[0], what)))
         goto out;
     dst = json_string_value(json_object_get(env, "destination_workspace"));
     if (!dst) {
@@ -114,23 +148,14 @@ void h_pkg_create(struct sl_request *r)
         goto out;
     if (override && sl_permit(r, XW_OP_RG_OVERRIDE, ws, dst) < 0)
         goto out;
-    if (ids && json_array_size(ids)) {
-        if (sl_check_object_ids(r, ws, ids, "object_ids") < 0)
+    if (listed) {
+        if (sl_ids_verify(r, &idc, ws, reps[1], "object_ids") < 0)
             goto out;
-    } else {
-        redisReply *rep = xw_redis_command_idem(r->w->redis,
-                                                "ZCARD xw:basket:%s:%s", ws,
-                                                r->user);
-        if (!rep) {
-            sl_reply_unavailable(r, "state store");
-            goto out;
-        }
-        if (rep->integer == 0) {
-            sl_reply_error(r, 422, "object_ids", "empty",
-                           "your basket is empty: add objects to it or list "
-                           "object_ids");
-            goto out;
-        }
+    } else if (reps[1]->type != REDIS_REPLY_INTEGER || reps[1]->integer == 0) {
+        sl_reply_error(r, 422, "object_ids", "empty",
+                       "your basket is empty: add objects to it or list "
+                       "object_ids");
+        goto out;
     }
     snprintf(pkg, sizeof pkg, "pkg-%s", r->request_id);
     if (!(ev = sl_event(r, "PackageRequested")))
@@ -160,32 +185,10 @@ void h_pkg_create(struct sl_request *r)
         goto out;
     emit_deploy(r, ws, pkg, override, at, have_at, 0, 1);
 out:
+    xw_redis_replies_free(reps, 2);
+    sl_ids_release(&idc);
     json_decref(env);
     json_decref(body);
-}
-
-/* The package's meta (as frozen by the packager) and its current summary
- * (as folded by the reporter; may be absent). NEW references; NULL with
- * 404/503 answered. */
-static json_t *load_package(struct sl_request *r, const char *pkg,
-                            json_t **summary)
-{
-    char key[96], what[96];
-    redisReply *rep;
-    json_t *meta;
-
-    *summary = NULL;
-    snprintf(key, sizeof key, "xw:pkg:%s", pkg);
-    snprintf(what, sizeof what, "package '%s'", pkg);
-    if (!(meta = sl_load_hash_json(r, key, "meta", what)))
-        return NULL;
-    rep = xw_redis_command_idem(r->w->redis, "GET xw:pkgsum:%s", pkg);
-    if (rep && rep->type == REDIS_REPLY_STRING) {
-        json_error_t je;
-
-        *summary = json_loadb(rep->str, rep->len, 0, &je);
-    }
-    return meta;
 }
 
 static const char *summary_status(json_t *summary)
@@ -196,18 +199,31 @@ static const char *summary_status(json_t *summary)
     return s ? s : "pending";
 }
 
+/* Step 4. Round trips: the package's meta and summary with the
+ * Idempotency-Key's answer, then the mark (sl_accept). */
 static void deploy_or_replay(struct sl_request *r, int replay)
 {
     static const char *const allowed[] = { "resource_group_override",
                                            "deploy_at", NULL };
     const char *pkg = r->params[0], *src, *dst, *override = NULL, *status;
+    char key[2][96], what[96];
+    const char *argv[2][3] = { { "HGET", key[0], "meta" },
+                               { "GET", key[1], NULL } };
+    const xw_redis_cmd cmds[2] = { { 3, argv[0], NULL },
+                                   { 2, argv[1], NULL } };
+    redisReply *reps[2] = { NULL, NULL };
     json_t *body = NULL, *meta = NULL, *summary = NULL;
     json_int_t at = 0;
     xw_json_err e;
     int have_at = 0;
 
-    if (!sl_worker_get(r) || !(meta = load_package(r, pkg, &summary)))
+    snprintf(key[0], sizeof key[0], "xw:pkg:%s", pkg);
+    snprintf(key[1], sizeof key[1], "xw:pkgsum:%s", pkg);
+    snprintf(what, sizeof what, "package '%s'", pkg);
+    if (sl_request_prefetch(r, cmds, 2, reps) < 0
+        || !(meta = sl_json_reply(r, reps[0], what)))
         goto out;
+    summary = summary_of(reps[1]);
     src = json_string_value(json_object_get(meta, "source_workspace"));
     dst = json_string_value(json_object_get(meta, "destination_workspace"));
     if (!src || !dst) {
@@ -251,6 +267,7 @@ static void deploy_or_replay(struct sl_request *r, int replay)
     }
     emit_deploy(r, src, pkg, override, at, have_at, replay, 0);
 out:
+    xw_redis_replies_free(reps, 2);
     json_decref(body);
     json_decref(meta);
     json_decref(summary);
@@ -359,7 +376,6 @@ static int read_summary(struct sl_request *r, struct pkg_view *v)
 {
     redisReply *rep = xw_redis_command_idem(r->w->redis, "GET xw:pkgsum:%s",
                                             v->pkg);
-    json_error_t je;
 
     json_decref(v->summary);
     v->summary = NULL;
@@ -367,8 +383,7 @@ static int read_summary(struct sl_request *r, struct pkg_view *v)
         sl_reply_unavailable(r, "state store");
         return -1;
     }
-    if (rep->type == REDIS_REPLY_STRING)
-        v->summary = json_loadb(rep->str, rep->len, 0, &je);
+    v->summary = summary_of(rep);
     return 0;
 }
 
@@ -399,9 +414,10 @@ static int cmp_row(const void *a, const void *b)
                   ((const struct pkg_row *)b)->id);
 }
 
-/* The rows of the package in id order: its frozen objects (HKEYS, taken
- * into *keys, which the caller frees) and the objects excluded when it
- * was frozen. NEW array (free()) of *n rows; NULL with 503 answered. */
+/* The rows of the package in id order: its frozen objects (the HKEYS
+ * reply *keys, read into it if NULL; the caller frees it) and the objects
+ * excluded when it was frozen. NEW array (free()) of *n rows; NULL with
+ * 503 answered. */
 static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
                                  const json_t *meta, redisReply **keys,
                                  size_t *n)
@@ -411,11 +427,14 @@ static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
     size_t i, k = 0;
 
     *n = 0;
-    if (!xw_redis_command_idem(r->w->redis, "HKEYS xw:pkg:%s:avro", pkg)) {
-        sl_reply_unavailable(r, "state store");
-        return NULL;
+    if (!*keys) {
+        if (!xw_redis_command_idem(r->w->redis, "HKEYS xw:pkg:%s:avro",
+                                   pkg)) {
+            sl_reply_unavailable(r, "state store");
+            return NULL;
+        }
+        *keys = xw_redis_reply_take(r->w->redis);
     }
-    *keys = xw_redis_reply_take(r->w->redis);
     rows = malloc(((*keys)->elements + json_array_size(ex) + 1) * sizeof *rows);
     if (!rows) {
         sl_reply_unavailable(r, "memory");
@@ -507,17 +526,17 @@ out:
 }
 
 /* The full (or paged) view: the package's meta and summary, then
- * "objects" written row by row into r->out. 0, or -1 answered. */
+ * "objects" written row by row into r->out; the object ids from *keys
+ * (read into it if NULL; the caller frees it). 0, or -1 answered. */
 static int render_full(struct sl_request *r, struct pkg_view *v,
-                       json_t *meta)
+                       json_t *meta, redisReply **keys)
 {
-    redisReply *keys = NULL;
     struct pkg_row *rows = NULL;
     size_t n = 0, from, to;
     json_t *head = NULL;
     int rc = -1;
 
-    if (!(rows = list_rows(r, v->pkg, meta, &keys, &n)))
+    if (!(rows = list_rows(r, v->pkg, meta, keys, &n)))
         goto out;
     from = (size_t)v->offset < n ? (size_t)v->offset : n;
     to = n - from < (size_t)v->limit ? n : from + (size_t)v->limit;
@@ -552,28 +571,52 @@ nomem:
 out:
     json_decref(head);
     free(rows);
-    if (keys)
-        freeReplyObject(keys);
     return rc;
 }
 
 /* Step 5. Every form checks the caller first (a member of the source or
- * the destination), then waits if asked, then reads what it shows. The
- * summary-only form reads one key (xw:pkgsum); the meta is read only when
- * there is no summary yet or the objects are shown. */
+ * the destination), then waits if asked, then reads what it shows. One
+ * round trip reads the summary (xw:pkgsum) and, when the objects are
+ * shown, the meta and the object ids (not before a wait: a 10,000-id
+ * reply would be held through it); the rows are the second (render_rows).
+ * Without the objects, the meta is read only when there is no summary
+ * yet. The roles come from the cache (access.c). */
 void h_pkg_get(struct sl_request *r)
 {
     struct pkg_view v;
+    struct sl_notify_wait nw;
+    char key[3][96], what[96];
+    const char *argv[3][3] = { { "GET", key[0], NULL },
+                               { "HGET", key[1], "meta" },
+                               { "HKEYS", key[2], NULL } };
+    const xw_redis_cmd cmds[3] = { { 2, argv[0], NULL },
+                                   { 3, argv[1], NULL },
+                                   { 2, argv[2], NULL } };
+    redisReply *reps[3] = { NULL, NULL, NULL };
     json_t *meta = NULL, *src_of;
     const char *src, *dst;
-    char key[96], what[96];
+    int64_t deadline;
 
-    if (parse_view(r, &v) < 0 || !sl_worker_get(r) || read_summary(r, &v) < 0)
+    if (parse_view(r, &v) < 0 || !sl_worker_get(r))
         goto out;
-    snprintf(key, sizeof key, "xw:pkg:%s", v.pkg);
+    deadline = xw_mono_ms() + v.wait_ms;
+    snprintf(key[0], sizeof key[0], "xw:pkgsum:%s", v.pkg);
+    snprintf(key[1], sizeof key[1], "xw:pkg:%s", v.pkg);
+    snprintf(key[2], sizeof key[2], "xw:pkg:%s:avro", v.pkg);
     snprintf(what, sizeof what, "package '%s'", v.pkg);
-    if ((v.objects || !v.summary)
-        && !(meta = sl_load_hash_json(r, key, "meta", what)))
+    /* Armed before the summary is read: a change after it wakes the
+     * wait (sl_wait_for). */
+    sl_notify_wait_init(&nw, key[0]);
+    sl_notify_arm(&nw);
+    if (xw_redis_pipeline(r->w->redis, cmds,
+                          !v.objects ? 1 : v.wait_ms ? 2 : 3, reps,
+                          XW_REDIS_IDEMPOTENT) < 0) {
+        sl_reply_unavailable(r, "state store");
+        goto out;
+    }
+    v.summary = summary_of(reps[0]);
+    if (v.objects ? !(meta = sl_json_reply(r, reps[1], what))
+        : !v.summary && !(meta = sl_load_hash_json(r, key[1], "meta", what)))
         goto out;
     src_of = v.summary ? v.summary : meta;
     src = json_string_value(json_object_get(src_of, "source_workspace"));
@@ -583,12 +626,11 @@ void h_pkg_get(struct sl_request *r)
             sl_reply_error(r, 500, "", "internal", "package meta incomplete");
         goto out;
     }
-    snprintf(key, sizeof key, "xw:pkgsum:%s", v.pkg);
     if (v.wait_ms && !view_ready(&v)
-        && sl_wait_for(r, key, v.wait_ms, reread_summary, &v) < 0)
+        && sl_wait_for(r, &nw, deadline, reread_summary, &v) < 0)
         goto out;
     if (v.objects) {
-        render_full(r, &v, meta);
+        render_full(r, &v, meta, &reps[2]);
     } else if (v.summary) {
         sl_reply(r, 200, json_incref(v.summary));
     } else {
@@ -601,6 +643,7 @@ void h_pkg_get(struct sl_request *r)
         sl_reply(r, 200, s);
     }
 out:
+    xw_redis_replies_free(reps, 3);
     json_decref(meta);
     json_decref(v.summary);
 }

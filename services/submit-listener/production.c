@@ -181,9 +181,10 @@ void h_prod_deploy(struct sl_request *r)
 
     xw_json_items_init(&it, r->body.data, r->body.len, "objects", 1,
                        MAX_OBJECTS, r->svc->max_body);
+    /* The event carries the request id: known before it is built. */
     if (sl_permit(r, XW_OP_SOURCE_DEPLOY, ws, NULL) < 0
-        || sl_request_begin(r) != 0)
-        return;
+        || sl_request_id(r) < 0)
+        goto out;
     if (!(ev = sl_event(r, "ObjectsSubmitted"))
         || xw_avro_set_string(ev, "workspace_id", ws) < 0)
         goto out;
@@ -218,6 +219,12 @@ void h_prod_deploy(struct sl_request *r)
         sl_encode_failed(r, &ae);
         goto out;
     }
+    /* Only the body could refuse it, and it did not: the Idempotency-Key's
+     * answer and the pending mark in the request's one round trip. A
+     * retry of an accepted request is checked as the first was (the same
+     * body gets the same verdict) before it gets the stored answer. */
+    if (sl_request_begin_marked(r) != 0)
+        goto out;
     sl_accept_encoded(r, r->w->enc.data, r->w->enc.len, XW_TOPIC_COMMANDS, ws,
                       json_pack("{s:I}", "objects", (json_int_t)n));
 out:
@@ -228,29 +235,30 @@ out:
 void h_prod_terminate(struct sl_request *r)
 {
     const char *ws = r->params[0], *obj = r->params[1];
-    redisReply *rep;
+    char key[96];
+    const char *argv[3] = { "HEXISTS", key, obj };
+    const xw_redis_cmd cmd = { 3, argv, NULL };
+    redisReply *rep = NULL;
     avro_value_t *ev;
 
+    snprintf(key, sizeof key, XW_SPEC_NTD ":%s", ws);
     if (sl_permit(r, XW_OP_SOURCE_TERMINATE, ws, NULL) < 0
+        || sl_request_prefetch(r, &cmd, 1, &rep) < 0
         || sl_request_begin(r) != 0)
-        return;
-    rep = xw_redis_command_idem(r->w->redis, "HEXISTS " XW_SPEC_NTD ":%s %s",
-                                ws, obj);
-    if (!rep) {
-        sl_reply_unavailable(r, "state store");
-        return;
-    }
+        goto out;
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         sl_reply_error(r, 404, "object", "not_found",
                        "object '%s' is not in the nodes-to-deploy list", obj);
-        return;
+        goto out;
     }
     if (!(ev = sl_event(r, "ObjectTerminated")))
-        return;
+        goto out;
     if (xw_avro_set_string(ev, "workspace_id", ws) < 0
         || xw_avro_set_string(ev, "object_id", obj) < 0)
-        return;
+        goto out;
     sl_accept(r, ev, XW_TOPIC_COMMANDS, ws, NULL);
+out:
+    xw_redis_replies_free(&rep, 1);
 }
 
 static int matches(json_t *o, const char *kind, const char *owner,

@@ -41,19 +41,29 @@ static int read_request(struct sl_request *r, void *arg)
         || (strcmp(actor, r->user) != 0 && !r->is_system_admin);
 }
 
+/* One read, and one more per change while waiting (sl_wait_for): a
+ * write's request is read twice, before and after the packager applies
+ * it. */
 void h_req_get(struct sl_request *r)
 {
+    struct sl_notify_wait w;
     long wait_ms;
     redisReply *rep = NULL;
     json_t *out;
     const char *actor = NULL;
     char key[96];
+    int64_t deadline;
+    int rc;
 
     if (sl_query_long(r, "wait_ms", 0, 0, SL_WAIT_MAX_MS, &wait_ms) < 0
         || !sl_worker_get(r))
         return;
+    deadline = xw_mono_ms() + wait_ms;
     snprintf(key, sizeof key, "xw:req:%s", r->params[0]);
-    if (sl_wait_for(r, key, wait_ms, read_request, &rep) < 0)
+    sl_notify_wait_init(&w, key);
+    sl_notify_arm(&w);
+    if ((rc = read_request(r, &rep)) < 0
+        || (rc == 0 && sl_wait_for(r, &w, deadline, read_request, &rep) < 0))
         return;
     out = json_object();
     for (size_t i = 0; i + 1 < rep->elements; i += 2) {

@@ -3,6 +3,7 @@
 #define SL_ROUTES_H
 
 #include "api.h"
+#include "notify.h"
 
 /* Finds the route for r->method and r->path, validates the path
  * parameters into r->params, and runs the handler; answers 404 / 405 /
@@ -53,10 +54,28 @@ void sl_list_hash(struct sl_request *r, const char *key, const char *kind,
                   const char *owner, const char *q);
 
 /* Every id of the JSON array `ids` must be a valid id and in the source's
- * nodes-to-deploy list (one HMGET); -1 with 400/422/503 answered naming
+ * nodes-to-deploy list: one HMGET, prepared here so that it can join the
+ * request's round trip (sl_request_prefetch), then judged. */
+struct sl_ids_check {
+    const char **argv;          /* HMGET key id...: OWNED array */
+    char key[96];
+    size_t n;                   /* ids */
+    long bad;                   /* the first id that is not an id, or -1 */
+};
+
+#define SL_IDS_CHECK_INIT { NULL, "", 0, -1 }
+
+/* Prepares the read of ids (BORROWED, must outlive c) in *cmd, unless an
+ * id is not a valid id (c->bad >= 0: nothing to read, the verdict is
+ * known). 0, or -1 with 503 answered (memory). */
+int sl_ids_prepare(struct sl_request *r, struct sl_ids_check *c,
+                   const char *ws, const json_t *ids, xw_redis_cmd *cmd);
+/* The verdict from the HMGET's reply (NULL when c->bad >= 0): 0, or -1
+ * with 400 (not an id) or 422 (not deployable) answered naming
  * field[i]. */
-int sl_check_object_ids(struct sl_request *r, const char *ws, json_t *ids,
-                        const char *field);
+int sl_ids_verify(struct sl_request *r, const struct sl_ids_check *c,
+                  const char *ws, const redisReply *rep, const char *field);
+void sl_ids_release(struct sl_ids_check *c);
 
 /* qsort comparator of json_t * objects by their "id" member. */
 int sl_cmp_json_id(const void *a, const void *b);
@@ -76,11 +95,17 @@ int sl_query_bool(struct sl_request *r, const char *name, int def, int *out);
 /* Long-polls (?wait_ms=): the most a caller may ask for. */
 #define SL_WAIT_MAX_MS 30000
 
-/* Calls check(r, arg) until it returns 1 (what the caller waits for),
- * -1 (failed, answered), or wait_ms have passed (returns 0: the last read
- * is the answer). Between reads it sleeps until `key` changes (notify.h).
- * check must leave what it read in arg, replacing the previous read. */
-int sl_wait_for(struct sl_request *r, const char *key, long wait_ms,
+/* The rest of a long-poll whose first read the caller made, with w
+ * initialised on the watched key and armed (sl_notify_arm) just before
+ * that read, which was not yet what it waits for: sleeps until the key
+ * may have changed, then calls check(r, arg), until it returns 1 (what
+ * the caller waits for), -1 (failed, answered), or deadline_ms
+ * (xw_mono_ms() clock) has passed (returns 0: the last read is the
+ * answer). check must leave what it read in arg, replacing the previous
+ * read. No read is made twice for one change: a wait costs the caller's
+ * read and one per change. */
+int sl_wait_for(struct sl_request *r, struct sl_notify_wait *w,
+                int64_t deadline_ms,
                 int (*check)(struct sl_request *r, void *arg), void *arg);
 
 #endif

@@ -21,7 +21,7 @@ void h_ws_put(struct sl_request *r)
                        "token (XW_SYSTEM_ADMINS)");
         return;
     }
-    if (sl_request_begin(r) != 0 || !(body = sl_body_object(r)))
+    if (sl_request_id(r) < 0 || !(body = sl_body_object(r)))
         goto out;
     id = json_object_get(body, "id");
     if (!id)
@@ -42,8 +42,11 @@ void h_ws_put(struct sl_request *r)
         goto out;
     }
     xw_model_ws_release(&m);
+    /* Only the body could refuse it: the Idempotency-Key's answer and
+     * the pending mark in one round trip. */
     if (!(ev = sl_event(r, "WorkspaceUpserted"))
-        || sl_fill(r, ev, "workspace", body) < 0)
+        || sl_fill(r, ev, "workspace", body) < 0
+        || sl_request_begin_marked(r) != 0)
         goto out;
     sl_accept(r, ev, XW_TOPIC_COMMANDS, ws, NULL);
 out:
