@@ -27,9 +27,9 @@
  *     3 from the basket (its ids first); redelivered: 2;
  *   - DeployRequested: 3 (package, request, summary and ids; the attempt
  *     script pipelined with the specs; the transaction); redelivered: 3.
- * Before, each command also made its own EXISTS, and reads one round
- * trip each: 2 / 5 / 6 / 9 for the same commands (17 per package of the
- * benchmark, now 6 plus one MGET per consumer batch).
+ * Before, each command also made its own EXISTS, and each read was a
+ * round trip of its own: 2 / 6 / 6 (7) / 9, redelivered 4 and 5 (17 per
+ * package of the benchmark, now 6 plus one MGET per consumer batch).
  */
 #ifndef PKG_PACKAGER_H
 #define PKG_PACKAGER_H
