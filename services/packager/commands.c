@@ -124,12 +124,12 @@ enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
     }
     if (tx_request_status(p, c, "done", json_pack("{s:s}", "workspace", id),
                           NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     xw_info("WS", "workspace %s registered by %s", id, c->actor);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     xw_buf_release(&json);
@@ -169,7 +169,7 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
         || xw_redis_append(p->redis, "GET xw:ws:%s", dest) < 0
         || xw_redis_append(p->redis, "HGET xw:env:%s %s", ws, name) < 0
         || xw_redis_append(p->redis, "HKEYS xw:env:%s", ws) < 0
-        || xw_redis_pipeline_exec(p->redis, rep, 4) < 0)
+        || pkg_exec(p, rep, 4) < 0)
         goto redis;
     src = pkg_json(rep[0]);
     dst = pkg_json(rep[1]);
@@ -192,7 +192,7 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
 
         if (tx_begin(p) < 0
             || tx_request_status(p, c, "rejected", NULL, error) < 0
-            || tx_commit(p, c) < 0)
+            || tx_commit_later(p, c) < 0)
             goto redis;
         goto out;
     }
@@ -210,13 +210,13 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
                              json_pack("{s:s, s:I, s:o}", "environment", name,
                                        "version", version, "findings",
                                        xw_model_findings_json(&f)), NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     xw_info("ENV", "environment %s/%s v%lld saved by %s", ws, name,
             (long long)version, c->actor);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     xw_redis_replies_free(rep, 4);
@@ -245,11 +245,11 @@ static enum xw_handle_result remove_field(struct packager *p, struct command *c,
         if (TX(p, "HDEL %s:%s %s", *hashes, ws, field) < 0)
             goto redis;
     if (tx_request_status(p, c, "done", NULL, NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     return XW_HANDLE_OK;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     return RETRY(err, "redis: %s", p->redis->errstr);
 }
 
@@ -302,11 +302,11 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
     if (pkg_batch_flush(p, &ha) < 0 || pkg_batch_flush(p, &hb) < 0
         || tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
                                                      (json_int_t)n), NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     pkg_batch_release(&ha);
@@ -368,11 +368,11 @@ enum xw_handle_result apply_basket(struct packager *p, struct command *c,
         || tx_request_status(p, c, "done", json_pack("{s:s, s:I}", "op", op,
                                                      "objects", (json_int_t)n),
                              NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     pkg_batch_release(&b);

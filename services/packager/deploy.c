@@ -179,10 +179,12 @@ static enum xw_handle_result restart(struct packager *p, struct command *c,
     size_t n;
     enum xw_handle_result r;
 
-    if (!xw_redis_command_idem(p->redis, "LRANGE xw:pkg:%s:att:%lld 0 -1", pkg,
-                               attempt))
+    if (xw_redis_append(p->redis, "LRANGE xw:pkg:%s:att:%lld 0 -1", pkg,
+                        attempt) < 0
+        || pkg_exec(p, &list, 1) < 0) {
+        pkg_discard(p);
         return RETRY(err, "redis: %s", p->redis->errstr);
-    list = xw_redis_reply_take(p->redis);
+    }
     n = list->elements;
     if (!(ids = pkg_reply_strings(list))) {
         r = RETRY(err, "out of memory");
@@ -232,7 +234,7 @@ static enum xw_handle_result start(struct packager *p, struct command *c,
     }
     if (xw_redis_append_argv(p->redis, (int)n + 5, eval, NULL) < 0
         || (n && xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL) < 0)
-        || xw_redis_pipeline_exec(p->redis, rep, n ? 2 : 1) < 0)
+        || pkg_exec(p, rep, n ? 2 : 1) < 0)
         goto redis;
     a = rep[0];
     if (a->type != REDIS_REPLY_ARRAY || a->elements != 2
@@ -255,7 +257,7 @@ static enum xw_handle_result start(struct packager *p, struct command *c,
     r = emit_started(p, c, pkg, meta, attempt, ids, n, rep[1], err);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     free(eval);
@@ -289,7 +291,7 @@ enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
                         ? xw_redis_append(p->redis, "HGETALL xw:res:%s", pkg)
                         : xw_redis_append(p->redis, "HKEYS xw:pkg:%s:avro",
                                           pkg)) < 0))
-        || xw_redis_pipeline_exec(p->redis, rep, nread) < 0)
+        || pkg_exec(p, rep, nread) < 0)
         goto redis;
     known = rep[0];     /* HMGET: always as many elements as fields */
     meta = pkg_json(known->element[0]);
@@ -335,7 +337,7 @@ enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
     r = start(p, c, pkg, field, meta, ids, rep[2]->elements, replay, err);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     free(ids);

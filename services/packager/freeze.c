@@ -148,8 +148,8 @@ static enum xw_handle_result emit_created_again(struct packager *p,
 
     if (xw_redis_append(p->redis, "HGET xw:pkg:%s meta", pkg) < 0
         || xw_redis_append(p->redis, "HKEYS xw:pkg:%s:avro", pkg) < 0
-        || xw_redis_pipeline_exec(p->redis, rep, 2) < 0) {
-        xw_redis_pipeline_discard(p->redis);
+        || pkg_exec(p, rep, 2) < 0) {
+        pkg_discard(p);
         return RETRY(err, "redis: %s", p->redis->errstr);
     }
     if (!(meta = pkg_json(rep[0]))) {
@@ -217,7 +217,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                 ? xw_redis_append(p->redis, "ZRANGE xw:basket:%s:%s 0 -1", ws,
                                   creator)
                 : xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL)) < 0
-        || xw_redis_pipeline_exec(p->redis, rep, 2) < 0)
+        || pkg_exec(p, rep, 2) < 0)
         goto redis;
     envs = rep[0];
     if (envs->type != REDIS_REPLY_ARRAY || envs->elements != 3) {
@@ -276,7 +276,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
         /* Read straight into the package's spec list; an object left out
          * is dropped from it again. */
         if (xw_avro_array_append(&p->specs.value, "objects", &el) < 0) {
-            xw_redis_pipeline_discard(p->redis);
+            pkg_discard(p);
             r = RETRY(err, "out of memory");
             goto out;
         }
@@ -297,7 +297,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                 || json_array_append_new(excluded, json_pack(
                        "{s:s, s:s, s:s}", "object_id", id, "reason_code", code,
                        "reason", reason)) < 0) {
-                xw_redis_pipeline_discard(p->redis);
+                pkg_discard(p);
                 r = RETRY(err, "out of memory");
                 goto out;
             }
@@ -356,7 +356,7 @@ nomem:
     r = RETRY(err, "out of memory");
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     freeze_ctx_release(&f);

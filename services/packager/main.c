@@ -63,7 +63,8 @@ int main(void)
         goto out;
     h.batch_begin = pkg_seen_prefetch;
     h.handle = pkg_handle;
-    h.batch_abort = pkg_seen_forget;
+    h.batch_end = pkg_settle;
+    h.batch_abort = pkg_abort;
     h.dead_letter = xw_service_dead_letter;
     h.ctx = &p;
     h.dead_letter_ctx = &svc;

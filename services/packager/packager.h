@@ -16,20 +16,25 @@
  * queueing, ~0.7 ms each measured at 24 packages in flight), and the
  * packager applies a workspace's commands one after the other, so it
  * reads what a command needs in as few round trips as the dependencies
- * allow:
- *   - the markers of a whole consumer batch: one MGET
- *     (pkg_seen_prefetch), kept up to date as the batch is applied;
+ * allow, and waits for a transaction's answer only before emitting
+ * follow-up events (tx_commit_later below). Per command:
  *   - ObjectsSubmitted, ObjectTerminated, BasketChanged, WorkspaceUpserted,
- *     EnvironmentDeleted: 1 (the transaction);
- *   - EnvironmentUpserted: 2 (its four reads, the transaction);
+ *     EnvironmentDeleted: 0 (the transaction is sent; its answer comes
+ *     back with the next round trip);
+ *   - EnvironmentUpserted: 1 (its four reads);
  *   - PackageRequested: 2 with object ids (environment and workspaces in
  *     one read-only script, pipelined with the specs; the transaction),
- *     3 from the basket (its ids first); redelivered: 2;
+ *     3 from the basket (its ids first); rejected: 1; redelivered: 2;
  *   - DeployRequested: 3 (package, request, summary and ids; the attempt
- *     script pipelined with the specs; the transaction); redelivered: 3.
- * Before, each command also made its own EXISTS, and each read was a
- * round trip of its own: 2 / 6 / 6 (7) / 9, redelivered 4 and 5 (17 per
- * package of the benchmark, now 6 plus one MGET per consumer batch).
+ *     script pipelined with the specs; the transaction); rejected: 1;
+ *     redelivered: 3;
+ * and per consumer batch: one MGET of every command's marker at its start
+ * (pkg_seen_prefetch), and the answers still unread at its end
+ * (pkg_settle). Before, each command also made its own EXISTS, waited for
+ * its transaction, and each read was a round trip of its own: 2 / 6 /
+ * 6 (7) / 9, redelivered 4 and 5; the benchmark's 100-object package
+ * (ObjectsSubmitted, PackageRequested, DeployRequested) went from 17 to
+ * 5 plus its share of two per batch.
  */
 #ifndef PKG_PACKAGER_H
 #define PKG_PACKAGER_H
@@ -65,6 +70,9 @@ struct packager {
                                   submission text */
     long long dedupe_ttl_s;
     int ntx;                   /* commands queued in the open MULTI */
+    size_t unread;             /* replies of transactions sent by
+                                  tx_commit_later, read by the next
+                                  pkg_exec */
     json_t *seen;              /* event id -> true (applied) / false: the
                                   markers of the consumer batch's commands,
                                   read at its start and kept up to date as
@@ -85,9 +93,15 @@ struct command {
 enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
                                  struct xw_handle_error *err);
 
+/* struct xw_kafka_handler's batch_end and batch_abort (ctx = struct
+ * packager): the batch's unread transactions are read (a failed one fails
+ * the batch end); an aborted batch also forgets its markers. */
+int pkg_settle(void *ctx);
+void pkg_abort(void *ctx);
+
 /*
  * Applied-markers of a consumer batch (struct xw_kafka_handler's
- * batch_begin and batch_abort; ctx = struct packager).
+ * batch_begin; ctx = struct packager).
  *
  * pkg_seen_prefetch reads the markers of every command of the batch with
  * one MGET: 0, or -1 (Redis; the batch is retried). The event ids are read
@@ -97,23 +111,44 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
  * costs its own EXISTS, never a wrong answer. Only this consumer writes
  * the markers of its partitions' commands, so they stay valid for the
  * batch once pkg_seen_applied() records each command applied.
- * pkg_seen_forget drops them (an aborted batch is read again).
+ * pkg_abort drops them (an aborted batch is read again).
  */
 int pkg_seen_prefetch(void *ctx, rd_kafka_message_t *const *msgs, size_t n);
-void pkg_seen_forget(void *ctx);
 /* Whether event_id was applied before: from p->seen, else EXISTS. 0, or
  * -1 (Redis). */
 int pkg_seen(struct packager *p, const char *event_id, int *seen);
 /* After a command was handled OK: every applier's OK ends in a
- * transaction that set its marker (or found it set), so a redelivered
- * copy later in the same batch is seen. */
+ * transaction that set its marker (or found it set; sent with
+ * tx_commit_later, it has run before anything sent after it, and if it
+ * failed the batch is redone), so a redelivered copy later in the same
+ * batch is seen. */
 void pkg_seen_applied(struct packager *p, const char *event_id);
 
 /* Transactions: tx_begin, then TX(p, fmt, ...) per command, then
- * tx_commit marks the event applied and runs it all in one round trip. */
+ * tx_commit marks the event applied and runs it all in one round trip.
+ *
+ * tx_commit_later sends the same but does not wait for the answer: for a
+ * command that emits nothing (follow-up events go out only once their
+ * command's writes are known to have run). Whatever the packager sends
+ * next goes out after it on the same connection, so it sees its writes,
+ * and the next pkg_exec reads its answer first: a transaction that failed
+ * fails that round trip before its replies are used (the batch is then
+ * retried, and the markers say what was applied). The consumer batch's
+ * end reads whatever is still unread (pkg_settle), before the producer
+ * flush and the offsets.
+ *
+ * Every Redis call of the packager is therefore pipelined: queue with
+ * xw_redis_append*() (or TX), then pkg_exec(p, rep, n) reads the
+ * unread transactions and the n replies (OWNED, rep[0..n); rep may be
+ * NULL for n = 0): 0, or -1 (errstr says why; rep all NULL). On a
+ * failure before the exec, pkg_discard() drops what is queued (and the
+ * unread transactions: the batch is retried). */
 int tx_begin(struct packager *p);
 #define TX(p, ...) ((p)->ntx++, xw_redis_append((p)->redis, __VA_ARGS__))
 int tx_commit(struct packager *p, const struct command *c);
+int tx_commit_later(struct packager *p, const struct command *c);
+int pkg_exec(struct packager *p, redisReply **rep, size_t n);
+void pkg_discard(struct packager *p);
 /* Queues the request's final status ("done" with result, or "rejected"
  * with an error) into the open transaction. Steals result / error. */
 int tx_request_status(struct packager *p, const struct command *c,
@@ -172,7 +207,8 @@ void pkg_batch_release(struct pkg_batch *b);
 #define PKG_BIG_BYTES ((size_t)256 << 10)
 void pkg_release_big(struct packager *p, size_t msg_len);
 
-/* Records a rejected command: request status + marker. */
+/* Records a rejected command: request status + marker
+ * (tx_commit_later). */
 int pkg_reject(struct packager *p, const struct command *c, int http_status,
                const char *field, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -21,23 +21,32 @@ int tx_begin(struct packager *p)
     return TX(p, "MULTI");
 }
 
+/* Queues the marker and EXEC of the open transaction. 0 or -1 (the whole
+ * batch of queued commands discarded). */
+static int tx_end(struct packager *p, const struct command *c)
+{
+    if (TX(p, "SET " SEEN_PREFIX "%s 1 EX %lld", c->event_id,
+           p->dedupe_ttl_s) < 0
+        || TX(p, "EXEC") < 0)
+        return -1;
+    return 0;
+}
+
 int tx_commit(struct packager *p, const struct command *c)
 {
     redisReply **replies = NULL;
     size_t n;
     int rc = -1;
 
-    if (TX(p, "SET " SEEN_PREFIX "%s 1 EX %lld", c->event_id,
-           p->dedupe_ttl_s) < 0
-        || TX(p, "EXEC") < 0)
+    if (tx_end(p, c) < 0)
         goto out;
     n = (size_t)p->ntx;
     replies = calloc(n, sizeof *replies);
     if (!replies) {
-        xw_redis_pipeline_discard(p->redis);
+        pkg_discard(p);
         goto out;
     }
-    if (xw_redis_pipeline_exec(p->redis, replies, n) < 0) {
+    if (pkg_exec(p, replies, n) < 0) {
         xw_warn("TX", "event %s: %s", c->event_id, p->redis->errstr);
         goto out;
     }
@@ -49,6 +58,88 @@ out:
     free(replies);
     p->ntx = 0;
     return rc;
+}
+
+int tx_commit_later(struct packager *p, const struct command *c)
+{
+    int rc = -1;
+
+    if (tx_end(p, c) < 0)
+        goto out;
+    p->unread += (size_t)p->ntx;
+    /* Out now: Redis runs it while the next command is decoded. */
+    rc = xw_redis_pipeline_flush(p->redis);
+out:
+    if (rc < 0)
+        p->unread = 0;  /* discarded with the connection */
+    p->ntx = 0;
+    return rc;
+}
+
+int pkg_exec(struct packager *p, redisReply **rep, size_t n)
+{
+    size_t k = p->unread, total = k + n;
+    redisReply **all;
+    int rc = -1;
+
+    p->unread = 0;
+    if (k == 0)
+        return xw_redis_pipeline_exec(p->redis, rep, n);
+    for (size_t i = 0; rep && i < n; i++)
+        rep[i] = NULL;
+    if (!(all = calloc(total, sizeof *all))) {
+        xw_redis_pipeline_discard(p->redis);
+        snprintf(p->redis->errstr, sizeof p->redis->errstr, "out of memory");
+        return -1;
+    }
+    if (xw_redis_pipeline_exec(p->redis, all, total) < 0)
+        goto out;
+    /* The transactions' replies: OK, QUEUED..., and EXEC's array, or nil
+     * when it was aborted (an error reply already failed the exec). */
+    for (size_t i = 0; i < k; i++) {
+        if (all[i]->type == REDIS_REPLY_NIL) {
+            snprintf(p->redis->errstr, sizeof p->redis->errstr,
+                     "a transaction sent before was aborted");
+            goto out;
+        }
+    }
+    for (size_t i = 0; rep && i < n; i++) {
+        rep[i] = all[k + i];
+        all[k + i] = NULL;
+    }
+    rc = 0;
+out:
+    xw_redis_replies_free(all, total);
+    free(all);
+    return rc;
+}
+
+void pkg_discard(struct packager *p)
+{
+    xw_redis_pipeline_discard(p->redis);
+    p->unread = 0;
+}
+
+int pkg_settle(void *ctx)
+{
+    struct packager *p = ctx;
+
+    if (pkg_exec(p, NULL, 0) < 0) {
+        xw_warn("TX", "end of batch: %s", p->redis->errstr);
+        return -1;
+    }
+    return 0;
+}
+
+void pkg_abort(void *ctx)
+{
+    struct packager *p = ctx;
+
+    /* The batch is redone: its writes must have landed (or failed) before
+     * the retry reads the markers again. */
+    if (pkg_exec(p, NULL, 0) < 0)
+        pkg_discard(p);
+    json_object_clear(p->seen);
 }
 
 /* The longest event id read ahead (ours are UUIDs, 36 characters). */
@@ -97,7 +188,7 @@ int pkg_seen_prefetch(void *ctx, rd_kafka_message_t *const *msgs, size_t n)
     xw_buf keys = XW_BUF_INIT;  /* the MGET's keys, back to back */
     const char **argv = NULL;
     size_t *lens = NULL, k = 0, off = 0;
-    redisReply *rep;
+    redisReply *rep = NULL;
     int rc = -1;
 
     json_object_clear(p->seen);
@@ -127,10 +218,14 @@ int pkg_seen_prefetch(void *ctx, rd_kafka_message_t *const *msgs, size_t n)
         argv[j] = keys.data + off;
         off += lens[j];
     }
-    rep = xw_redis_command_argv(p->redis, (int)k + 1, argv, lens, 1);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != k) {
-        xw_warn("SEEN", "reading %zu marker(s): %s", k,
-                rep ? "unexpected reply" : p->redis->errstr);
+    if (xw_redis_append_argv(p->redis, (int)k + 1, argv, lens) < 0
+        || pkg_exec(p, &rep, 1) < 0) {
+        pkg_discard(p);
+        xw_warn("SEEN", "reading %zu marker(s): %s", k, p->redis->errstr);
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != k) {
+        xw_warn("SEEN", "reading %zu marker(s): unexpected reply", k);
         goto out;
     }
     for (size_t j = 0; j < k; j++)
@@ -145,17 +240,12 @@ nomem:
     xw_warn("SEEN", "reading the batch's markers: out of memory");
     json_object_clear(p->seen);
 out:
+    if (rep)
+        freeReplyObject(rep);
     free(argv);
     free(lens);
     xw_buf_release(&keys);
     return rc;
-}
-
-void pkg_seen_forget(void *ctx)
-{
-    struct packager *p = ctx;
-
-    json_object_clear(p->seen);
 }
 
 int pkg_seen(struct packager *p, const char *event_id, int *seen)
@@ -167,11 +257,13 @@ int pkg_seen(struct packager *p, const char *event_id, int *seen)
         *seen = json_is_true(known);
         return 0;
     }
-    rep = xw_redis_command_idem(p->redis, "EXISTS " SEEN_PREFIX "%s",
-                                event_id);
-    if (!rep)
+    if (xw_redis_append(p->redis, "EXISTS " SEEN_PREFIX "%s", event_id) < 0
+        || pkg_exec(p, &rep, 1) < 0) {
+        pkg_discard(p);
         return -1;
+    }
     *seen = rep->integer == 1;
+    freeReplyObject(rep);
     return 0;
 }
 
@@ -345,7 +437,7 @@ int pkg_reject(struct packager *p, const struct command *c, int http_status,
                              json_pack("{s:i, s:s, s:s, s:s}", "status",
                                        http_status, "field", field, "rule",
                                        code, "message", msg)) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         return -1;
     return 0;
 }
@@ -416,9 +508,11 @@ int pkg_specs_fetch(struct packager *p, const char *key, const char **ids,
         snprintf(p->redis->errstr, sizeof p->redis->errstr, "out of memory");
         return -1;
     }
-    if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1))
+    if (xw_redis_append_argv(p->redis, (int)n + 2, argv, NULL) < 0
+        || pkg_exec(p, avro, 1) < 0) {
+        pkg_discard(p);
         goto out;
-    *avro = xw_redis_reply_take(p->redis);
+    }
     rc = 0;
 out:
     free(argv);
