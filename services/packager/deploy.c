@@ -147,8 +147,11 @@ static enum xw_handle_result emit_started(struct packager *p,
     return r;
 }
 
-/* The request's final status and the event's marker, in one transaction.
- * 0 or -1 (Redis). */
+/* The request's final status and the event's marker, in one transaction,
+ * not waited for (tx_commit_later): DeployStarted describes the attempt,
+ * which the attempt script stored before, not what this transaction
+ * writes. If it fails, the batch is redone and finds the attempt started
+ * but no marker (restart below). 0 or -1 (Redis). */
 static int commit_started(struct packager *p, const struct command *c,
                           const char *pkg, long long attempt, size_t objects,
                           bool replay)
@@ -159,7 +162,7 @@ static int commit_started(struct packager *p, const struct command *c,
                                        pkg, "attempt", (json_int_t)attempt,
                                        "objects", (json_int_t)objects,
                                        "replay", replay), NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         return -1;
     return 0;
 }

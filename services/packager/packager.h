@@ -17,7 +17,8 @@
  * packager applies a workspace's commands one after the other, so it
  * reads what a command needs in as few round trips as the dependencies
  * allow, and waits for a transaction's answer only before emitting
- * follow-up events (tx_commit_later below). Per command:
+ * follow-up events that describe what it writes (tx_commit_later below).
+ * Per command:
  *   - ObjectsSubmitted, ObjectTerminated, BasketChanged, WorkspaceUpserted,
  *     EnvironmentDeleted: 0 (the transaction is sent; its answer comes
  *     back with the next round trip);
@@ -25,16 +26,16 @@
  *   - PackageRequested: 2 with object ids (environment and workspaces in
  *     one read-only script, pipelined with the specs; the transaction),
  *     3 from the basket (its ids first); rejected: 1; redelivered: 2;
- *   - DeployRequested: 3 (package, request, summary and ids; the attempt
- *     script pipelined with the specs; the transaction); rejected: 1;
- *     redelivered: 3;
+ *   - DeployRequested: 2 (package, request, summary and ids; the attempt
+ *     script pipelined with the specs; its transaction is not waited
+ *     for); rejected: 1; redelivered: 3;
  * and per consumer batch: one MGET of every command's marker at its start
  * (pkg_seen_prefetch), and the answers still unread at its end
  * (pkg_settle). Before, each command also made its own EXISTS, waited for
  * its transaction, and each read was a round trip of its own: 2 / 6 /
  * 6 (7) / 9, redelivered 4 and 5; the benchmark's 100-object package
  * (ObjectsSubmitted, PackageRequested, DeployRequested) went from 17 to
- * 5 plus its share of two per batch.
+ * 4 plus its share of two per batch.
  */
 #ifndef PKG_PACKAGER_H
 #define PKG_PACKAGER_H
@@ -128,8 +129,10 @@ void pkg_seen_applied(struct packager *p, const char *event_id);
  * tx_commit marks the event applied and runs it all in one round trip.
  *
  * tx_commit_later sends the same but does not wait for the answer: for a
- * command that emits nothing (follow-up events go out only once their
- * command's writes are known to have run). Whatever the packager sends
+ * command whose follow-up events (if any) do not describe what the
+ * transaction writes (PackageCreated describes the frozen package, so a
+ * freeze waits: its events go out only once its writes are known to have
+ * run). Whatever the packager sends
  * next goes out after it on the same connection, so it sees its writes,
  * and the next pkg_exec reads its answer first: a transaction that failed
  * fails that round trip before its replies are used (the batch is then
