@@ -148,7 +148,7 @@ void pkg_abort(void *ctx)
 /* The event id of an encoded command, without decoding it: its first
  * field, right after the single-object header (C3 01, 8 bytes of
  * fingerprint): a zigzag varint length, then the bytes. 0 with *id (in
- * data) and *len set when it looks like an id (letters, digits, '-'),
+ * data) and *idlen set when it looks like an id (letters, digits, '-'),
  * -1 otherwise. */
 static int peek_event_id(const unsigned char *d, size_t len, const char **id,
                          size_t *idlen)
@@ -220,8 +220,8 @@ int pkg_seen_prefetch(void *ctx, rd_kafka_message_t *const *msgs, size_t n)
     }
     if (xw_redis_append_argv(p->redis, (int)k + 1, argv, lens) < 0
         || pkg_exec(p, &rep, 1) < 0) {
-        pkg_discard(p);
         xw_warn("SEEN", "reading %zu marker(s): %s", k, p->redis->errstr);
+        pkg_discard(p);
         goto out;
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != k) {
