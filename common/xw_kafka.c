@@ -27,7 +27,7 @@ XW_COUNTER(m_batches, "xw_kafka_consumer_batches_total",
  * busy nearly all the time bounds the pipeline, whatever its CPU use: it
  * may be waiting for Redis or for the broker's acknowledgements. */
 XW_COUNTER(m_loop_handle_us, "xw_kafka_loop_handle_us_total",
-           "microseconds in the handler, per message");
+           "microseconds in the handler (batch begin and per message)");
 XW_COUNTER(m_loop_end_us, "xw_kafka_loop_batch_end_us_total",
            "microseconds in the handler's batch end");
 XW_COUNTER(m_loop_flush_us, "xw_kafka_loop_flush_us_total",
@@ -642,6 +642,10 @@ int xw_kafka_consumer_run_once(xw_kafka_consumer *c,
         if (!c->batch[i]->err)
             batch_partition(first, c->batch[i]);
     t0 = mono_us();
+    if (h->batch_begin && h->batch_begin(h->ctx, c->batch, (size_t)n) < 0) {
+        xw_warn("KAFK", "retrying batch: batch begin failed");
+        failed = 1;
+    }
     for (ssize_t i = 0; i < n && !failed; i++) {
         rd_kafka_message_t *m = c->batch[i];
         enum xw_handle_result r;

@@ -8,7 +8,9 @@
  * them were delivered since the previous flush.
  *
  * Consumer loop, in the shape of librdkafka's examples/consumer.c, but per
- * batch: poll up to XW_BATCH_MAX messages, call handle() for each, then
+ * batch: poll up to XW_BATCH_MAX messages, hand them all to batch_begin()
+ * (where a service may read what the whole batch needs in one round
+ * trip), call handle() for each, then
  * batch_end() (where a service flushes its pipelined Redis writes), then
  * flush the producer (follow-up events delivered), and only then store the
  * batch's offsets (enable.auto.offset.store=false; the stored offsets are
@@ -139,6 +141,14 @@ struct xw_kafka_handler {
     /* ctx for dead_letter (e.g. the struct xw_service of
      * xw_service_dead_letter); NULL = ctx. */
     void *dead_letter_ctx;
+    /* Before the batch's handle() calls, with every message of the batch
+     * (msgs[0..n), borrowed for the call; skip those with m->err set):
+     * to prefetch what handle() will need, in one round trip instead of
+     * one per message. Whatever it reads is only valid until the batch
+     * ends or is aborted: handle() of an earlier message may change it.
+     * 0, or -1 (retry the batch: nothing is handled). May be NULL. Its
+     * time counts as handler time. */
+    int (*batch_begin)(void *ctx, rd_kafka_message_t *const *msgs, size_t n);
 };
 
 typedef struct xw_kafka_consumer xw_kafka_consumer;

@@ -45,8 +45,8 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
     const xw_avro_type *type;
     avro_value_t *v;
     struct command c;
-    redisReply *rep;
     xw_avro_err ae;
+    int seen = 0;
     int64_t at = 0;
 
     if (xw_avro_decode(p->dec, m->payload, m->len, &type, &v, &ae) < 0) {
@@ -64,19 +64,20 @@ enum xw_handle_result pkg_handle(void *ctx, const rd_kafka_message_t *m,
         return xw_handle_fail(err, XW_HANDLE_POISON, "no_event_id",
                               "%s without an event id", type->short_name);
     }
-    rep = xw_redis_command_idem(p->redis, "EXISTS xw:seen:packager:%s",
-                                c.event_id);
-    if (!rep)
+    if (pkg_seen(p, c.event_id, &seen) < 0)
         return RETRY(err, "redis: %s", p->redis->errstr);
-    c.seen = rep->integer == 1;
+    c.seen = seen;
     if (c.seen)
         xw_metrics_add(&m_redelivered, 1);
     for (size_t i = 0; i < sizeof appliers / sizeof appliers[0]; i++) {
         if (strcmp(appliers[i].type, type->short_name) == 0) {
             enum xw_handle_result r = appliers[i].apply(p, &c, err);
 
-            if (r == XW_HANDLE_OK && !c.seen)
-                xw_metrics_add(&m_applied, 1);
+            if (r == XW_HANDLE_OK) {
+                if (!c.seen)
+                    xw_metrics_add(&m_applied, 1);
+                pkg_seen_applied(p, c.event_id);
+            }
             pkg_release_big(p, m->len);     /* c.v is not used after this */
             return r;
         }
@@ -123,12 +124,12 @@ enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
     }
     if (tx_request_status(p, c, "done", json_pack("{s:s}", "workspace", id),
                           NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     xw_info("WS", "workspace %s registered by %s", id, c->actor);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     xw_buf_release(&json);
@@ -145,10 +146,10 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
     json_t *env = NULL, *src = NULL, *dst = NULL, *old = NULL;
     xw_buf json = XW_BUF_INIT;
     avro_value_t ev;
-    redisReply *names;
+    redisReply *rep[4] = { NULL }, *names;
     const char **list = NULL;
     size_t n = 0;
-    int failed = 0, v;
+    int v;
     xw_json_err e;
     json_int_t version = 1;
     enum xw_handle_result r = XW_HANDLE_OK;
@@ -163,17 +164,17 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
     json_object_del(env, "version");
     name = json_string_value(json_object_get(env, "name"));
     dest = json_string_value(json_object_get(env, "destination_workspace"));
-    src = pkg_load_json(p, "GET xw:ws:%s", ws, NULL, &failed);
-    if (!failed)
-        dst = pkg_load_json(p, "GET xw:ws:%s", dest, NULL, &failed);
-    if (!failed)
-        old = pkg_load_json(p, "HGET xw:env:%s %s", ws, name, &failed);
-    if (failed)
+    /* Everything the check reads, in one round trip. */
+    if (xw_redis_append(p->redis, "GET xw:ws:%s", ws) < 0
+        || xw_redis_append(p->redis, "GET xw:ws:%s", dest) < 0
+        || xw_redis_append(p->redis, "HGET xw:env:%s %s", ws, name) < 0
+        || xw_redis_append(p->redis, "HKEYS xw:env:%s", ws) < 0
+        || pkg_exec(p, rep, 4) < 0)
         goto redis;
-    names = xw_redis_command_idem(p->redis, "HKEYS xw:env:%s", ws);
-    if (!names)
-        goto redis;
-    names = xw_redis_reply_take(p->redis);
+    src = pkg_json(rep[0]);
+    dst = pkg_json(rep[1]);
+    old = pkg_json(rep[2]);
+    names = rep[3];
     list = calloc(names->elements + 1, sizeof *list);
     for (size_t i = 0; list && i < names->elements; i++)
         if (strcmp(names->element[i]->str, name) != 0)
@@ -182,7 +183,6 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
      * another command may have changed a workspace since. */
     v = xw_model_validate_env(env, ws, src, dst, list, n, &f, &e);
     free(list);
-    freeReplyObject(names);
     if (v < 0) {
         json_t *error = v == -2
             ? json_pack("{s:i, s:s, s:s, s:s}", "status", e.http_status,
@@ -192,7 +192,7 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
 
         if (tx_begin(p) < 0
             || tx_request_status(p, c, "rejected", NULL, error) < 0
-            || tx_commit(p, c) < 0)
+            || tx_commit_later(p, c) < 0)
             goto redis;
         goto out;
     }
@@ -210,15 +210,16 @@ enum xw_handle_result apply_environment(struct packager *p, struct command *c,
                              json_pack("{s:s, s:I, s:o}", "environment", name,
                                        "version", version, "findings",
                                        xw_model_findings_json(&f)), NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     xw_info("ENV", "environment %s/%s v%lld saved by %s", ws, name,
             (long long)version, c->actor);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
+    xw_redis_replies_free(rep, 4);
     xw_findings_release(&f);
     xw_buf_release(&json);
     json_decref(env);
@@ -244,11 +245,11 @@ static enum xw_handle_result remove_field(struct packager *p, struct command *c,
         if (TX(p, "HDEL %s:%s %s", *hashes, ws, field) < 0)
             goto redis;
     if (tx_request_status(p, c, "done", NULL, NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     return XW_HANDLE_OK;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     return RETRY(err, "redis: %s", p->redis->errstr);
 }
 
@@ -301,11 +302,11 @@ enum xw_handle_result apply_objects(struct packager *p, struct command *c,
     if (pkg_batch_flush(p, &ha) < 0 || pkg_batch_flush(p, &hb) < 0
         || tx_request_status(p, c, "done", json_pack("{s:I}", "objects",
                                                      (json_int_t)n), NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     pkg_batch_release(&ha);
@@ -367,11 +368,11 @@ enum xw_handle_result apply_basket(struct packager *p, struct command *c,
         || tx_request_status(p, c, "done", json_pack("{s:s, s:I}", "op", op,
                                                      "objects", (json_int_t)n),
                              NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         goto redis;
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     pkg_batch_release(&b);

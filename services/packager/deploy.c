@@ -9,10 +9,12 @@
 
 /* Assigns the attempt number of one DeployRequested, once: a redelivery
  * gets the number it got the first time, and the object list of the
- * attempt is stored with it, in the same script. */
+ * attempt is stored with it, in the same script. Returns {attempt, 1} when
+ * it assigned the number now, {attempt, 0} when the request had one
+ * already (then the list stored with it is the attempt's, not ARGV's). */
 static const char *const ATTEMPT_LUA =
     "local a = redis.call('HGET', KEYS[1], ARGV[1])\n"
-    "if a then return tonumber(a) end\n"
+    "if a then return {tonumber(a), 0} end\n"
     "a = redis.call('HINCRBY', KEYS[1], 'attempt', 1)\n"
     "redis.call('HSET', KEYS[1], ARGV[1], a)\n"
     "local l = KEYS[1] .. ':att:' .. a\n"
@@ -20,7 +22,7 @@ static const char *const ATTEMPT_LUA =
     "for i = 2, #ARGV, 1000 do\n"
     "  redis.call('RPUSH', l, unpack(ARGV, i, math.min(i + 999, #ARGV)))\n"
     "end\n"
-    "return a\n";
+    "return {a, 1}\n";
 
 /* 1 if a stored latest result (a value of xw:res:{pkg}) says failed, else
  * 0. The reporter stores the ObjectResult message itself (Avro
@@ -53,41 +55,28 @@ static int result_failed(xw_avro_decoder *dec, const redisReply *v)
     return failed;
 }
 
-/* The ids an attempt runs: every frozen object, or for a replay the ones
- * whose latest result is failed ("only its failed objects run again").
- * Returns a NEW reply array of ids (element strings), NULL on a Redis
- * failure (or out of memory). */
-static redisReply *attempt_ids(struct packager *p, const char *pkg, int replay)
+/* A replay runs "only its failed objects": keeps, of all (the HGETALL of
+ * xw:res:{pkg}: id, latest result, ...), the ids whose result says
+ * failed, in place (all becomes an array of ids). 0, or -1 (out of
+ * memory, errstr set). */
+static int failed_only(struct packager *p, redisReply *all)
 {
     xw_avro_decoder *dec = NULL;
-    redisReply *all, *out;
     size_t n = 0;
 
-    if (!replay) {
-        if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:avro", pkg))
-            return NULL;
-        return xw_redis_reply_take(p->redis);
-    }
     /* Its own decoder: decoding into p->dec would end the life of the
      * command being applied (c->v). A replay is rare; this is cheap. */
     if (xw_avro_decoder_new(&dec, p->svc->avro) < 0) {
         snprintf(p->redis->errstr, sizeof p->redis->errstr,
                  "out of memory (decoder)");
-        return NULL;
+        return -1;
     }
-    if (!xw_redis_command_idem(p->redis, "HGETALL xw:res:%s", pkg)) {
-        xw_avro_decoder_free(dec);
-        return NULL;
-    }
-    all = xw_redis_reply_take(p->redis);
-    /* Keep the ids whose result says failed; reuse the reply's own
-     * element array (ids at even positions). */
-    out = all;
+    /* The reply's own element array is reused (ids at even positions). */
     for (size_t i = 0; i + 1 < all->elements; i += 2) {
         if (result_failed(dec, all->element[i + 1])) {
-            redisReply *tmp = out->element[n];
+            redisReply *tmp = all->element[n];
 
-            out->element[n] = all->element[i];
+            all->element[n] = all->element[i];
             all->element[i] = tmp;
             n++;
         }
@@ -96,42 +85,33 @@ static redisReply *attempt_ids(struct packager *p, const char *pkg, int replay)
         freeReplyObject(all->element[i]);
         all->element[i] = NULL;
     }
-    out->elements = n;
+    all->elements = n;
     xw_avro_decoder_free(dec);
-    return out;
+    return 0;
 }
 
+/* Hands attempt `attempt` of ids[0..n) (specs: their HMGET of
+ * xw:pkg:{pkg}:avro, NULL when n is 0) to the mapper. */
 static enum xw_handle_result emit_started(struct packager *p,
                                           struct command *c, const char *pkg,
                                           json_t *meta, long long attempt,
+                                          const char **ids, size_t n,
+                                          const redisReply *specs,
                                           struct xw_handle_error *err)
 {
     avro_value_t *v = &p->started.value;
-    redisReply *ids = NULL;
-    const char **argv = NULL;
     const char *override = NULL;
     int64_t deploy_at = 0;
-    size_t n, total, chunks;
-    enum xw_handle_result r = XW_HANDLE_OK;
+    size_t total = n, chunks;
+    enum xw_handle_result r;
 
     if (xw_avro_get_long(c->v, "deploy_at", &deploy_at) != 0)
         deploy_at = c->occurred_at;     /* the instant the deploy was asked */
     if (xw_avro_get_string(c->v, "resource_group_override", &override, NULL)
         != 0)
         override = NULL;
-    if (!xw_redis_command_idem(p->redis, "LRANGE xw:pkg:%s:att:%lld 0 -1", pkg,
-                               attempt))
-        return RETRY(err, "redis: %s", p->redis->errstr);
-    ids = xw_redis_reply_take(p->redis);
-    n = total = ids->elements;
-    if (!(argv = calloc(n + 1, sizeof *argv))) {
-        r = RETRY(err, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        argv[i] = ids->element[i]->str;
-    if ((r = pkg_load_frozen(p, pkg, argv, n, err)) != XW_HANDLE_OK)
-        goto out;
+    if ((r = pkg_fill_frozen(p, pkg, ids, n, specs, err)) != XW_HANDLE_OK)
+        return r;
     /* total stays the attempt's list: an object without a frozen spec
      * (never expected) then times out as failed rather than vanishing. */
     xw_avro_array_size(&p->specs.value, "objects", &n);
@@ -164,15 +144,14 @@ static enum xw_handle_result emit_started(struct packager *p,
         }
         r = pkg_emit(p, v, XW_TOPIC_DEPLOY, pkg, err);
     }
-out:
-    free(argv);
-    if (ids)
-        freeReplyObject(ids);
     return r;
 }
 
-/* The request's final status and the event's marker, in one transaction.
- * 0 or -1 (Redis). */
+/* The request's final status and the event's marker, in one transaction,
+ * not waited for (tx_commit_later): DeployStarted describes the attempt,
+ * which the attempt script stored before, not what this transaction
+ * writes. If it fails, the batch is redone and finds the attempt started
+ * but no marker (restart below). 0 or -1 (Redis). */
 static int commit_started(struct packager *p, const struct command *c,
                           const char *pkg, long long attempt, size_t objects,
                           bool replay)
@@ -183,60 +162,157 @@ static int commit_started(struct packager *p, const struct command *c,
                                        pkg, "attempt", (json_int_t)attempt,
                                        "objects", (json_int_t)objects,
                                        "replay", replay), NULL) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         return -1;
     return 0;
+}
+
+/* A request whose attempt was started before (a redelivery, or another
+ * delivery started it): the attempt's stored list to the mapper again.
+ * Three round trips (list, specs, and the transaction below when needed):
+ * rare enough. */
+static enum xw_handle_result restart(struct packager *p, struct command *c,
+                                     const char *pkg, json_t *meta,
+                                     long long attempt, bool replay,
+                                     struct xw_handle_error *err)
+{
+    char key[96];
+    redisReply *list, *specs = NULL;
+    const char **ids = NULL;
+    size_t n;
+    enum xw_handle_result r;
+
+    if (xw_redis_append(p->redis, "LRANGE xw:pkg:%s:att:%lld 0 -1", pkg,
+                        attempt) < 0
+        || pkg_exec(p, &list, 1) < 0) {
+        pkg_discard(p);
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    }
+    n = list->elements;
+    if (!(ids = pkg_reply_strings(list))) {
+        r = RETRY(err, "out of memory");
+        goto out;
+    }
+    /* Without the marker, the delivery that started it died (or lost
+     * Redis) between the attempt script and its transaction: finish that
+     * now, or the request stays "pending" for ever. */
+    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
+    if ((!c->seen && commit_started(p, c, pkg, attempt, n, replay) < 0)
+        || (n && pkg_specs_fetch(p, key, ids, n, &specs) < 0)) {
+        r = RETRY(err, "redis: %s", p->redis->errstr);
+        goto out;
+    }
+    r = emit_started(p, c, pkg, meta, attempt, ids, n, specs, err);
+out:
+    free(ids);
+    if (specs)
+        freeReplyObject(specs);
+    freeReplyObject(list);
+    return r;
+}
+
+/* A new attempt of ids[0..n) for request c, whose field in xw:pkg:{pkg} is
+ * `field`: the attempt script and, in the same round trip, the ids' frozen
+ * specs (they never change once frozen); then the request's status and
+ * marker. */
+static enum xw_handle_result start(struct packager *p, struct command *c,
+                                   const char *pkg, const char *field,
+                                   json_t *meta, const char **ids, size_t n,
+                                   bool replay, struct xw_handle_error *err)
+{
+    char key[96], akey[96];
+    const char **eval, **hmget;
+    redisReply *rep[2] = { NULL }, *a;
+    long long attempt;
+    enum xw_handle_result r;
+
+    snprintf(key, sizeof key, "xw:pkg:%s", pkg);
+    snprintf(akey, sizeof akey, "xw:pkg:%s:avro", pkg);
+    eval = pkg_argv((const char *[]){ "EVAL", ATTEMPT_LUA, "1", key, field },
+                    5, ids, n);
+    hmget = pkg_argv((const char *[]){ "HMGET", akey }, 2, ids, n);
+    if (!eval || !hmget) {
+        r = RETRY(err, "out of memory");
+        goto out;
+    }
+    if (xw_redis_append_argv(p->redis, (int)n + 5, eval, NULL) < 0
+        || (n && xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL) < 0)
+        || pkg_exec(p, rep, n ? 2 : 1) < 0)
+        goto redis;
+    a = rep[0];
+    if (a->type != REDIS_REPLY_ARRAY || a->elements != 2
+        || a->element[0]->type != REDIS_REPLY_INTEGER
+        || a->element[1]->type != REDIS_REPLY_INTEGER) {
+        r = RETRY(err, "attempt script: unexpected reply");
+        goto out;
+    }
+    attempt = a->element[0]->integer;
+    if (!a->element[1]->integer) {
+        /* Started meanwhile by another delivery: its list counts. */
+        r = restart(p, c, pkg, meta, attempt, replay, err);
+        goto out;
+    }
+    if (commit_started(p, c, pkg, attempt, n, replay) < 0)
+        goto redis;
+    xw_info("DEPL", "package %s attempt %lld started by %s: %zu object(s)%s",
+            pkg, attempt, pkg_str(c->v, "executor"), n,
+            replay ? " (replay of the failed ones)" : "");
+    r = emit_started(p, c, pkg, meta, attempt, ids, n, rep[1], err);
+    goto out;
+redis:
+    pkg_discard(p);
+    r = RETRY(err, "redis: %s", p->redis->errstr);
+out:
+    free(eval);
+    free(hmget);
+    xw_redis_replies_free(rep, 2);
+    return r;
 }
 
 enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
                                    struct xw_handle_error *err)
 {
     const char *pkg = pkg_str(c->v, "package_id");
-    redisReply *rep, *ids = NULL;
-    const char **argv = NULL;
+    redisReply *rep[3] = { NULL }, *known;
+    const char **ids = NULL;
     json_t *meta = NULL, *sum = NULL;
-    char key[96], field[64];
-    long long attempt = 0;
+    char field[64];
     bool replay = false;
-    int failed = 0;
+    size_t nread = c->seen ? 1 : 3;
     enum xw_handle_result r = XW_HANDLE_OK;
 
     xw_avro_get_bool(c->v, "replay", &replay);
-    meta = pkg_load_json(p, "HGET xw:pkg:%s meta", pkg, NULL, &failed);
-    if (failed)
+    snprintf(field, sizeof field, "deploy:%s", c->event_id);
+    /* One round trip for everything a first delivery decides on: the
+     * package, whether this request started an attempt already, the
+     * package's summary and the ids a new attempt would run. A redelivery
+     * (marker set) can only re-emit: the first read is enough. */
+    if (xw_redis_append(p->redis, "HMGET xw:pkg:%s meta %s", pkg, field) < 0
+        || (nread > 1
+            && (xw_redis_append(p->redis, "GET xw:pkgsum:%s", pkg) < 0
+                || (replay
+                        ? xw_redis_append(p->redis, "HGETALL xw:res:%s", pkg)
+                        : xw_redis_append(p->redis, "HKEYS xw:pkg:%s:avro",
+                                          pkg)) < 0))
+        || pkg_exec(p, rep, nread) < 0)
         goto redis;
+    known = rep[0];     /* HMGET: always as many elements as fields */
+    meta = pkg_json(known->element[0]);
     if (!meta) {
         if (pkg_reject(p, c, 404, "package", "not_found",
                        "package '%s' does not exist", pkg) < 0)
             goto redis;
         goto out;
     }
-    snprintf(field, sizeof field, "deploy:%s", c->event_id);
-    rep = xw_redis_command_idem(p->redis, "HGET xw:pkg:%s %s", pkg, field);
-    if (!rep)
-        goto redis;
-    if (rep->type == REDIS_REPLY_STRING) {
+    if (known->element[1]->type == REDIS_REPLY_STRING) {
         /* Started before: only hand the attempt to the mapper again. */
-        attempt = strtoll(rep->str, NULL, 10);
-        /* Without the marker, the delivery that started it died (or lost
-         * Redis) between the attempt script and the transaction below:
-         * finish that now, or the request stays "pending" for ever. */
-        if (!c->seen) {
-            if (!(rep = xw_redis_command_idem(p->redis,
-                                              "LLEN xw:pkg:%s:att:%lld", pkg,
-                                              attempt))
-                || commit_started(p, c, pkg, attempt, (size_t)rep->integer,
-                                  replay) < 0)
-                goto redis;
-        }
-        r = emit_started(p, c, pkg, meta, attempt, err);
+        r = restart(p, c, pkg, meta, strtoll(known->element[1]->str, NULL, 10),
+                    replay, err);
         goto out;
     }
     if (c->seen)
         goto out; /* rejected before: nothing to re-emit */
-    sum = pkg_load_json(p, "GET xw:pkgsum:%s", pkg, NULL, &failed);
-    if (failed)
-        goto redis;
+    sum = pkg_json(rep[1]);
     {
         const char *st = json_string_value(json_object_get(sum, "status"));
 
@@ -254,37 +330,21 @@ enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
             goto out;
         }
     }
-    if (!(ids = attempt_ids(p, pkg, replay)))
+    /* The ids: every frozen object, or for a replay the failed ones. */
+    if (replay && failed_only(p, rep[2]) < 0)
         goto redis;
-    argv = calloc(ids->elements + 5, sizeof *argv);
-    if (!argv)
-        goto redis;
-    snprintf(key, sizeof key, "xw:pkg:%s", pkg);
-    argv[0] = "EVAL";
-    argv[1] = ATTEMPT_LUA;
-    argv[2] = "1";
-    argv[3] = key;
-    argv[4] = field;
-    for (size_t i = 0; i < ids->elements; i++)
-        argv[i + 5] = ids->element[i]->str;
-    rep = xw_redis_command_argv(p->redis, (int)ids->elements + 5, argv, NULL, 1);
-    if (!rep || rep->type != REDIS_REPLY_INTEGER)
-        goto redis;
-    attempt = rep->integer;
-    if (commit_started(p, c, pkg, attempt, ids->elements, replay) < 0)
-        goto redis;
-    xw_info("DEPL", "package %s attempt %lld started by %s: %zu object(s)%s",
-            pkg, attempt, pkg_str(c->v, "executor"), ids->elements,
-            replay ? " (replay of the failed ones)" : "");
-    r = emit_started(p, c, pkg, meta, attempt, err);
+    if (!(ids = pkg_reply_strings(rep[2]))) {
+        r = RETRY(err, "out of memory");
+        goto out;
+    }
+    r = start(p, c, pkg, field, meta, ids, rep[2]->elements, replay, err);
     goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
-    free(argv);
-    if (ids)
-        freeReplyObject(ids);
+    free(ids);
+    xw_redis_replies_free(rep, 3);
     json_decref(meta);
     json_decref(sum);
     return r;

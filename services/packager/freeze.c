@@ -9,6 +9,26 @@
 #include "xw_log.h"
 #include "xw_model.h"
 
+/* The environment and its source and destination workspaces, in one round
+ * trip: the destination is named inside the environment's JSON, which a
+ * read would otherwise have to bring back first. KEYS[1] xw:env:{ws},
+ * KEYS[2] xw:ws:{ws}, ARGV[1] the environment's name. Returns {environment,
+ * source, destination}, each its stored JSON or nil (no destination when
+ * the environment is missing, is not JSON or names none). It only reads;
+ * the destination's key is built here rather than passed in KEYS, which a
+ * standalone Redis allows (as xw_redis' fenced writes do). */
+static const char *const ENV_LUA =
+    "local env = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "local dst = false\n"
+    "if env then\n"
+    "  local ok, e = pcall(cjson.decode, env)\n"
+    "  if ok and type(e) == 'table'\n"
+    "     and type(e.destination_workspace) == 'string' then\n"
+    "    dst = redis.call('GET', 'xw:ws:' .. e.destination_workspace)\n"
+    "  end\n"
+    "end\n"
+    "return {env, redis.call('GET', KEYS[2]), dst}\n";
+
 /* Everything needed to decide inclusion, loaded once per package. */
 struct freeze_ctx {
     json_t *env_json, *src_json, *dst_json;
@@ -121,34 +141,32 @@ static enum xw_handle_result emit_created_again(struct packager *p,
                                                 const char *pkg,
                                                 struct xw_handle_error *err)
 {
-    redisReply *ids = NULL;
+    redisReply *rep[2] = { NULL }, *ids;
     const char **argv = NULL;
-    json_t *meta;
-    int failed;
+    json_t *meta = NULL;
     enum xw_handle_result r;
 
-    meta = pkg_load_json(p, "HGET xw:pkg:%s meta", pkg, NULL, &failed);
-    if (!meta)
-        return failed ? RETRY(err, "redis: %s", p->redis->errstr)
-                      : RETRY(err, "package %s has no meta", pkg);
-    if (!xw_redis_command_idem(p->redis, "HKEYS xw:pkg:%s:avro", pkg)) {
-        r = RETRY(err, "redis: %s", p->redis->errstr);
+    if (xw_redis_append(p->redis, "HGET xw:pkg:%s meta", pkg) < 0
+        || xw_redis_append(p->redis, "HKEYS xw:pkg:%s:avro", pkg) < 0
+        || pkg_exec(p, rep, 2) < 0) {
+        pkg_discard(p);
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    }
+    if (!(meta = pkg_json(rep[0]))) {
+        r = RETRY(err, "package %s has no meta", pkg);
         goto out;
     }
-    ids = xw_redis_reply_take(p->redis);
-    if (!(argv = calloc(ids->elements + 1, sizeof *argv))) {
+    ids = rep[1];
+    if (!(argv = pkg_reply_strings(ids))) {
         r = RETRY(err, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < ids->elements; i++)
-        argv[i] = ids->element[i]->str;
     r = pkg_load_frozen(p, pkg, argv, ids->elements, err);
     if (r == XW_HANDLE_OK)
         r = emit_created(p, c, pkg, meta, err);
 out:
     free(argv);
-    if (ids)
-        freeReplyObject(ids);
+    xw_redis_replies_free(rep, 2);
     json_decref(meta);
     return r;
 }
@@ -160,14 +178,14 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     const char *envname = pkg_str(c->v, "environment");
     const char *creator = pkg_str(c->v, "creator");
     struct freeze_ctx f;
-    redisReply *ids = NULL, *avro = NULL;
-    const char **argv = NULL;
+    redisReply *rep[2] = { NULL }, *envs, *avro = NULL;
+    const char **argv = NULL, **hmget = NULL;
     json_t *meta = NULL, *excluded = NULL, *seen = NULL;
     xw_buf buf = XW_BUF_INIT;
     struct pkg_batch ha, zb;     /* frozen specs (Avro), basket ZREM */
     char akey[96];
     size_t n = 0, included = 0, nspecs = 0;
-    int failed = 0, from_basket, bad;
+    int from_basket, bad;
     xw_json_err e;
     enum xw_handle_result r = XW_HANDLE_OK;
 
@@ -179,11 +197,36 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                           creator) < 0;
     if (bad)
         goto redis;
-    f.env_json = pkg_load_json(p, "HGET xw:env:%s %s", ws, envname, &failed);
-    if (!failed)
-        f.src_json = pkg_load_json(p, "GET xw:ws:%s", ws, NULL, &failed);
-    if (failed)
+    /* The objects: listed in the command, or the creator's basket. */
+    snprintf(akey, sizeof akey, XW_SPEC_NTD ":%s", ws);
+    xw_avro_array_size(c->v, "object_ids", &n);
+    from_basket = n == 0;
+    argv = calloc(n + 1, sizeof *argv);
+    if (!argv)
+        goto nomem;
+    for (size_t i = 0; i < n; i++)
+        xw_avro_array_get_string(c->v, "object_ids", i, &argv[i], NULL);
+    if (!from_basket
+        && !(hmget = pkg_argv((const char *[]){ "HMGET", akey }, 2, argv, n)))
+        goto nomem;
+    /* One round trip: the environment with its workspaces, and the listed
+     * objects' specs (or the basket's ids: their specs take a second). */
+    if (xw_redis_append(p->redis, "EVAL %s 2 xw:env:%s xw:ws:%s %s", ENV_LUA,
+                        ws, ws, envname) < 0
+        || (from_basket
+                ? xw_redis_append(p->redis, "ZRANGE xw:basket:%s:%s 0 -1", ws,
+                                  creator)
+                : xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL)) < 0
+        || pkg_exec(p, rep, 2) < 0)
         goto redis;
+    envs = rep[0];
+    if (envs->type != REDIS_REPLY_ARRAY || envs->elements != 3) {
+        r = RETRY(err, "environment script: unexpected reply");
+        goto out;
+    }
+    f.env_json = pkg_json(envs->element[0]);
+    f.src_json = pkg_json(envs->element[1]);
+    f.dst_json = pkg_json(envs->element[2]);
     if (!f.env_json || !f.src_json) {
         if (pkg_reject(p, c, 422, "environment", "environment_missing",
                        "environment '%s' of workspace '%s' does not exist",
@@ -191,12 +234,6 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             goto redis;
         goto out;
     }
-    f.dst_json = pkg_load_json(p, "GET xw:ws:%s", json_string_value(
-                                   json_object_get(f.env_json,
-                                                   "destination_workspace")),
-                               NULL, &failed);
-    if (failed)
-        goto redis;
     if (!f.dst_json || xw_model_env_from_json(&f.env, f.env_json, ws, &e) < 0
         || xw_model_ws_from_json(&f.src, f.src_json, &e) < 0
         || xw_model_ws_from_json(&f.dst, f.dst_json, &e) < 0) {
@@ -206,34 +243,25 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             goto redis;
         goto out;
     }
-    /* The objects: listed in the command, or the creator's basket. */
-    xw_avro_array_size(c->v, "object_ids", &n);
-    from_basket = n == 0;
     if (from_basket) {
-        if (!xw_redis_command_idem(p->redis, "ZRANGE xw:basket:%s:%s 0 -1", ws,
-                                   creator))
-            goto redis;
-        ids = xw_redis_reply_take(p->redis);
+        const redisReply *ids = rep[1];
+
         n = ids->elements;
-    }
-    if (n == 0) {
-        if (pkg_reject(p, c, 422, "object_ids", "empty",
-                       "nothing to package: the basket is empty") < 0)
+        if (n == 0) {
+            if (pkg_reject(p, c, 422, "object_ids", "empty",
+                           "nothing to package: the basket is empty") < 0)
+                goto redis;
+            goto out;
+        }
+        free(argv);
+        if (!(argv = pkg_reply_strings(ids)))
+            goto nomem;
+        if (pkg_specs_fetch(p, akey, argv, n, &avro) < 0)
             goto redis;
-        goto out;
+    } else {
+        avro = rep[1];
+        rep[1] = NULL;
     }
-    argv = calloc(n, sizeof *argv);
-    if (!argv)
-        goto redis;
-    for (size_t i = 0; i < n; i++) {
-        if (from_basket)
-            argv[i] = ids->element[i]->str;
-        else
-            xw_avro_array_get_string(c->v, "object_ids", i, &argv[i], NULL);
-    }
-    snprintf(akey, sizeof akey, XW_SPEC_NTD ":%s", ws);
-    if (pkg_specs_fetch(p, akey, argv, n, &avro) < 0)
-        goto redis;
     excluded = json_array();
     seen = json_object();
     xw_avro_value_reset(&p->specs);
@@ -248,7 +276,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
         /* Read straight into the package's spec list; an object left out
          * is dropped from it again. */
         if (xw_avro_array_append(&p->specs.value, "objects", &el) < 0) {
-            xw_redis_pipeline_discard(p->redis);
+            pkg_discard(p);
             r = RETRY(err, "out of memory");
             goto out;
         }
@@ -269,7 +297,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                 || json_array_append_new(excluded, json_pack(
                        "{s:s, s:s, s:s}", "object_id", id, "reason_code", code,
                        "reason", reason)) < 0) {
-                xw_redis_pipeline_discard(p->redis);
+                pkg_discard(p);
                 r = RETRY(err, "out of memory");
                 goto out;
             }
@@ -324,8 +352,11 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             included, json_array_size(excluded));
     r = emit_created(p, c, pkg, meta, err);
     goto out;
+nomem:
+    r = RETRY(err, "out of memory");
+    goto out;
 redis:
-    xw_redis_pipeline_discard(p->redis);
+    pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
     freeze_ctx_release(&f);
@@ -333,8 +364,8 @@ out:
     pkg_batch_release(&zb);
     xw_buf_release(&buf);
     free(argv);
-    if (ids)
-        freeReplyObject(ids);
+    free(hmget);
+    xw_redis_replies_free(rep, 2);
     if (avro)
         freeReplyObject(avro);
     json_decref(meta);

@@ -37,6 +37,10 @@ int main(void)
     p.dedupe_ttl_s = xw_config_int(&svc.cfg, "XW_DEDUPE_TTL_S");
     xw_buf_init(&p.enc, 0);
     xw_buf_init(&p.spec, 0);
+    if (!(p.seen = json_object())) {
+        xw_error("INIT", "out of memory");
+        goto out;
+    }
     p.redis = xw_redis_connect(xw_config_str(&svc.cfg, "XW_REDIS_URL"), NULL,
                                err, sizeof err);
     if (!p.redis) {
@@ -57,7 +61,10 @@ int main(void)
     consumer = xw_service_consumer(&svc, topics, 1);
     if (!consumer)
         goto out;
+    h.batch_begin = pkg_seen_prefetch;
     h.handle = pkg_handle;
+    h.batch_end = pkg_settle;
+    h.batch_abort = pkg_abort;
     h.dead_letter = xw_service_dead_letter;
     h.ctx = &p;
     h.dead_letter_ctx = &svc;
@@ -73,6 +80,7 @@ out:
     xw_redis_free(p.redis);
     xw_buf_release(&p.enc);
     xw_buf_release(&p.spec);
+    json_decref(p.seen);
     xw_service_release(&svc);
     return rc;
 }

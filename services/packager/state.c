@@ -2,6 +2,7 @@
  * request status, and small shared helpers. */
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,23 @@
 #include "xw_log.h"
 
 #define REQ_TTL_S (7 * 86400)
+#define SEEN_PREFIX "xw:seen:packager:"    /* + event id: the marker */
 
 int tx_begin(struct packager *p)
 {
     p->ntx = 0;
     return TX(p, "MULTI");
+}
+
+/* Queues the marker and EXEC of the open transaction. 0 or -1 (the whole
+ * batch of queued commands discarded). */
+static int tx_end(struct packager *p, const struct command *c)
+{
+    if (TX(p, "SET " SEEN_PREFIX "%s 1 EX %lld", c->event_id,
+           p->dedupe_ttl_s) < 0
+        || TX(p, "EXEC") < 0)
+        return -1;
+    return 0;
 }
 
 int tx_commit(struct packager *p, const struct command *c)
@@ -25,17 +38,15 @@ int tx_commit(struct packager *p, const struct command *c)
     size_t n;
     int rc = -1;
 
-    if (TX(p, "SET xw:seen:packager:%s 1 EX %lld", c->event_id,
-           p->dedupe_ttl_s) < 0
-        || TX(p, "EXEC") < 0)
+    if (tx_end(p, c) < 0)
         goto out;
     n = (size_t)p->ntx;
     replies = calloc(n, sizeof *replies);
     if (!replies) {
-        xw_redis_pipeline_discard(p->redis);
+        pkg_discard(p);
         goto out;
     }
-    if (xw_redis_pipeline_exec(p->redis, replies, n) < 0) {
+    if (pkg_exec(p, replies, n) < 0) {
         xw_warn("TX", "event %s: %s", c->event_id, p->redis->errstr);
         goto out;
     }
@@ -47,6 +58,221 @@ out:
     free(replies);
     p->ntx = 0;
     return rc;
+}
+
+int tx_commit_later(struct packager *p, const struct command *c)
+{
+    int rc = -1;
+
+    if (tx_end(p, c) < 0)
+        goto out;
+    p->unread += (size_t)p->ntx;
+    /* Out now: Redis runs it while the next command is decoded. */
+    rc = xw_redis_pipeline_flush(p->redis);
+out:
+    if (rc < 0)
+        p->unread = 0;  /* discarded with the connection */
+    p->ntx = 0;
+    return rc;
+}
+
+int pkg_exec(struct packager *p, redisReply **rep, size_t n)
+{
+    size_t k = p->unread, total = k + n;
+    redisReply **all;
+    int rc = -1;
+
+    p->unread = 0;
+    if (k == 0)
+        return xw_redis_pipeline_exec(p->redis, rep, n);
+    for (size_t i = 0; rep && i < n; i++)
+        rep[i] = NULL;
+    if (!(all = calloc(total, sizeof *all))) {
+        xw_redis_pipeline_discard(p->redis);
+        snprintf(p->redis->errstr, sizeof p->redis->errstr, "out of memory");
+        return -1;
+    }
+    if (xw_redis_pipeline_exec(p->redis, all, total) < 0)
+        goto out;
+    /* The transactions' replies: OK, QUEUED..., and EXEC's array, or nil
+     * when it was aborted (an error reply already failed the exec). */
+    for (size_t i = 0; i < k; i++) {
+        if (all[i]->type == REDIS_REPLY_NIL) {
+            snprintf(p->redis->errstr, sizeof p->redis->errstr,
+                     "a transaction sent before was aborted");
+            goto out;
+        }
+    }
+    for (size_t i = 0; rep && i < n; i++) {
+        rep[i] = all[k + i];
+        all[k + i] = NULL;
+    }
+    rc = 0;
+out:
+    xw_redis_replies_free(all, total);
+    free(all);
+    return rc;
+}
+
+void pkg_discard(struct packager *p)
+{
+    xw_redis_pipeline_discard(p->redis);
+    p->unread = 0;
+}
+
+int pkg_settle(void *ctx)
+{
+    struct packager *p = ctx;
+
+    if (pkg_exec(p, NULL, 0) < 0) {
+        xw_warn("TX", "end of batch: %s", p->redis->errstr);
+        return -1;
+    }
+    return 0;
+}
+
+void pkg_abort(void *ctx)
+{
+    struct packager *p = ctx;
+
+    /* The batch is redone: its writes must have landed (or failed) before
+     * the retry reads the markers again. */
+    if (pkg_exec(p, NULL, 0) < 0)
+        pkg_discard(p);
+    json_object_clear(p->seen);
+}
+
+/* The longest event id read ahead (ours are UUIDs, 36 characters). */
+#define PEEK_ID_MAX 64
+
+/* The event id of an encoded command, without decoding it: its first
+ * field, right after the single-object header (C3 01, 8 bytes of
+ * fingerprint): a zigzag varint length, then the bytes. 0 with *id (in
+ * data) and *idlen set when it looks like an id (letters, digits, '-'),
+ * -1 otherwise. */
+static int peek_event_id(const unsigned char *d, size_t len, const char **id,
+                         size_t *idlen)
+{
+    size_t o = 10;
+    uint64_t v = 0;
+    int64_t n;
+
+    if (len < o || d[0] != 0xC3 || d[1] != 0x01)
+        return -1;
+    for (int shift = 0;; shift += 7) {
+        if (o >= len || shift > 63)
+            return -1;
+        v |= (uint64_t)(d[o] & 0x7f) << shift;
+        if (!(d[o++] & 0x80))
+            break;
+    }
+    n = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    if (n <= 0 || n > PEEK_ID_MAX || (size_t)n > len - o)
+        return -1;
+    for (int64_t i = 0; i < n; i++) {
+        unsigned char ch = d[o + i];
+
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')
+              || (ch >= 'A' && ch <= 'Z') || ch == '-'))
+            return -1;
+    }
+    *id = (const char *)d + o;
+    *idlen = (size_t)n;
+    return 0;
+}
+
+int pkg_seen_prefetch(void *ctx, rd_kafka_message_t *const *msgs, size_t n)
+{
+    struct packager *p = ctx;
+    const size_t plen = sizeof SEEN_PREFIX - 1;
+    xw_buf keys = XW_BUF_INIT;  /* the MGET's keys, back to back */
+    const char **argv = NULL;
+    size_t *lens = NULL, k = 0, off = 0;
+    redisReply *rep = NULL;
+    int rc = -1;
+
+    json_object_clear(p->seen);
+    argv = calloc(n + 1, sizeof *argv);
+    lens = calloc(n + 1, sizeof *lens);
+    if (!argv || !lens)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const char *id;
+        size_t idlen;
+
+        if (msgs[i]->err || peek_event_id(msgs[i]->payload, msgs[i]->len, &id,
+                                          &idlen) < 0)
+            continue;       /* handle() asks Redis itself */
+        if (xw_buf_add(&keys, SEEN_PREFIX, plen) < 0
+            || xw_buf_add(&keys, id, idlen) < 0)
+            goto nomem;
+        lens[++k] = plen + idlen;
+    }
+    if (k == 0) {
+        rc = 0;
+        goto out;
+    }
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (size_t j = 1; j <= k; j++) {   /* the buffer no longer moves */
+        argv[j] = keys.data + off;
+        off += lens[j];
+    }
+    if (xw_redis_append_argv(p->redis, (int)k + 1, argv, lens) < 0
+        || pkg_exec(p, &rep, 1) < 0) {
+        xw_warn("SEEN", "reading %zu marker(s): %s", k, p->redis->errstr);
+        pkg_discard(p);
+        goto out;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != k) {
+        xw_warn("SEEN", "reading %zu marker(s): unexpected reply", k);
+        goto out;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (json_object_setn_new(p->seen, argv[j + 1] + plen,
+                                 lens[j + 1] - plen,
+                                 json_boolean(rep->element[j]->type
+                                              != REDIS_REPLY_NIL)) < 0)
+            goto nomem;
+    rc = 0;
+    goto out;
+nomem:
+    xw_warn("SEEN", "reading the batch's markers: out of memory");
+    json_object_clear(p->seen);
+out:
+    if (rep)
+        freeReplyObject(rep);
+    free(argv);
+    free(lens);
+    xw_buf_release(&keys);
+    return rc;
+}
+
+int pkg_seen(struct packager *p, const char *event_id, int *seen)
+{
+    json_t *known = json_object_get(p->seen, event_id);
+    redisReply *rep;
+
+    if (known) {
+        *seen = json_is_true(known);
+        return 0;
+    }
+    if (xw_redis_append(p->redis, "EXISTS " SEEN_PREFIX "%s", event_id) < 0
+        || pkg_exec(p, &rep, 1) < 0) {
+        pkg_discard(p);
+        return -1;
+    }
+    *seen = rep->integer == 1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+void pkg_seen_applied(struct packager *p, const char *event_id)
+{
+    /* Failing (out of memory) only costs a later copy its EXISTS: the
+     * stale false must go then. */
+    if (json_object_set_new(p->seen, event_id, json_true()) < 0)
+        json_object_del(p->seen, event_id);
 }
 
 int tx_request_status(struct packager *p, const struct command *c,
@@ -211,26 +437,40 @@ int pkg_reject(struct packager *p, const struct command *c, int http_status,
                              json_pack("{s:i, s:s, s:s, s:s}", "status",
                                        http_status, "field", field, "rule",
                                        code, "message", msg)) < 0
-        || tx_commit(p, c) < 0)
+        || tx_commit_later(p, c) < 0)
         return -1;
     return 0;
 }
 
-json_t *pkg_load_json(struct packager *p, const char *fmt, const char *a,
-                      const char *b, int *failed)
+json_t *pkg_json(const redisReply *r)
 {
-    redisReply *rep = b ? xw_redis_command_idem(p->redis, fmt, a, b)
-                        : xw_redis_command_idem(p->redis, fmt, a);
     json_error_t je;
 
-    *failed = 0;
-    if (!rep) {
-        *failed = 1;
+    if (!r || r->type != REDIS_REPLY_STRING)
         return NULL;
-    }
-    if (rep->type != REDIS_REPLY_STRING)
+    return json_loadb(r->str, r->len, 0, &je);
+}
+
+const char **pkg_reply_strings(const redisReply *a)
+{
+    const char **argv = calloc(a->elements + 1, sizeof *argv);
+
+    for (size_t i = 0; argv && i < a->elements; i++)
+        argv[i] = a->element[i]->str;
+    return argv;
+}
+
+const char **pkg_argv(const char *const *head, size_t nhead,
+                      const char *const *ids, size_t n)
+{
+    const char **argv = calloc(nhead + n + 1, sizeof *argv);
+
+    if (!argv)
         return NULL;
-    return json_loadb(rep->str, rep->len, 0, &je);
+    memcpy(argv, head, nhead * sizeof *argv);
+    if (n)
+        memcpy(argv + nhead, ids, n * sizeof *ids);
+    return argv;
 }
 
 const char *pkg_str(const avro_value_t *v, const char *field)
@@ -260,18 +500,19 @@ int pkg_envelope(struct packager *p, avro_value_t *v, const struct command *c,
 int pkg_specs_fetch(struct packager *p, const char *key, const char **ids,
                     size_t n, redisReply **avro)
 {
-    const char **argv = calloc(n + 2, sizeof *argv);
+    const char **argv = pkg_argv((const char *[]){ "HMGET", key }, 2, ids, n);
     int rc = -1;
 
     *avro = NULL;
-    if (!argv)
+    if (!argv) {
+        snprintf(p->redis->errstr, sizeof p->redis->errstr, "out of memory");
         return -1;
-    memcpy(argv + 2, ids, n * sizeof *ids);
-    argv[0] = "HMGET";
-    argv[1] = key;
-    if (!xw_redis_command_argv(p->redis, (int)n + 2, argv, NULL, 1))
+    }
+    if (xw_redis_append_argv(p->redis, (int)n + 2, argv, NULL) < 0
+        || pkg_exec(p, avro, 1) < 0) {
+        pkg_discard(p);
         goto out;
-    *avro = xw_redis_reply_take(p->redis);
+    }
     rc = 0;
 out:
     free(argv);
@@ -305,15 +546,26 @@ enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
 {
     char key[96];
     redisReply *avro = NULL;
+    enum xw_handle_result r;
+
+    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
+    if (n && pkg_specs_fetch(p, key, ids, n, &avro) < 0)
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    r = pkg_fill_frozen(p, pkg, ids, n, avro, err);
+    if (avro)
+        freeReplyObject(avro);
+    return r;
+}
+
+enum xw_handle_result pkg_fill_frozen(struct packager *p, const char *pkg,
+                                      const char **ids, size_t n,
+                                      const redisReply *avro,
+                                      struct xw_handle_error *err)
+{
     avro_value_t *v = &p->specs.value, el;
     enum xw_handle_result r = XW_HANDLE_OK;
 
     xw_avro_value_reset(&p->specs);
-    if (n == 0)
-        return XW_HANDLE_OK;
-    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
-    if (pkg_specs_fetch(p, key, ids, n, &avro) < 0)
-        return RETRY(err, "redis: %s", p->redis->errstr);
     for (size_t i = 0; i < n && r == XW_HANDLE_OK; i++) {
         int got;
 
@@ -339,7 +591,6 @@ enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
                 r = RETRY(err, "out of memory");
         }
     }
-    freeReplyObject(avro);
     return r;
 }
 

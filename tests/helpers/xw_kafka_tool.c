@@ -9,7 +9,11 @@
  *                                      seen or S seconds passed; prints the
  *                                      count of distinct and of total seen
  *   xw_kafka_tool flaky GROUP N S K    like consume, but the handler asks
- *                                      for a retry on every K-th message once
+ *                                      for a retry on every K-th message once,
+ *                                      and the first batch begin fails
+ *
+ * Every message handled must have been handed to the batch begin of its
+ * batch first; one that was not is counted and fails the run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +30,29 @@ static const char *env_get(const char *name) { return getenv(name); }
 struct seen {
     unsigned char *bits;
     long n, distinct, total, fail_every, failed_once_upto;
+    long begins, unannounced;
+    rd_kafka_message_t *const *batch;   /* of the last batch begin */
+    size_t nbatch;
     xw_avro_decoder *dec;
 };
+
+static int batch_begin(void *ctx, rd_kafka_message_t *const *msgs, size_t n)
+{
+    struct seen *s = ctx;
+
+    s->batch = msgs;
+    s->nbatch = n;
+    /* A failed begin must retry the batch without handling any of it. */
+    return s->fail_every && s->begins++ == 0 ? -1 : 0;
+}
+
+static int announced(const struct seen *s, const rd_kafka_message_t *m)
+{
+    for (size_t i = 0; i < s->nbatch; i++)
+        if (s->batch[i] == m)
+            return 1;
+    return 0;
+}
 
 static enum xw_handle_result handle(void *ctx, const rd_kafka_message_t *m,
                                     struct xw_handle_error *err)
@@ -47,6 +72,8 @@ static enum xw_handle_result handle(void *ctx, const rd_kafka_message_t *m,
         snprintf(err->reason, sizeof err->reason, "%s", ae.msg);
         return XW_HANDLE_POISON;
     }
+    if (!announced(s, m))
+        s->unannounced++;
     i = strtol(probe + 2, NULL, 10);
     if (i < 0 || i >= s->n)
         return XW_HANDLE_OK;
@@ -121,7 +148,8 @@ int main(int argc, char **argv)
         || (strcmp(argv[1], "flaky") == 0 && argc == 6)) {
         enum xw_topic topics[] = { XW_TOPIC_COMMANDS };
         struct seen s = { 0 };
-        struct xw_kafka_handler h = { .handle = handle, .ctx = &s };
+        struct xw_kafka_handler h = { .handle = handle, .ctx = &s,
+                                      .batch_begin = batch_begin };
         xw_kafka_consumer *c;
         int64_t deadline = xw_mono_ms() + atol(argv[4]) * 1000;
 
@@ -139,7 +167,10 @@ int main(int argc, char **argv)
                 break;
         xw_kafka_consumer_free(c);
         printf("distinct %ld total %ld\n", s.distinct, s.total);
-        rc = s.distinct == s.n ? 0 : 1;
+        if (s.unannounced)
+            fprintf(stderr, "%ld message(s) handled without a batch begin\n",
+                    s.unannounced);
+        rc = s.distinct == s.n && !s.unannounced ? 0 : 1;
         free(s.bits);
         xw_avro_decoder_free(s.dec);
         xw_avro_registry_free(reg);

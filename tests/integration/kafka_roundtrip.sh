@@ -17,7 +17,8 @@ xw_expect_eq "consumer group gets every message once" "$out" "distinct 5000 tota
 out=$("$tool" consume grp-b 5000 60) || xw_die "consume grp-b: $out"
 xw_expect_eq "independent group" "$out" "distinct 5000 total 5000"
 
-# Retries rewind the batch: nothing is skipped (total counts redone work).
+# Retries rewind the batch (asked by the handler, or a failed batch begin):
+# nothing is skipped (total counts redone work).
 out=$("$tool" flaky grp-c 5000 90 700) || xw_die "flaky grp-c: $out"
 xw_check "retrying handler still sees every message: $out" \
     bash -c "[[ '$out' == 'distinct 5000 '* ]]"
