@@ -47,9 +47,9 @@ int main(void)
     /* Before any thread starts: glibc gives every thread that allocates
      * under contention an arena of its own (up to 8 per core), and a
      * thread-per-connection server ends up with many arenas each keeping
-     * the freed memory of the largest request it served. Two are enough
-     * for 2 busy cores here (the work per request is Redis and Kafka
-     * round trips, not allocation). Measured with big_package.sh (a
+     * the freed memory of the largest request it served. One is enough
+     * (the work per request is Redis and Kafka round trips, not
+     * allocation; see below). Measured with big_package.sh (a
      * 10,000-object request): resident after the run 63 MB before issue
      * 7, 17 MB with these settings and sl_http_trim.
      * Fixed thresholds, because glibc's dynamic ones follow the largest
@@ -70,7 +70,12 @@ int main(void)
      * 1.5-1.7 with them. Resident after ten 1,000-object packages the
      * same (16.6 MB); after three of 10,000, 19 MB (15-17 before), peak
      * 27 MB (25 before). */
-    mallopt(M_ARENA_MAX, 2);
+    /* One arena since session 5: with two, each kept up to the trim
+     * threshold of free memory after big requests, and sat-10k after
+     * sat-1k (8 threads of 1,000-object requests) peaked at 28.9-30.1
+     * MB; with one, 26.9 MB, listener CPU per object unchanged (12.5 us
+     * in sat-1k): its threads mostly wait on Redis and Kafka. */
+    mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
     if (xw_service_init(&svc, "submit-listener", settings,
