@@ -250,6 +250,17 @@ int sl_request_begin(struct sl_request *r)
     return rc;
 }
 
+/* Deletes the request's pending mark, without waiting for the answer. */
+static void forget_mark(struct sl_request *r)
+{
+    const char *argv[2] = { "DEL", NULL };
+    char key[64];
+
+    snprintf(key, sizeof key, "xw:req:%s", r->request_id);
+    argv[1] = key;
+    sl_redis_defer(r, 2, argv, NULL);
+}
+
 int sl_request_begin_marked(struct sl_request *r)
 {
     int rc;
@@ -262,14 +273,8 @@ int sl_request_begin_marked(struct sl_request *r)
      * for a write that stores its answer without an event, or the status
      * expired first): the mark just written would stay pending for a
      * week. */
-    if (rc != 0 && r->mark_created) {
-        const char *argv[2] = { "DEL", NULL };
-        char key[64];
-
-        snprintf(key, sizeof key, "xw:req:%s", r->request_id);
-        argv[1] = key;
-        sl_redis_defer(r, 2, argv, NULL);
-    }
+    if (rc != 0 && r->mark_created)
+        forget_mark(r);
     return rc;
 }
 
@@ -482,13 +487,7 @@ int sl_accept_encoded(struct sl_request *r, const void *event, size_t len,
     if (sl_request_begin_marked(r) != 0)
         goto out;
     if (produce_event(r, event, len, topic, key) < 0) {
-        const char *argv[2] = { "DEL", NULL };
-        char key_req[64];
-
-        /* Nothing was accepted: no pending request either. */
-        snprintf(key_req, sizeof key_req, "xw:req:%s", r->request_id);
-        argv[1] = key_req;
-        sl_redis_defer(r, 2, argv, NULL);
+        forget_mark(r);     /* nothing was accepted: no pending request */
         goto out;
     }
     xw_metrics_add(&m_accepted, 1);
