@@ -2241,6 +2241,26 @@ static int rd_len(rd *r, size_t *out, const char *what)
     return 0;
 }
 
+int xw_avro_peek_string(const void *data, size_t len, const char **s,
+                        size_t *slen, xw_avro_err *err)
+{
+    uint64_t fp;
+    rd r;
+    int rc;
+
+    if ((rc = header_read(data, len, &fp, err)) < 0)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.start = data;
+    r.p = r.start + XW_AVRO_HEADER_LEN;
+    r.end = r.start + len;
+    r.err = err;
+    if ((rc = rd_len(&r, slen, "string")) < 0)
+        return rc;
+    *s = (const char *)r.p;
+    return 0;
+}
+
 static int rd_value(rd *r, const xw_cls *c, void *self)
 {
     int64_t v;

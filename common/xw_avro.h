@@ -203,6 +203,14 @@ int xw_avro_peek_type(const xw_avro_registry *reg, const void *data,
                       size_t len, const xw_avro_type **type,
                       xw_avro_err *err);
 
+/* The first field of a message's body read as a string, without
+ * decoding: *s (inside data, not terminated) and *slen. For reading ahead
+ * a field every type of a topic starts with (our events' event_id); the
+ * caller knows the type starts with a string. Codes: ESHORT, EMARKER,
+ * ETRUNCATED, EGARBLED. */
+int xw_avro_peek_string(const void *data, size_t len, const char **s,
+                        size_t *slen, xw_avro_err *err);
+
 /* ---------------------------------------------------------------------
  * Values (producer side)
  */

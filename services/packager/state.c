@@ -2,7 +2,6 @@
  * request status, and small shared helpers. */
 #include <malloc.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,38 +145,21 @@ void pkg_abort(void *ctx)
 #define PEEK_ID_MAX 64
 
 /* The event id of an encoded command, without decoding it: its first
- * field, right after the single-object header (C3 01, 8 bytes of
- * fingerprint): a zigzag varint length, then the bytes. 0 with *id (in
- * data) and *idlen set when it looks like an id (letters, digits, '-'),
- * -1 otherwise. */
-static int peek_event_id(const unsigned char *d, size_t len, const char **id,
+ * field (xw_avro_peek_string). 0 with *id (in data) and *idlen set when
+ * it looks like an id (letters, digits, '-'), -1 otherwise. */
+static int peek_event_id(const void *data, size_t len, const char **id,
                          size_t *idlen)
 {
-    size_t o = 10;
-    uint64_t v = 0;
-    int64_t n;
-
-    if (len < o || d[0] != 0xC3 || d[1] != 0x01)
+    if (xw_avro_peek_string(data, len, id, idlen, NULL) < 0
+        || *idlen == 0 || *idlen > PEEK_ID_MAX)
         return -1;
-    for (int shift = 0;; shift += 7) {
-        if (o >= len || shift > 63)
-            return -1;
-        v |= (uint64_t)(d[o] & 0x7f) << shift;
-        if (!(d[o++] & 0x80))
-            break;
-    }
-    n = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-    if (n <= 0 || n > PEEK_ID_MAX || (size_t)n > len - o)
-        return -1;
-    for (int64_t i = 0; i < n; i++) {
-        unsigned char ch = d[o + i];
+    for (size_t i = 0; i < *idlen; i++) {
+        unsigned char ch = (unsigned char)(*id)[i];
 
         if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')
               || (ch >= 'A' && ch <= 'Z') || ch == '-'))
             return -1;
     }
-    *id = (const char *)d + o;
-    *idlen = (size_t)n;
     return 0;
 }
 

@@ -791,6 +791,19 @@ static void test_peek_and_decode_into(void)
     ASSERT_EQ(xw_avro_decode_into(reg, &v, bin, len, &err), 0);
     ASSERT_EQ(xw_avro_get_string(&v.value, "object_id", &s, NULL), 0);
     ASSERT_STR_EQ(s, "n-1");
+    {   /* the first field without decoding: the event id */
+        const char *id, *peeked;
+        size_t idlen;
+
+        ASSERT_EQ(xw_avro_get_string(&v.value, "event_id", &id, NULL), 0);
+        ASSERT_EQ(xw_avro_peek_string(bin, len, &peeked, &idlen, &err), 0);
+        ASSERT_EQ(idlen, strlen(id));
+        ASSERT(memcmp(peeked, id, idlen) == 0);
+        ASSERT_EQ(xw_avro_peek_string(bin, 11, &peeked, &idlen, &err),
+                  XW_AVRO_ETRUNCATED);
+        ASSERT_EQ(xw_avro_peek_string(bin, 9, &peeked, &idlen, NULL),
+                  XW_AVRO_ESHORT);
+    }
     other = load_bin("Probe", &olen);
     ASSERT(other != NULL);
     ASSERT_EQ(xw_avro_decode_into(reg, &v, other, olen, &err), XW_AVRO_ETYPE);
