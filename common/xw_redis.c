@@ -619,6 +619,7 @@ static void default_opts(xw_redis_opts *o, const xw_redis_opts *in)
         o->reconnect_max_ms = in->reconnect_max_ms;
     if (o->reconnect_max_ms < o->reconnect_min_ms)
         o->reconnect_max_ms = o->reconnect_min_ms;
+    o->uncounted = in->uncounted;
 }
 
 xw_redis *xw_redis_connect(const char *url, const xw_redis_opts *opts,
@@ -743,7 +744,7 @@ static int read_replies(xw_redis *r, size_t n, redisReply **out)
     size_t i, j;
     int seen_err = 0;
 
-    if (n) {
+    if (n && !r->opts.uncounted) {
         xw_metrics_add(&m_round_trips, 1);
         xw_metrics_add(&m_commands, n);
     }

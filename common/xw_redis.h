@@ -84,9 +84,13 @@ typedef struct xw_redis_opts {
     int reconnect_attempts;   /* per reconnect episode, default 5 */
     int reconnect_min_ms;     /* first backoff, default 50 */
     int reconnect_max_ms;     /* backoff cap, default 1000 */
+    int uncounted;            /* 1: left out of xw_redis_round_trips_total
+                                 and xw_redis_commands_total, which count
+                                 the work of requests and events; for a
+                                 background connection's liveness checks */
 } xw_redis_opts;
 
-#define XW_REDIS_OPTS_INIT { 2000, 5000, 5, 50, 1000 }
+#define XW_REDIS_OPTS_INIT { 2000, 5000, 5, 50, 1000, 0 }
 
 #define XW_REDIS_KEY_MAX 256  /* lock keys (without the ":fence" suffix) */
 

@@ -249,6 +249,7 @@ static int track_open(struct track *t, int i, char *err, size_t errlen)
     int argc = 6;
 
     o.reconnect_attempts = 1;
+    o.uncounted = 1;            /* its pings are not a request's work */
     if (!(t->sub = xw_redis_connect(nt.url, &o, err, errlen))
         || !(t->trk = xw_redis_connect(nt.url, &o, err, errlen)))
         return -1;
