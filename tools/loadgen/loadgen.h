@@ -122,6 +122,9 @@ struct lg_pkg {
     int64_t t_deploy;     /* step 4 sent */
     int64_t t_final;      /* final status first seen through the API */
     int64_t created_wall_ms;  /* wall clock when step 3 was sent */
+    int64_t server_created_ms;  /* its created_at as the watcher saw it
+                                   (the server's clock); 0 not yet seen */
+    unsigned unseen_calls;      /* list calls that did not show it yet */
     int ok;               /* succeeded with every object deployed */
     int done;             /* reached a final status (ok or failed) */
     long deployed, failed;

@@ -27,7 +27,19 @@
 #include "xw_id.h"
 
 #define LIST_LIMIT 1000
-#define SINCE_MARGIN_MS 2000   /* created_at is the packager's clock */
+/* The list's `since` is on the server's clock (created_at), ours is
+ * created_wall_ms. A package seen once has its created_at; one not seen
+ * yet is looked for from its own time shifted by the smallest difference
+ * seen so far between the two clocks (server minus ours: the request's
+ * latency plus any skew), less SKEW_SLACK_MS. Without such a difference,
+ * or for a package that UNSEEN_CALLS_MAX calls did not show (a clock
+ * stepped back), SINCE_MARGIN_MS is used. Why: with a fixed 2 s margin
+ * every call listed every package of the last 2 s (~200 at 100 packages
+ * per second, 8 times the packages in flight), and the observer's cost
+ * grew with the throughput it measured. */
+#define SINCE_MARGIN_MS 2000
+#define SKEW_SLACK_MS 100
+#define UNSEEN_CALLS_MAX 20
 
 struct lg_watch {
     const struct lg_config *cfg;   /* borrowed */
@@ -38,9 +50,30 @@ struct lg_watch {
     struct lg_pkg **wait;          /* packages waited for (borrowed) */
     size_t n, cap;
     int stop;
+    int skew_known;
+    int64_t skew_ms;               /* min(server created_at - ours) seen */
     unsigned long calls;
     double items;
 };
+
+/* Where the list must start to show p (server clock, ms). */
+static int64_t since_of(const struct lg_watch *w, const struct lg_pkg *p)
+{
+    if (p->server_created_ms)
+        return p->server_created_ms;
+    if (w->skew_known && p->unseen_calls < UNSEEN_CALLS_MAX)
+        return p->created_wall_ms + w->skew_ms - SKEW_SLACK_MS;
+    return p->created_wall_ms - SINCE_MARGIN_MS;
+}
+
+/* The waited package with this id, or NULL. */
+static struct lg_pkg *waited(const struct lg_watch *w, const char *id)
+{
+    for (size_t k = 0; k < w->n; k++)
+        if (strcmp(w->wait[k]->id, id) == 0)
+            return w->wait[k];
+    return NULL;
+}
 
 /* One list call (all pages) and the final packages it shows. */
 static void watch_once(struct lg_watch *w, struct lg_client *c,
@@ -73,25 +106,34 @@ static void watch_once(struct lg_watch *w, struct lg_client *c,
                                                                "package_id"));
             const char *status = json_string_value(json_object_get(it,
                                                                    "status"));
+            int64_t created = (int64_t)json_integer_value(
+                json_object_get(it, "created_at"));
+            struct lg_pkg *p = id ? waited(w, id) : NULL;
 
-            if (!id || !status || (strcmp(status, "succeeded") != 0
-                                   && strcmp(status, "failed") != 0))
+            if (!p)
                 continue;
-            for (size_t k = 0; k < w->n; k++) {
-                struct lg_pkg *p = w->wait[k];
-
-                if (strcmp(p->id, id) != 0)
-                    continue;
-                p->t_final = seen;
-                p->done = 1;
-                snprintf(p->status, sizeof p->status, "%s", status);
-                p->deployed = (long)json_integer_value(json_object_get(it,
-                                                                 "deployed"));
-                p->failed = (long)json_integer_value(json_object_get(it,
-                                                                 "failed"));
-                w->wait[k] = w->wait[--w->n];
-                break;
+            if (created > 0 && !p->server_created_ms) {
+                p->server_created_ms = created;
+                if (!w->skew_known || created - p->created_wall_ms
+                                          < w->skew_ms)
+                    w->skew_ms = created - p->created_wall_ms;
+                w->skew_known = 1;
             }
+            if (!status || (strcmp(status, "succeeded") != 0
+                            && strcmp(status, "failed") != 0))
+                continue;
+            p->t_final = seen;
+            p->done = 1;
+            snprintf(p->status, sizeof p->status, "%s", status);
+            p->deployed = (long)json_integer_value(json_object_get(it,
+                                                             "deployed"));
+            p->failed = (long)json_integer_value(json_object_get(it,
+                                                           "failed"));
+            for (size_t k = 0; k < w->n; k++)
+                if (w->wait[k] == p) {
+                    w->wait[k] = w->wait[--w->n];
+                    break;
+                }
         }
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
@@ -118,12 +160,17 @@ static void *watch_main(void *arg)
             pthread_mutex_unlock(&w->mu);
             break;
         }
-        for (size_t k = 0; k < w->n; k++)
-            if (w->wait[k]->created_wall_ms < since)
-                since = w->wait[k]->created_wall_ms;
+        for (size_t k = 0; k < w->n; k++) {
+            struct lg_pkg *p = w->wait[k];
+
+            if (since_of(w, p) < since)
+                since = since_of(w, p);
+            if (!p->server_created_ms)
+                p->unseen_calls++;
+        }
         pthread_mutex_unlock(&w->mu);
         if (since != INT64_MAX)
-            watch_once(w, &c, since - SINCE_MARGIN_MS);
+            watch_once(w, &c, since);
     }
     lg_client_release(&c);
     return NULL;
