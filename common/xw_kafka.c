@@ -144,9 +144,14 @@ struct xw_kafka_producer {
     char last_error[256];
 };
 
-/* A synchronous produce waits on one of these (msg_opaque). */
+/* A synchronous produce waits on one of these (msg_opaque). The report
+ * may be served by any thread that polls the producer (the listener's
+ * main thread does, blocking): it signals cv, so the waiter wakes at once
+ * instead of at the end of its own poll's timeout. */
 struct delivery {
-    _Atomic int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
     rd_kafka_resp_err_t err;
 };
 
@@ -158,8 +163,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 
     (void)rk;
     if (d) {
+        pthread_mutex_lock(&d->mu);
         d->err = m->err;
-        atomic_store(&d->done, 1);
+        d->done = 1;
+        pthread_cond_signal(&d->cv);
+        pthread_mutex_unlock(&d->mu);
         return;
     }
     if (m->err) {
@@ -318,21 +326,49 @@ int xw_kafka_produce_wait(xw_kafka_producer *p, enum xw_topic topic,
                           size_t len, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = topic_handle(p, topic, err, errlen);
-    struct delivery d = { 0, RD_KAFKA_RESP_ERR_NO_ERROR };
+    struct delivery d = { .done = 0, .err = RD_KAFKA_RESP_ERR_NO_ERROR };
+    pthread_condattr_t a;
+    int rc = -1;
 
     if (!rkt)
         return -1;
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&d.cv, &a);
+    pthread_condattr_destroy(&a);
     if (produce_rkt(p, rkt, key, keylen, value, len, &d, err, errlen) < 0)
-        return -1;
+        goto out;
     /* librdkafka reports every message within message.timeout.ms, so this
-     * loop ends; whichever thread polls runs the callback for us. */
-    while (!atomic_load(&d.done))
-        rd_kafka_poll(p->rk, 10);
+     * loop ends. Serve what is queued (no other thread may be polling),
+     * then sleep until our report is served, by us or another poller; the
+     * 10 ms bound keeps a producer nobody else polls moving. */
+    pthread_mutex_lock(&d.mu);
+    while (!d.done) {
+        struct timespec ts;
+
+        pthread_mutex_unlock(&d.mu);
+        rd_kafka_poll(p->rk, 0);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 10 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&d.mu);
+        if (!d.done)
+            pthread_cond_timedwait(&d.cv, &d.mu, &ts);
+    }
+    pthread_mutex_unlock(&d.mu);
     if (d.err) {
         snprintf(err, errlen, "not acknowledged: %s", rd_kafka_err2str(d.err));
-        return -1;
+        goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    pthread_cond_destroy(&d.cv);
+    pthread_mutex_destroy(&d.mu);
+    return rc;
 }
 
 int xw_kafka_produce_to(xw_kafka_producer *p, const char *topic,

@@ -7,6 +7,7 @@
  *
  *   xw-kafkabench [--count N] [--size BYTES] [--rate MSGS_PER_S]
  *                 [--repeat R] [--prefix P] [--json]
+ *   xw-kafkabench --acked THREADS [--count N] [--size BYTES] [--json]
  *
  * Settings come from the environment like a service's (XW_KAFKA_BROKERS,
  * XW_RDKAFKA_*, XW_BATCH_MAX), except the topic prefix: the messages go to
@@ -30,6 +31,13 @@
  * that finds no data only after the full wait, even if data arrives
  * meanwhile (rdkafka_mock_handlers.c).
  *
+ * --acked: the synchronous write of the submit-listener instead. THREADS
+ * threads send N messages in all, each with xw_kafka_produce_wait (one at
+ * a time per thread, waiting for the broker's acknowledgement), while the
+ * main thread polls the producer as the listener's does; no consumer.
+ * Prints {"acked_threads","count","size","acked_s","acked_msgs_per_s",
+ * "ack_p50_ms","ack_p99_ms"}.
+ *
  * Prints one line of results, or with --json one JSON object:
  *   {"count","size","rate","repeat","produce_s","produce_msgs_per_s",
  *    "e2e_s","e2e_msgs_per_s","e2e_msgs_per_s_min","e2e_msgs_per_s_max",
@@ -38,6 +46,7 @@
  * bad usage.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,10 +308,100 @@ static int run(xw_kafka_consumer *c, const struct xw_kafka_handler *h,
     return 0;
 }
 
+/* ---- --acked ---------------------------------------------------------- */
+
+struct acked {
+    struct bench *b;
+    size_t first, n;              /* this thread's slots of b->lat_ms */
+    int failed;
+    int64_t t_end;                /* ns: its last acknowledgement */
+    atomic_int *finished;         /* threads that are through */
+};
+
+static void *acked_thread(void *arg)
+{
+    struct acked *a = arg;
+    unsigned char *payload = calloc(1, a->b->size);
+    char err[512], key[32];
+
+    if (!payload) {
+        a->failed = 1;
+        return NULL;
+    }
+    memset(payload, 'x', a->b->size);
+    for (size_t i = a->first; i < a->first + a->n; i++) {
+        int klen = snprintf(key, sizeof key, "pkg-%zu", i % 64);
+        int64_t t = now_ns();
+
+        if (xw_kafka_produce_wait(a->b->producer, XW_TOPIC_MAPPED, key,
+                                  (size_t)klen, payload, a->b->size, err,
+                                  sizeof err) < 0) {
+            fprintf(stderr, "xw-kafkabench: %s\n", err);
+            a->failed = 1;
+            break;
+        }
+        a->b->lat_ms[i] = (double)(now_ns() - t) / 1e6;
+    }
+    free(payload);
+    a->t_end = now_ns();
+    atomic_fetch_add(a->finished, 1);
+    return NULL;
+}
+
+/* The threads of --acked, and the polling main thread. 0 or -1. */
+static int run_acked(struct bench *b, int threads, int json)
+{
+    pthread_t th[64];
+    struct acked a[64];
+    int started = 0, failed = 0;
+    atomic_int finished = 0;
+    int64_t t0 = now_ns(), t1;
+    size_t per = b->count / (size_t)threads;
+
+    for (; started < threads; started++) {
+        a[started] = (struct acked){ b, (size_t)started * per,
+                                     started == threads - 1
+                                         ? b->count - (size_t)started * per
+                                         : per, 0, 0, &finished };
+        if (pthread_create(&th[started], NULL, acked_thread, &a[started]))
+            break;
+    }
+    /* Like the listener's main thread: delivery reports are served here
+     * as well as by the waiting threads. */
+    while (atomic_load(&finished) < started)
+        rd_kafka_poll(xw_kafka_producer_handle(b->producer), 200);
+    t1 = t0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        failed |= a[i].failed;
+        if (a[i].t_end > t1)
+            t1 = a[i].t_end;
+    }
+    if (failed || started < threads)
+        return -1;
+    qsort(b->lat_ms, b->count, sizeof *b->lat_ms, cmp_double);
+    if (json)
+        printf("{\"acked_threads\":%d,\"count\":%zu,\"size\":%zu,"
+               "\"acked_s\":%.3f,\"acked_msgs_per_s\":%.0f,"
+               "\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f}\n", threads,
+               b->count, b->size, (double)(t1 - t0) / 1e9,
+               (double)b->count / ((double)(t1 - t0) / 1e9),
+               pct(b->lat_ms, b->count, 50), pct(b->lat_ms, b->count, 99));
+    else
+        printf("acked: %d threads, %zu x %zu B in %.3f s: %.0f msgs/s, "
+               "ack p50 %.3f ms, p99 %.3f ms\n", threads, b->count, b->size,
+               (double)(t1 - t0) / 1e9,
+               (double)b->count / ((double)(t1 - t0) / 1e9),
+               pct(b->lat_ms, b->count, 50), pct(b->lat_ms, b->count, 99));
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: xw-kafkabench [--count N] [--size BYTES] "
-            "[--rate MSGS_PER_S] [--repeat R] [--prefix P] [--json]\n");
+            "[--rate MSGS_PER_S] [--repeat R] [--prefix P] [--json]\n"
+            "       xw-kafkabench --acked THREADS [--count N] [--size BYTES] "
+            "[--json]\n");
 }
 
 int main(int argc, char **argv)
@@ -315,7 +414,7 @@ int main(int argc, char **argv)
     struct xw_kafka_handler h;
     xw_kafka_consumer *consumer = NULL;
     struct result res[MAX_REPEAT], *best;
-    int json = 0, rc = 1, repeat = 3;
+    int json = 0, rc = 1, repeat = 3, acked = 0;
     long count = 60000, size = 0, rate = 0;
     char err[512];
 
@@ -333,6 +432,8 @@ int main(int argc, char **argv)
             opt_prefix = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             json = 1;
+        else if (strcmp(argv[i], "--acked") == 0 && i + 1 < argc)
+            acked = atoi(argv[++i]);
         else {
             usage();
             return 2;
@@ -340,7 +441,8 @@ int main(int argc, char **argv)
     }
     if (count < 1 || count > MAX_COUNT || (size != 0 && size < MIN_SIZE)
         || size > MAX_SIZE || rate < 0 || rate > 10000000 || repeat < 1
-        || repeat > MAX_REPEAT) {
+        || repeat > MAX_REPEAT || acked < 0 || acked > 64
+        || (acked && count < acked)) {
         usage();
         return 2;
     }
@@ -365,6 +467,10 @@ int main(int argc, char **argv)
     b.producer = xw_kafka_producer_new(&cfg, "xw-kafkabench", err, sizeof err);
     if (!b.producer) {
         fprintf(stderr, "xw-kafkabench: producer: %s\n", err);
+        goto out;
+    }
+    if (acked) {
+        rc = run_acked(&b, acked, json) < 0;
         goto out;
     }
     consumer = xw_kafka_consumer_new(&cfg, "kafkabench", topics, 1, NULL, err,
