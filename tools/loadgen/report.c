@@ -671,6 +671,7 @@ static void print_ceilings(const json_t *ceil)
 {
     const json_t *k = json_object_get(ceil, "kafka");
     const json_t *kp = json_object_get(ceil, "kafka_paced");
+    const json_t *ka = json_object_get(ceil, "kafka_acked");
     const json_t *r;
     size_t i;
 
@@ -685,6 +686,11 @@ static void print_ceilings(const json_t *ceil)
         printf("  kafka one hop at %.0f msgs/s: latency p50 %.1f ms, p99 "
                "%.1f ms\n", num(kp, "rate"), num(kp, "lat_p50_ms"),
                num(kp, "lat_p99_ms"));
+    if (ka)
+        printf("  kafka acknowledged writes (the listener's), %.0f threads: "
+               "%.0f msgs/s, ack p50 %.2f ms, p99 %.2f ms\n",
+               num(ka, "acked_threads"), num(ka, "acked_msgs_per_s"),
+               num(ka, "ack_p50_ms"), num(ka, "ack_p99_ms"));
     printf("  redis-benchmark (requests/s):");
     json_array_foreach(json_object_get(ceil, "redis"), i, r) {
         if (i % 3 == 0)
