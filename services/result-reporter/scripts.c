@@ -285,7 +285,7 @@ static const char lua_fold[] = PRELUDE
     "    up[#up + 1] = 'last_at'\n"
     "    up[#up + 1] = c[6]\n"
     "  end\n"
-    "  redis.call('HSET', KEYS[3], unpack(up))\n"
+    "  if #up > 0 then redis.call('HSET', KEYS[3], unpack(up)) end\n"
     "end\n"
     "return {sync(KEYS[3], KEYS[5], att, c), flags}\n";
 
