@@ -29,55 +29,82 @@
 #include "webhooks.h"
 #include "xw_log.h"
 
-/* Helpers shared by the scripts that write the summary. */
+/* Helpers shared by the scripts that write the summary. They run at
+ * every call (a script's body is its chunk), so they are kept cheap: enc()
+ * is one concatenation, not a table of fields joined, and js() quotes a
+ * string with nothing to escape itself (what cjson.encode gives for it:
+ * plain ASCII without control characters, '"', '\\' or '/'; anything
+ * else still goes through cjson.encode, byte for byte as before). */
 #define PRELUDE                                                              \
     "local function nz(x)\n"                                                 \
     "  if x == nil or x == false or x == cjson.null then return nil end\n"  \
     "  return x\n"                                                           \
     "end\n"                                                                  \
     "local function num(x) return tonumber(nz(x)) end\n"                     \
+    "local find, fmt = string.find, string.format\n"                         \
     "local function js(x)\n"                                                 \
     "  x = nz(x)\n"                                                          \
     "  if x == nil then return 'null' end\n"                                 \
-    "  return cjson.encode(tostring(x))\n"                                   \
+    "  x = tostring(x)\n"                                                    \
+    "  if not find(x, '[%c\"\\\\/\\128-\\255]') then\n"                      \
+    "    return '\"' .. x .. '\"'\n"                                         \
+    "  end\n"                                                                \
+    "  return cjson.encode(x)\n"                                             \
     "end\n"                                                                  \
     "local function jn(x)\n"                                                 \
     "  x = num(x)\n"                                                         \
     "  if x == nil then return 'null' end\n"                                 \
-    "  return string.format('%d', x)\n"                                      \
+    "  return fmt('%d', x)\n"                                                \
     "end\n"                                                                  \
-    "local S = {'package_id', 'source_workspace', 'destination_workspace',\n"\
-    "  'environment', 'creator', 'executor', 'status'}\n"                    \
-    "local N = {'attempt', 'objects', 'total', 'deployed', 'failed',\n"      \
-    "  'excluded', 'pending', 'created_at', 'started_at', 'finished_at',\n"  \
-    "  'duration_ms'}\n"                                                     \
+    /* Field order fixed: see the key list above. */                        \
     "local function enc(s)\n"                                                \
-    "  local o = {}\n"                                                       \
-    "  for _, k in ipairs(S) do o[#o + 1] = '\"' .. k .. '\":' .. js(s[k]) end\n" \
-    "  for _, k in ipairs(N) do o[#o + 1] = '\"' .. k .. '\":' .. jn(s[k]) end\n" \
-    "  return '{' .. table.concat(o, ',') .. '}'\n"                          \
+    "  return '{\"package_id\":' .. js(s.package_id)\n"                      \
+    "    .. ',\"source_workspace\":' .. js(s.source_workspace)\n"            \
+    "    .. ',\"destination_workspace\":' .. js(s.destination_workspace)\n"  \
+    "    .. ',\"environment\":' .. js(s.environment)\n"                      \
+    "    .. ',\"creator\":' .. js(s.creator)\n"                              \
+    "    .. ',\"executor\":' .. js(s.executor)\n"                            \
+    "    .. ',\"status\":' .. js(s.status)\n"                                \
+    "    .. ',\"attempt\":' .. jn(s.attempt)\n"                              \
+    "    .. ',\"objects\":' .. jn(s.objects)\n"                              \
+    "    .. ',\"total\":' .. jn(s.total)\n"                                  \
+    "    .. ',\"deployed\":' .. jn(s.deployed)\n"                            \
+    "    .. ',\"failed\":' .. jn(s.failed)\n"                                \
+    "    .. ',\"excluded\":' .. jn(s.excluded)\n"                            \
+    "    .. ',\"pending\":' .. jn(s.pending)\n"                              \
+    "    .. ',\"created_at\":' .. jn(s.created_at)\n"                        \
+    "    .. ',\"started_at\":' .. jn(s.started_at)\n"                        \
+    "    .. ',\"finished_at\":' .. jn(s.finished_at)\n"                      \
+    "    .. ',\"duration_ms\":' .. jn(s.duration_ms) .. '}'\n"               \
     "end\n"                                                                  \
     "local function getj(k)\n"                                               \
     "  local raw = redis.call('GET', k)\n"                                   \
     "  if raw then return cjson.decode(raw), raw end\n"                      \
     "  return nil, nil\n"                                                    \
     "end\n"                                                                  \
+    "local CF = {'total', 'deployed', 'failed', 'excluded', 'started_at',\n" \
+    "  'last_at', 'executor', 'status', 'finished_at', 'published'}\n"       \
+    /* The counters' fields CF of ck, in that order. */                     \
+    "local function counters(ck)\n"                                          \
+    "  return redis.call('HMGET', ck, unpack(CF))\n"                         \
+    "end\n"                                                                  \
     /* Counters of (pkg, att) -> summary, if the summary follows att.      \
      * Returns {'finished', total, deployed, failed, excluded, started_at, \
      * last_at, executor, summary} when every object of the attempt has a  \
      * result and PackageFinished was not delivered yet; {'open'} or      \
-     * {'early'} (DeployStarted not seen) otherwise. */                    \
-    "local function sync(ck, sk, att)\n"                                     \
-    "  local c = redis.call('HMGET', ck, 'total', 'deployed', 'failed',\n"   \
-    "    'excluded', 'started_at', 'last_at', 'executor', 'status',\n"       \
-    "    'finished_at', 'published')\n"                                      \
+     * {'early'} (DeployStarted not seen) otherwise. A caller that has    \
+     * the counters (c, as counters() gives them, current) or the summary \
+     * (s decoded, raw its stored bytes or nil) passes them: each is read \
+     * and decoded once per call. */                                       \
+    "local function sync(ck, sk, att, c, s, raw)\n"                          \
+    "  c = c or counters(ck)\n"                                              \
     "  if not c[1] then return {'early'} end\n"                              \
     "  local total = tonumber(c[1])\n"                                       \
     "  local d, f, e = tonumber(c[2]) or 0, tonumber(c[3]) or 0,\n"          \
     "    tonumber(c[4]) or 0\n"                                              \
     "  local pend = total - d - f - e\n"                                     \
     "  if pend < 0 then pend = 0 end\n"                                      \
-    "  local s, raw = getj(sk)\n"                                            \
+    "  if not s then s, raw = getj(sk) end\n"                                \
     "  if s and num(s.attempt) == att then\n"                                \
     "    s.total, s.deployed, s.failed, s.excluded, s.pending =\n"           \
     "      total, d, f, e, pend\n"                                           \
@@ -147,25 +174,27 @@ static const char lua_created[] = PRELUDE
 static const char lua_started[] = PRELUDE
     "local att = tonumber(ARGV[2])\n"
     "local st = tonumber(ARGV[5])\n"
-    "local cur = tonumber(redis.call('HGET', KEYS[1], 'started_at'))\n"
+    "local c = counters(KEYS[1])\n"
+    "local cur = tonumber(c[5])\n"
     "if cur and cur < st then st = cur end\n"
-    "redis.call('HSET', KEYS[1], 'total', ARGV[3], 'executor', ARGV[4],\n"
-    "  'started_at', jn(st))\n"
-    "if redis.call('HEXISTS', KEYS[1], 'status') == 0 then\n"
+    "c[1], c[5], c[7] = ARGV[3], jn(st), ARGV[4]\n"
+    "redis.call('HSET', KEYS[1], 'total', c[1], 'executor', c[7],\n"
+    "  'started_at', c[5])\n"
+    "if not c[8] then\n"
     "  local m, at = ARGV[1] .. ' ' .. ARGV[2], tonumber(ARGV[10])\n"
     "  local sc = tonumber(redis.call('ZSCORE', KEYS[3], m))\n"
     "  if not sc or at > sc then redis.call('ZADD', KEYS[3], at, m) end\n"
     "end\n"
-    "local s = getj(KEYS[2]) or {}\n"
+    "local s, raw = getj(KEYS[2])\n"
+    "s = s or {}\n"
+    /* sync() writes it (its status and counts come from the counters). */
     "if att >= (num(s.attempt) or 0) then\n"
     "  s.package_id = ARGV[1]\n"
     "  s.source_workspace, s.destination_workspace = ARGV[6], ARGV[7]\n"
     "  s.environment, s.creator = ARGV[8], ARGV[9]\n"
     "  s.attempt, s.executor, s.started_at = att, ARGV[4], st\n"
-    "  s.status = 'deploying'\n"
-    "  redis.call('SET', KEYS[2], enc(s))\n"
     "end\n"
-    "return sync(KEYS[1], KEYS[2], att)\n";
+    "return sync(KEYS[1], KEYS[2], att, c, s, raw)\n";
 
 /* KEYS: xw:res:{pkg}:{att}, xw:res:{pkg}, xw:cnt:{pkg}:{att},
  *       xw:cnt:{pkg}:{att+1}, xw:pkgsum:{pkg}
@@ -206,6 +235,7 @@ static const char lua_fold[] = PRELUDE
     "    if not last or at > last then last = at end\n"
     "  end\n"
     "end\n"
+    "local c = counters(KEYS[3])\n"
     "if #new > 0 then\n"
     "  redis.call('HSET', KEYS[1], unpack(mark))\n"
     "  if redis.call('EXISTS', KEYS[4]) == 0 then\n"
@@ -238,25 +268,40 @@ static const char lua_fold[] = PRELUDE
     "      end\n"
     "    end\n"
     "  end\n"
-    "  for _, oc in ipairs({'deployed', 'failed', 'excluded'}) do\n"
-    "    if cnt[oc] then redis.call('HINCRBY', KEYS[3], oc, cnt[oc]) end\n"
+    /* The counters are read once, updated here (what HINCRBY of each
+     * outcome and "last_at = max" give) and written with one HSET; sync()
+     * goes on from the same values. */
+    "  local up = {}\n"
+    "  for i, oc in ipairs({'deployed', 'failed', 'excluded'}) do\n"
+    "    if cnt[oc] then\n"
+    "      c[i + 1] = fmt('%d', (tonumber(c[i + 1]) or 0) + cnt[oc])\n"
+    "      up[#up + 1] = oc\n"
+    "      up[#up + 1] = c[i + 1]\n"
+    "    end\n"
     "  end\n"
-    "  local cur = tonumber(redis.call('HGET', KEYS[3], 'last_at'))\n"
+    "  local cur = tonumber(c[6])\n"
     "  if not cur or last > cur then\n"
-    "    redis.call('HSET', KEYS[3], 'last_at', jn(last))\n"
+    "    c[6] = jn(last)\n"
+    "    up[#up + 1] = 'last_at'\n"
+    "    up[#up + 1] = c[6]\n"
     "  end\n"
+    "  if #up > 0 then redis.call('HSET', KEYS[3], unpack(up)) end\n"
     "end\n"
-    "return {sync(KEYS[3], KEYS[5], att), flags}\n";
+    "return {sync(KEYS[3], KEYS[5], att, c), flags}\n";
 
 /* KEYS: xw:cnt:{pkg}:{att}, xw:pkgsum:{pkg} (and xw:deploying, by name)
  * ARGV: att, status (from the rule module), finished_at, published 0/1 */
 static const char lua_finalize[] = PRELUDE
-    "redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3])\n"
+    "if ARGV[4] == '1' then\n"
+    "  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3],\n"
+    "    'published', '1')\n"
+    "else\n"
+    "  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3])\n"
+    "end\n"
     /* No longer deploying: out of the timeout sweep's set (see STARTED;
      * its member is "{pkg} {att}", read back from the counters' key). */
     "local p, a = string.match(KEYS[1], '^xw:cnt:(.+):(%d+)$')\n"
     "if p then redis.call('ZREM', 'xw:deploying', p .. ' ' .. a) end\n"
-    "if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'published', '1') end\n"
     "sync(KEYS[1], KEYS[2], tonumber(ARGV[1]))\n"
     "return 1\n";
 

@@ -191,6 +191,24 @@ xw_expect_eq "latest of L" "$(latest L)" "o1:deployed:2 o2:deployed:1 o3:deploye
 xw_expect_eq "attempt 1 of L counted" \
     "$(R HMGET xw:cnt:L:1 deployed failed | paste -sd' ')" "1 2"
 
+# 8b. The summary's strings: an id with each character ids may have
+# besides letters and digits is quoted as it is; a string with characters
+# JSON escapes (only in a summary stored before: ids cannot have them)
+# comes out as cjson.encode writes it ('/' as '\/').
+K='K.1_a:b@c-D'
+"$inject" created "$K" dev prod >/dev/null
+"$inject" started "$K" 1 "$(at 400000)" >/dev/null
+xw_wait_for "K final" 30 status_is "$K" succeeded 1
+xw_expect_eq "summary with . _ : @ - in an id" "$(R GET "xw:pkgsum:$K")" \
+    '{"package_id":"'$K'","source_workspace":"dev","destination_workspace":"prod","environment":"to-prod","creator":"dave","executor":"olga","status":"succeeded","attempt":1,"objects":5,"total":0,"deployed":0,"failed":0,"excluded":0,"pending":0,"created_at":'$B',"started_at":'$(at 400000)',"finished_at":'$(at 400000)',"duration_ms":0}'
+R SET xw:pkgsum:E '{"package_id":"E","executor":"a/b\"c\\d","status":"deploying","attempt":1}' >/dev/null
+R HSET xw:cnt:E:1 total 2 >/dev/null
+"$inject" results E 1 2 o1=deployed@$(at 401000) >/dev/null
+xw_wait_for "result of E folded" 30 \
+    bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET xw:cnt:E:1 deployed)\" = 1 ]"
+xw_expect_eq "escaped strings as cjson writes them" "$(R GET xw:pkgsum:E)" \
+    '{"package_id":"E","source_workspace":null,"destination_workspace":null,"environment":null,"creator":null,"executor":"a\/b\"c\\d","status":"deploying","attempt":1,"objects":null,"total":2,"deployed":1,"failed":0,"excluded":0,"pending":1,"created_at":null,"started_at":null,"finished_at":null,"duration_ms":null}'
+
 # 9. Rebuild. Someone else's key must survive; a stale projection must go.
 snapshot() {
     for k in xw:pkgsum:P xw:pkgsum:Z xw:pkgsum:Q; do echo "$k $(R GET $k)"; done
