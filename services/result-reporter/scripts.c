@@ -236,6 +236,14 @@ static const char lua_fold[] = PRELUDE
     "  end\n"
     "end\n"
     "local c = counters(KEYS[3])\n"
+    /* HINCRBY refused a counter that is not an integer; so does this,
+     * before anything is written. */
+    "for i = 2, 4 do\n"
+    "  if c[i] and not tonumber(c[i]) then\n"
+    "    return redis.error_reply('ERR counter ' .. KEYS[3] ..\n"
+    "      ' is not an integer')\n"
+    "  end\n"
+    "end\n"
     "if #new > 0 then\n"
     "  redis.call('HSET', KEYS[1], unpack(mark))\n"
     "  if redis.call('EXISTS', KEYS[4]) == 0 then\n"
