@@ -49,6 +49,12 @@ struct sl_worker {
     xw_buf scratch;
     int served_large;              /* a large request ran on this thread */
     size_t deferred;               /* writes sent, replies not read yet */
+    /* Lent to the thread's request as its body and answer buffers and
+     * taken back when it completes (http.c): a keep-alive connection
+     * reuses them instead of allocating, growing and freeing both per
+     * request. Not connected to Redis by itself (w->redis NULL until
+     * sl_worker_get). */
+    xw_buf body, out;
 };
 
 struct sl_request {
@@ -82,6 +88,7 @@ struct sl_request {
     int out_is_answer;             /* out holds the rendered answer (large
                                       answers are written row by row) */
     size_t answer_len;             /* bytes sent, for the trim decision */
+    int lent;                      /* body and out are the thread worker's */
 };
 
 /* Answers: each sets r->status and r->reply (stealing `body`). */

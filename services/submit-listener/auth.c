@@ -1,6 +1,7 @@
 #include "auth.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,19 @@ struct entry {
 struct sl_auth {
     struct entry *e;
     size_t n;
+    /* Fetched once: SHA256() fetches the algorithm from the provider
+     * store (a locked search) on every call, once per request here. May be
+     * used by every thread at once. NULL: SHA256() is used. */
+    EVP_MD *sha256;
 };
+
+/* SHA-256 of p[0..len) into d. */
+static void digest(const struct sl_auth *a, const void *p, size_t len,
+                   unsigned char d[SHA256_DIGEST_LENGTH])
+{
+    if (!a->sha256 || !EVP_Digest(p, len, d, NULL, a->sha256, NULL))
+        SHA256(p, len, d);
+}
 
 static int add(struct sl_auth *a, const char *user, size_t ulen,
                const char *tok, size_t tlen, char *err, size_t errlen)
@@ -46,7 +59,7 @@ static int add(struct sl_auth *a, const char *user, size_t ulen,
     x = &a->e[a->n++];
     memcpy(x->user, user, ulen);
     x->user[ulen] = '\0';
-    SHA256((const unsigned char *)tok, tlen, x->digest);
+    digest(a, tok, tlen, x->digest);
     return 0;
 }
 
@@ -129,6 +142,7 @@ struct sl_auth *sl_auth_load(const char *tokens, const char *tokens_file,
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (tokens && parse_list(a, tokens, 0, err, errlen) < 0)
         goto fail;
     if (tokens_file) {
@@ -173,6 +187,7 @@ void sl_auth_free(struct sl_auth *a)
     if (!a)
         return;
     free(a->e);
+    EVP_MD_free(a->sha256);
     free(a);
 }
 
@@ -189,7 +204,7 @@ static const struct entry *lookup(const struct sl_auth *a, const char *token,
 
     if (len < MIN_TOKEN_LEN || len > MAX_TOKEN_LEN)
         return NULL;
-    SHA256((const unsigned char *)token, len, d);
+    digest(a, token, len, d);
     /* Compare with every entry: the time taken does not depend on which
      * (if any) matched. */
     for (size_t i = 0; i < a->n; i++)

@@ -503,8 +503,8 @@ static int render_rows(struct sl_request *r, const char *pkg,
                 const char *avro = sl_hm_text(reps[0], k, &spec_len);
 
                 res = sl_hm_text(reps[1], k, &res_len);
-                if (sl_stored_spec(r, &st, avro, spec_len, NULL, 0, &spec,
-                                   &spec_len) < 0
+                if (sl_stored_spec_head(r, &st, avro, spec_len, &spec,
+                                        &spec_len) < 0
                     || sl_stored_result(r, &st, &res, &res_len) < 0)
                     goto out;
             }

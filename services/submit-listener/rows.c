@@ -168,6 +168,38 @@ nomem:
     return -1;
 }
 
+int sl_spec_head_write(const avro_value_t *spec, xw_buf *out)
+{
+    size_t saved = out->len;
+    int first = 1;
+
+    if (xw_buf_addch(out, '{') < 0)
+        goto nomem;
+    for (int h = 0; h < HEAD_N; h++) {
+        /* The key without its quotes, as the schema names the field. */
+        char name[16];
+        avro_value_t child;
+
+        memcpy(name, head_key[h].p + 1, head_key[h].len - 2);
+        name[head_key[h].len - 2] = '\0';
+        if (avro_value_get_by_name((avro_value_t *)spec, name, &child,
+                                   NULL) != 0)
+            continue;
+        if ((!first && xw_buf_addch(out, ',') < 0)
+            || xw_buf_add(out, head_key[h].p, head_key[h].len) < 0
+            || xw_buf_addch(out, ':') < 0
+            || xw_avro_json_write(&child, out) < 0)
+            goto nomem;
+        first = 0;
+    }
+    if (xw_buf_addch(out, '}') < 0)
+        goto nomem;
+    return 0;
+nomem:
+    xw_buf_setlen(out, saved);
+    return -1;
+}
+
 /* The row as a tree, from whatever is stored (what sl_row_text copies
  * must match this). NEW reference, NULL on memory or an id that is not
  * UTF-8. */

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include <avro.h>
 #include <jansson.h>
 
 #include "xw_buf.h"
@@ -35,6 +36,15 @@ int sl_row_text(xw_buf *out, const char *id, const char *spec,
 int sl_row_json(xw_buf *out, const char *id, const json_t *excluded,
                 const char *spec, size_t spec_len, const char *res,
                 size_t res_len);
+
+/* Appends the part of a decoded spec (an ObjectSpec value) that a row
+ * takes: {"id":..,"name":..,"kind":..,"version":..}, each value written
+ * by xw_avro_json_write as in the whole spec's JSON, so sl_row_write()
+ * with this text writes the same row as with the whole spec's (the rest
+ * of the spec is neither shown nor looked at once it is known to be
+ * canonical, which text written from a decoded value is). Fields the
+ * value lacks are left out. 0, or -1 (memory, cap) with out unchanged. */
+int sl_spec_head_write(const avro_value_t *spec, xw_buf *out);
 
 /* A filter of the package list: the summary's string `field` must equal
  * `want`; want NULL matches anything. */

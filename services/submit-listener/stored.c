@@ -2,6 +2,7 @@
 #include "stored.h"
 
 #include "emit.h"
+#include "rows.h"
 #include "xw_avro_json.h"
 #include "xw_catalog.h"
 #include "xw_spec.h"
@@ -24,6 +25,26 @@ const char *sl_hm_text(const redisReply *rep, size_t k, size_t *len)
     return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
 }
 
+/* The thread's ObjectSpec value in st->spec, made on first use. 0, or
+ * -1 with 503 answered. */
+static int spec_value(struct sl_request *r, struct sl_stored *st)
+{
+    xw_avro_value *v;
+
+    if (st->have_spec)
+        return 0;
+    /* ObjectSpec is not an event: the thread's ObjectsSubmitted value
+     * holds one, as its only object. */
+    if (!(v = sl_value(r, "ObjectsSubmitted")))
+        return -1;
+    if (xw_avro_array_append(&v->value, "objects", &st->spec) < 0) {
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    st->have_spec = 1;
+    return 0;
+}
+
 int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
                    const char *data, size_t len, const char *sub,
                    size_t sublen, const char **text, size_t *tlen)
@@ -34,24 +55,43 @@ int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
     *tlen = 0;
     if (!data)
         return 0;
-    if (!st->have_spec) {
-        /* ObjectSpec is not an event: the thread's ObjectsSubmitted value
-         * holds one, as its only object. */
-        xw_avro_value *v = sl_value(r, "ObjectsSubmitted");
-
-        if (!v)
-            return -1;
-        if (xw_avro_array_append(&v->value, "objects", &st->spec) < 0) {
-            sl_reply_unavailable(r, "memory");
-            return -1;
-        }
-        st->have_spec = 1;
-    }
+    if (spec_value(r, st) < 0)
+        return -1;
     xw_buf_reset(&st->spec_text);
     if (xw_spec_decode_json(&st->spec, data, len, sub, sublen,
                             &st->spec_text, &ae) < 0) {
         if (ae.code != XW_AVRO_ENOMEM)
             return 0;
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    *text = st->spec_text.data;
+    *tlen = st->spec_text.len;
+    return 1;
+}
+
+int sl_stored_spec_head(struct sl_request *r, struct sl_stored *st,
+                        const char *data, size_t len, const char **text,
+                        size_t *tlen)
+{
+    xw_avro_err ae;
+
+    *text = NULL;
+    *tlen = 0;
+    if (!data)
+        return 0;
+    if (spec_value(r, st) < 0)
+        return -1;
+    /* Decoded whole, as sl_stored_spec does: a spec that does not decode
+     * is shown as absent either way. */
+    if (xw_avro_decode_record(&st->spec, data, len, &ae) < 0) {
+        if (ae.code != XW_AVRO_ENOMEM)
+            return 0;
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    xw_buf_reset(&st->spec_text);
+    if (sl_spec_head_write(&st->spec, &st->spec_text) < 0) {
         sl_reply_unavailable(r, "memory");
         return -1;
     }

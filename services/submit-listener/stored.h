@@ -52,6 +52,14 @@ int sl_stored_spec(struct sl_request *r, struct sl_stored *st,
                    const char *data, size_t len, const char *sub,
                    size_t sublen, const char **text, size_t *tlen);
 
+/* Like sl_stored_spec without a submission text, for the rows of GET
+ * /v1/packages/{id}: the spec decoded whole, but only what a row takes
+ * from it written (sl_spec_head_write, rows.h), which gives the row the
+ * whole spec's text would give without writing and scanning the rest. */
+int sl_stored_spec_head(struct sl_request *r, struct sl_stored *st,
+                        const char *data, size_t len, const char **text,
+                        size_t *tlen);
+
 /* A stored result as JSON text, in place in *text / *len. The reporter
  * stores an ObjectResult as it came off the log (Avro single-object
  * encoding, C3 01 ...), older versions its JSON, which is taken as it is.
