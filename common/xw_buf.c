@@ -57,7 +57,7 @@ int xw_buf_grow(xw_buf *b, size_t extra)
     return 0;
 }
 
-int xw_buf_add(xw_buf *b, const void *data, size_t len)
+int xw_buf_add_grow_(xw_buf *b, const void *data, size_t len)
 {
     if (xw_buf_grow(b, len) < 0)
         return -1;
@@ -71,11 +71,6 @@ int xw_buf_add(xw_buf *b, const void *data, size_t len)
 int xw_buf_adds(xw_buf *b, const char *s)
 {
     return xw_buf_add(b, s, strlen(s));
-}
-
-int xw_buf_addch(xw_buf *b, char c)
-{
-    return xw_buf_add(b, &c, 1);
 }
 
 int xw_buf_vaddf(xw_buf *b, const char *fmt, va_list ap)
