@@ -29,6 +29,8 @@ static const char *const ENV_LUA =
     "end\n"
     "return {env, redis.call('GET', KEYS[2]), dst}\n";
 
+static struct pkg_script env_script = PKG_SCRIPT_INIT(ENV_LUA);
+
 /* Everything needed to decide inclusion, loaded once per package. */
 struct freeze_ctx {
     json_t *env_json, *src_json, *dst_json;
@@ -185,7 +187,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     struct pkg_batch ha, zb;     /* frozen specs (Avro), basket ZREM */
     char akey[96];
     size_t n = 0, included = 0, nspecs = 0;
-    int from_basket, bad;
+    int from_basket, bad, rc;
     xw_json_err e;
     enum xw_handle_result r = XW_HANDLE_OK;
 
@@ -211,13 +213,17 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
         goto nomem;
     /* One round trip: the environment with its workspaces, and the listed
      * objects' specs (or the basket's ids: their specs take a second). */
-    if (xw_redis_append(p->redis, "EVAL %s 2 xw:env:%s xw:ws:%s %s", ENV_LUA,
-                        ws, ws, envname) < 0
+    if (xw_redis_append(p->redis, "%s %s 2 xw:env:%s xw:ws:%s %s",
+                        pkg_script_cmd(&env_script),
+                        pkg_script_arg(&env_script), ws, ws, envname) < 0
         || (from_basket
                 ? xw_redis_append(p->redis, "ZRANGE xw:basket:%s:%s 0 -1", ws,
                                   creator)
-                : xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL)) < 0
-        || pkg_exec(p, rep, 2) < 0)
+                : xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL)) < 0)
+        goto redis;
+    rc = pkg_exec(p, rep, 2);
+    pkg_script_answered(&env_script, rc, p->redis);
+    if (rc < 0)
         goto redis;
     envs = rep[0];
     if (envs->type != REDIS_REPLY_ARRAY || envs->elements != 3) {

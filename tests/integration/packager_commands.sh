@@ -23,6 +23,9 @@
 #    never ran (a crash between the two) gets its status and marker;
 #  - a redelivered DeployRequested only re-emits (same events, no new
 #    attempt).
+#
+# Scripts (state.c, pkg_script): called by EVALSHA once Redis has them; a
+# flushed script cache costs a retry, and the commands still apply.
 . "$(dirname "$0")/../lib/harness.sh"
 xw_harness_init
 
@@ -162,4 +165,21 @@ xw_expect_eq "its request" \
 xw_expect_eq "its marker" "$("${R[@]}" EXISTS "xw:seen:packager:$DC")" 1
 xw_expect_eq "no new attempt" "$("${R[@]}" HGET xw:pkg:pkg-a attempt)" 1
 xw_expect_eq "events emitted" $(( $(metric xw_kafka_produced_total) - produced0 )) 4
+
+# --- scripts by SHA -------------------------------------------------------
+# Once Redis has a script, the packager calls it by EVALSHA; a Redis that
+# lost its script cache (restarted, SCRIPT FLUSH) answers NOSCRIPT, which
+# costs that command one retry (EVAL again), never the command itself.
+evalsha() { "${R[@]}" INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'; }
+xw_check "the environment script called by EVALSHA after its first EVAL" \
+    test "$(evalsha)" -ge 2
+"${R[@]}" SCRIPT FLUSH >/dev/null
+PD=$(id 17) DD=$(id 18)
+inject "$RUN/flushed.json" "$(package "$PD" pkg-d to-prod '["n-1"]')" \
+    "$(deploy "$DD" pkg-d)"
+xw_wait_for "pkg-d frozen after the script cache was flushed" 30 status_is "$PD" done
+xw_wait_for "and deployed" 30 status_is "$DD" done
+xw_expect_eq "pkg-d attempt 1 with its object" \
+    "$("${R[@]}" HGET xw:pkg:pkg-d attempt) $("${R[@]}" LRANGE xw:pkg:pkg-d:att:1 0 -1)" "1 n-1"
+xw_expect_eq "frozen once" "$(jq .object_count <<< "$("${R[@]}" HGET xw:pkg:pkg-d meta)")" 1
 xw_pass
