@@ -74,6 +74,8 @@ struct packager {
     size_t unread;             /* replies of transactions sent by
                                   tx_commit_later, read by the next
                                   pkg_exec */
+    struct pkg_env_cache *envc; /* the last environment a freeze parsed
+                                  (freeze.c); NULL until the first */
     json_t *seen;              /* event id -> true (applied) / false: the
                                   markers of the consumer batch's commands,
                                   read at its start and kept up to date as
@@ -217,6 +219,9 @@ void pkg_release_big(struct packager *p, size_t msg_len);
 int pkg_reject(struct packager *p, const struct command *c, int http_status,
                const char *field, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* Frees p->envc (NULL is fine). */
+void pkg_env_cache_free(struct pkg_env_cache *c);
 
 /* Handlers, one per command type (commands.c, freeze.c, deploy.c). */
 enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
