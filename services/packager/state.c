@@ -441,7 +441,8 @@ int pkg_batch_add(struct packager *p, struct pkg_batch *b, size_t nargs,
             goto nomem;
         b->len[b->nargs++] = lens[i];
     }
-    /* A full command goes out now: hiredis' copy never grows past one. */
+    /* A full command goes out now: hiredis' buffer never holds more than
+     * one full command and the batches' partial rests. */
     if (++b->items >= PKG_BATCH_ITEMS || b->data.len >= PKG_BATCH_BYTES)
         return batch_queue(p, b) < 0 ? -1
                                      : xw_redis_pipeline_flush(p->redis);
