@@ -7,17 +7,39 @@
 
 #include <jansson.h>
 
+#include "xw_buf.h"
 #include "xw_metrics.h"
 
 XW_COUNTER(m_loads, "xw_mapper_context_loads_total",
            "environments and workspaces read from Redis (cache misses)");
+XW_COUNTER(m_parses, "xw_mapper_context_parses_total",
+           "contexts parsed (loads that read other bytes than every cached "
+           "context was parsed from)");
+
+/* A context as loaded, shared by every slot whose load read the very
+ * same documents for the same key fields (a workspace's packages are
+ * mapped against the same environment, one after the other): the three
+ * JSON parses and xw_model's conversion - a pure function of the bytes
+ * and of the key's workspaces and environment name, which the failure
+ * sentences quote - are done once, not per package. */
+struct mp_shared {
+    int refs;
+    int shareable;                  /* loaded from the bytes below */
+    char source_ws[XW_ID_MAX + 1];
+    char dest_ws[XW_ID_MAX + 1];
+    char environment[XW_NAME_MAX + 1];
+    size_t environment_len;
+    xw_buf raw[3];                  /* environment, source, destination */
+    int present[3];                 /* a string (else nil) */
+    struct mp_context cx;
+};
 
 struct mp_slot {
     int used;                       /* holds a context */
     char package_id[XW_ID_MAX + 1];
     int32_t attempt;
     uint64_t tick;                  /* last use, for LRU */
-    struct mp_context cx;
+    struct mp_shared *sh;           /* a reference */
 };
 
 struct mp_cache {
@@ -41,11 +63,21 @@ mp_cache *mp_cache_new(size_t cap)
     return c;
 }
 
+static void shared_unref(struct mp_shared *sh)
+{
+    if (!sh || --sh->refs > 0)
+        return;
+    xw_model_env_release(&sh->cx.env);
+    xw_model_ws_release(&sh->cx.src);
+    xw_model_ws_release(&sh->cx.dst);
+    for (int i = 0; i < 3; i++)
+        xw_buf_release(&sh->raw[i]);
+    free(sh);
+}
+
 static void slot_clear(struct mp_slot *s)
 {
-    xw_model_env_release(&s->cx.env);
-    xw_model_ws_release(&s->cx.src);
-    xw_model_ws_release(&s->cx.dst);
+    shared_unref(s->sh);
     memset(s, 0, sizeof *s);
 }
 
@@ -62,6 +94,7 @@ void mp_cache_free(mp_cache *c)
 void mp_cache_register_metrics(void)
 {
     xw_metrics_register(&m_loads);
+    xw_metrics_register(&m_parses);
 }
 
 static void fail(struct mp_context *cx, const char *code, const char *fmt,
@@ -151,9 +184,53 @@ static int env_from_reply(struct mp_context *cx, const redisReply *rep,
     return 0;
 }
 
-/* Fills slot->cx from Redis. -1 only when Redis could not be read. */
-static int load(struct mp_slot *s, xw_redis *r, const struct mp_key *k,
-                struct xw_handle_error *err)
+/* Whether sh was loaded from the replies rep[0..3) for key k. */
+static int shared_matches(const struct mp_shared *sh, const struct mp_key *k,
+                          redisReply *const *rep)
+{
+    if (!sh->shareable || strcmp(sh->source_ws, k->source_ws) != 0
+        || strcmp(sh->dest_ws, k->dest_ws) != 0
+        || sh->environment_len != k->environment_len
+        || memcmp(sh->environment, k->environment, k->environment_len) != 0)
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        int present = rep[i]->type == REDIS_REPLY_STRING;
+
+        if (present != sh->present[i]
+            || (present && (rep[i]->len != sh->raw[i].len
+                            || memcmp(rep[i]->str, sh->raw[i].data,
+                                      rep[i]->len) != 0)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Remembers what sh was loaded from, so later loads can share it. Out of
+ * memory only leaves it unshared. */
+static void shared_remember(struct mp_shared *sh, const struct mp_key *k,
+                            redisReply *const *rep)
+{
+    if (strlen(k->source_ws) > XW_ID_MAX || strlen(k->dest_ws) > XW_ID_MAX
+        || k->environment_len > XW_NAME_MAX)
+        return;
+    for (int i = 0; i < 3; i++) {
+        sh->present[i] = rep[i]->type == REDIS_REPLY_STRING;
+        if (sh->present[i]
+            && xw_buf_add(&sh->raw[i], rep[i]->str, rep[i]->len) < 0)
+            return;
+    }
+    memcpy(sh->source_ws, k->source_ws, strlen(k->source_ws) + 1);
+    memcpy(sh->dest_ws, k->dest_ws, strlen(k->dest_ws) + 1);
+    memcpy(sh->environment, k->environment, k->environment_len);
+    sh->environment_len = k->environment_len;
+    sh->shareable = 1;
+}
+
+/* Fills slot s (cleared) from Redis: a context another slot loaded from
+ * the same bytes, or a new one. -1 only when Redis could not be read (or
+ * out of memory). */
+static int load(mp_cache *c, struct mp_slot *s, xw_redis *r,
+                const struct mp_key *k, struct xw_handle_error *err)
 {
     char env_key[XW_ID_MAX + 16], src_key[XW_ID_MAX + 16],
         dst_key[XW_ID_MAX + 16];
@@ -165,8 +242,19 @@ static int load(struct mp_slot *s, xw_redis *r, const struct mp_key *k,
         { 3, env_argv, env_len }, { 2, src_argv, NULL }, { 2, dst_argv, NULL },
     };
     redisReply *rep[3] = { NULL, NULL, NULL };
-    struct mp_context *cx = &s->cx;
+    struct mp_shared *sh;
+    struct mp_context *cx;
 
+    if (!(sh = calloc(1, sizeof *sh))) {
+        snprintf(err->code, sizeof err->code, "out_of_memory");
+        snprintf(err->reason, sizeof err->reason, "mapper context");
+        return -1;
+    }
+    sh->refs = 1;
+    for (int i = 0; i < 3; i++)
+        xw_buf_init(&sh->raw[i], 0);
+    s->sh = sh;
+    cx = &sh->cx;
     snprintf(env_key, sizeof env_key, "xw:env:%s", k->source_ws);
     snprintf(src_key, sizeof src_key, "xw:ws:%s", k->source_ws);
     snprintf(dst_key, sizeof dst_key, "xw:ws:%s", k->dest_ws);
@@ -188,9 +276,22 @@ static int load(struct mp_slot *s, xw_redis *r, const struct mp_key *k,
         snprintf(err->reason, sizeof err->reason, "%s", r->errstr);
         return -1;
     }
+    for (size_t i = 0; i < c->cap; i++) {
+        struct mp_shared *o = c->slots[i].sh;
+
+        if (c->slots[i].used && o && shared_matches(o, k, rep)) {
+            shared_unref(sh);
+            o->refs++;
+            s->sh = o;
+            xw_redis_replies_free(rep, 3);
+            return 0;
+        }
+    }
+    xw_metrics_add(&m_parses, 1);
     if (env_from_reply(cx, rep[0], k) == 0
         && ws_from_reply(cx, rep[1], "source", k->source_ws, &cx->src) == 0)
         ws_from_reply(cx, rep[2], "destination", k->dest_ws, &cx->dst);
+    shared_remember(sh, k, rep);
     xw_redis_replies_free(rep, 3);
     return 0;
 }
@@ -207,14 +308,14 @@ int mp_cache_get(mp_cache *c, xw_redis *r, const struct mp_key *k,
         if (s->used && s->attempt == k->attempt
             && strcmp(s->package_id, k->package_id) == 0) {
             s->tick = c->tick;
-            *out = &s->cx;
+            *out = &s->sh->cx;
             return 0;
         }
         if (!s->used || (victim->used && s->tick < victim->tick))
             victim = s;
     }
     slot_clear(victim);
-    if (load(victim, r, k, err) < 0) {
+    if (load(c, victim, r, k, err) < 0) {
         slot_clear(victim);
         return -1;
     }
@@ -224,6 +325,6 @@ int mp_cache_get(mp_cache *c, xw_redis *r, const struct mp_key *k,
     victim->tick = c->tick;
     snprintf(victim->package_id, sizeof victim->package_id, "%s",
              k->package_id);
-    *out = &victim->cx;
+    *out = &victim->sh->cx;
     return 0;
 }

@@ -13,6 +13,13 @@
  * unreadable) is cached too, with the code and sentence every object of
  * the attempt fails with: a clear reason, never a stuck package.
  *
+ * Every new (package, attempt) reads the three documents again (an edit
+ * is seen by the next package), but converts them only when their bytes
+ * differ from those a cached context was made from (for the same
+ * workspaces and environment name): a workspace's packages, mapped one
+ * after the other against one environment, share one parsed context
+ * (xw_mapper_context_parses_total counts the conversions).
+ *
  * Not thread-safe: one cache per consumer thread.
  */
 #ifndef MP_CONTEXT_H

@@ -24,6 +24,8 @@ static const char *const ATTEMPT_LUA =
     "end\n"
     "return {a, 1}\n";
 
+static struct pkg_script attempt_script = PKG_SCRIPT_INIT(ATTEMPT_LUA);
+
 /* 1 if a stored latest result (a value of xw:res:{pkg}) says failed, else
  * 0. The reporter stores the ObjectResult message itself (Avro
  * single-object encoding), older versions its JSON: a value without the
@@ -90,8 +92,47 @@ static int failed_only(struct packager *p, redisReply *all)
     return 0;
 }
 
+/* The frozen specs of ids[0..n) (specs: their HMGET of xw:pkg:{pkg}:avro),
+ * each checked by decoding it into el (an ObjectSpec of DeployStarted, so
+ * the check is against the record it goes into), as Avro bodies back to
+ * back in items, the end of each in ends[0..*count). An id without a
+ * frozen spec is left out (never expected); one that no longer reads
+ * cannot be deployed: a retry will not fix it, but neither may it be
+ * dropped. XW_HANDLE_OK, or RETRY with err filled. */
+static enum xw_handle_result frozen_bodies(const char *pkg, const char **ids,
+                                           size_t n, const redisReply *specs,
+                                           avro_value_t *el, xw_buf *items,
+                                           size_t *ends, size_t *count,
+                                           struct xw_handle_error *err)
+{
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *a;
+        int got = pkg_spec_read(el, specs, i, err);
+
+        if (got < 0) {
+            snprintf(err->reason + strlen(err->reason),
+                     sizeof err->reason - strlen(err->reason),
+                     " (package %s, object %s)", pkg, ids[i]);
+            return XW_HANDLE_RETRY;
+        }
+        if (got == 0)
+            continue;
+        /* Read whole (pkg_spec_read): the body follows the record's
+         * header, as xw_avro_encode_record wrote it. */
+        a = specs->element[i];
+        if (xw_buf_add(items, a->str + XW_AVRO_HEADER_LEN,
+                       a->len - XW_AVRO_HEADER_LEN) < 0)
+            return RETRY(err, "out of memory");
+        ends[(*count)++] = items->len;
+    }
+    return XW_HANDLE_OK;
+}
+
 /* Hands attempt `attempt` of ids[0..n) (specs: their HMGET of
- * xw:pkg:{pkg}:avro, NULL when n is 0) to the mapper. */
+ * xw:pkg:{pkg}:avro, NULL when n is 0) to the mapper. The frozen specs go
+ * out as they are stored (xw_avro_encode_items), after each was checked:
+ * neither copied into the event's value nor encoded again. */
 static enum xw_handle_result emit_started(struct packager *p,
                                           struct command *c, const char *pkg,
                                           json_t *meta, long long attempt,
@@ -99,26 +140,34 @@ static enum xw_handle_result emit_started(struct packager *p,
                                           const redisReply *specs,
                                           struct xw_handle_error *err)
 {
-    avro_value_t *v = &p->started.value;
+    avro_value_t *v = &p->started.value, el;
     const char *override = NULL;
     int64_t deploy_at = 0;
-    size_t total = n, chunks;
-    enum xw_handle_result r;
+    size_t total = n, chunks, *ends = NULL;
+    xw_buf items = XW_BUF_INIT;
+    enum xw_handle_result r = XW_HANDLE_OK;
 
     if (xw_avro_get_long(c->v, "deploy_at", &deploy_at) != 0)
         deploy_at = c->occurred_at;     /* the instant the deploy was asked */
     if (xw_avro_get_string(c->v, "resource_group_override", &override, NULL)
         != 0)
         override = NULL;
-    if ((r = pkg_fill_frozen(p, pkg, ids, n, specs, err)) != XW_HANDLE_OK)
-        return r;
+    xw_avro_value_reset(&p->started);
+    if (!(ends = calloc(n + 1, sizeof *ends))
+        || xw_avro_array_append(v, "objects", &el) < 0) {
+        r = RETRY(err, "out of memory");
+        goto out;
+    }
+    if (n && (r = frozen_bodies(pkg, ids, n, specs, &el, &items, ends, &n,
+                                err)) != XW_HANDLE_OK)
+        goto out;
     /* total stays the attempt's list: an object without a frozen spec
      * (never expected) then times out as failed rather than vanishing. */
-    xw_avro_array_size(&p->specs.value, "objects", &n);
     chunks = n ? (n + PKG_CHUNK - 1) / PKG_CHUNK : 1;
     for (size_t k = 0; k < chunks && r == XW_HANDLE_OK; k++) {
         size_t from = k * PKG_CHUNK, cnt = n - from < PKG_CHUNK ? n - from
                                                                 : PKG_CHUNK;
+        size_t off = from ? ends[from - 1] : 0;
 
         xw_avro_value_reset(&p->started);
         if (pkg_envelope(p, v, c, "packager.started", (long)k) < 0
@@ -137,13 +186,17 @@ static enum xw_handle_result emit_started(struct packager *p,
             || xw_avro_set_long(v, "deploy_at", deploy_at) < 0
             || xw_avro_set_int(v, "chunk", (int32_t)k) < 0
             || xw_avro_set_int(v, "chunks", (int32_t)chunks) < 0
-            || xw_avro_set_int(v, "total", (int32_t)total) < 0
-            || pkg_copy_specs(p, v, from, cnt) < 0) {
+            || xw_avro_set_int(v, "total", (int32_t)total) < 0) {
             r = RETRY(err, "building DeployStarted");
             break;
         }
-        r = pkg_emit(p, v, XW_TOPIC_DEPLOY, pkg, err);
+        r = pkg_emit_items(p, v, "objects", cnt, items.data + off,
+                           cnt ? ends[from + cnt - 1] - off : 0,
+                           XW_TOPIC_DEPLOY, pkg, err);
     }
+out:
+    free(ends);
+    xw_buf_release(&items);
     return r;
 }
 
@@ -224,20 +277,25 @@ static enum xw_handle_result start(struct packager *p, struct command *c,
     const char **eval, **hmget;
     redisReply *rep[2] = { NULL }, *a;
     long long attempt;
+    int rc;
     enum xw_handle_result r;
 
     snprintf(key, sizeof key, "xw:pkg:%s", pkg);
     snprintf(akey, sizeof akey, "xw:pkg:%s:avro", pkg);
-    eval = pkg_argv((const char *[]){ "EVAL", ATTEMPT_LUA, "1", key, field },
-                    5, ids, n);
+    eval = pkg_argv((const char *[]){ pkg_script_cmd(&attempt_script),
+                                      pkg_script_arg(&attempt_script), "1",
+                                      key, field }, 5, ids, n);
     hmget = pkg_argv((const char *[]){ "HMGET", akey }, 2, ids, n);
     if (!eval || !hmget) {
         r = RETRY(err, "out of memory");
         goto out;
     }
     if (xw_redis_append_argv(p->redis, (int)n + 5, eval, NULL) < 0
-        || (n && xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL) < 0)
-        || pkg_exec(p, rep, n ? 2 : 1) < 0)
+        || (n && xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL) < 0))
+        goto redis;
+    rc = pkg_exec(p, rep, n ? 2 : 1);
+    pkg_script_answered(&attempt_script, rc, p->redis);
+    if (rc < 0)
         goto redis;
     a = rep[0];
     if (a->type != REDIS_REPLY_ARRAY || a->elements != 2

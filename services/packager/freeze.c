@@ -29,6 +29,8 @@ static const char *const ENV_LUA =
     "end\n"
     "return {env, redis.call('GET', KEYS[2]), dst}\n";
 
+static struct pkg_script env_script = PKG_SCRIPT_INIT(ENV_LUA);
+
 /* Everything needed to decide inclusion, loaded once per package. */
 struct freeze_ctx {
     json_t *env_json, *src_json, *dst_json;
@@ -44,13 +46,109 @@ static void freeze_ctx_release(struct freeze_ctx *f)
     json_decref(f->env_json);
     json_decref(f->src_json);
     json_decref(f->dst_json);
+    memset(f, 0, sizeof *f);
+}
+
+/* What the three documents say about freezing against them. */
+enum env_state { ENV_MISSING, ENV_INVALID, ENV_USABLE };
+
+/*
+ * The last environment a freeze read, parsed. Successive packages of a
+ * workspace are frozen against the same environment: when the script
+ * answers the very bytes it answered last time, for the same workspace,
+ * the parse (three JSON documents, then xw_model's conversion; a pure
+ * function of those bytes and the workspace id) is not done again. The
+ * bytes are still read every time, so an edit is seen by the next freeze
+ * as before.
+ */
+struct pkg_env_cache {
+    char *ws;
+    xw_buf raw[3];             /* environment, source, destination */
+    int present[3];            /* a string (else nil) */
+    enum env_state state;
+    struct freeze_ctx f;
+};
+
+void pkg_env_cache_free(struct pkg_env_cache *c)
+{
+    if (!c)
+        return;
+    freeze_ctx_release(&c->f);
+    for (int i = 0; i < 3; i++)
+        xw_buf_release(&c->raw[i]);
+    free(c->ws);
+    free(c);
+}
+
+static int env_cache_hit(const struct pkg_env_cache *c, const char *ws,
+                         const redisReply *envs)
+{
+    if (!c->ws || strcmp(c->ws, ws) != 0)
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        const redisReply *e = envs->element[i];
+        int present = e->type == REDIS_REPLY_STRING;
+
+        if (present != c->present[i]
+            || (present && (e->len != c->raw[i].len
+                            || memcmp(e->str, c->raw[i].data, e->len) != 0)))
+            return 0;
+    }
+    return 1;
+}
+
+/* The parsed environment of the script's answer envs (an array of 3) for
+ * workspace ws: the cached one when the bytes are the same, else parsed
+ * now (and cached). NULL when out of memory. */
+static struct pkg_env_cache *env_context(struct packager *p, const char *ws,
+                                         const redisReply *envs)
+{
+    struct pkg_env_cache *c = p->envc;
+    struct freeze_ctx *f;
+    xw_json_err e;
+
+    if (c && env_cache_hit(c, ws, envs))
+        return c;
+    if (!c) {
+        if (!(c = p->envc = calloc(1, sizeof *c)))
+            return NULL;
+        for (int i = 0; i < 3; i++)
+            xw_buf_init(&c->raw[i], 0);
+    }
+    freeze_ctx_release(&c->f);
+    free(c->ws);
+    c->ws = NULL;               /* no hit until filled completely */
+    for (int i = 0; i < 3; i++) {
+        const redisReply *r = envs->element[i];
+
+        xw_buf_reset(&c->raw[i]);
+        c->present[i] = r->type == REDIS_REPLY_STRING;
+        if (c->present[i] && xw_buf_add(&c->raw[i], r->str, r->len) < 0)
+            return NULL;
+    }
+    f = &c->f;
+    f->env_json = pkg_json(envs->element[0]);
+    f->src_json = pkg_json(envs->element[1]);
+    f->dst_json = pkg_json(envs->element[2]);
+    if (!f->env_json || !f->src_json)
+        c->state = ENV_MISSING;
+    else if (!f->dst_json
+             || xw_model_env_from_json(&f->env, f->env_json, ws, &e) < 0
+             || xw_model_ws_from_json(&f->src, f->src_json, &e) < 0
+             || xw_model_ws_from_json(&f->dst, f->dst_json, &e) < 0)
+        c->state = ENV_INVALID;
+    else
+        c->state = ENV_USABLE;
+    if (!(c->ws = strdup(ws)))
+        return NULL;
+    return c;
 }
 
 /* Decides whether one spec goes into the package: 1 include, 0 exclude
  * (reason filled). The rule module decides: an object on an ignored
  * compute resource is EXCLUDED; every other outcome stays in the package
  * (a failure is reported when it is deployed). */
-static int decide(struct freeze_ctx *f, const avro_value_t *spec,
+static int decide(const struct freeze_ctx *f, const avro_value_t *spec,
                   const char *creator, const char **code, char *reason,
                   size_t rlen)
 {
@@ -177,7 +275,8 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     const char *ws = pkg_str(c->v, "workspace_id"), *pkg = pkg_str(c->v, "package_id");
     const char *envname = pkg_str(c->v, "environment");
     const char *creator = pkg_str(c->v, "creator");
-    struct freeze_ctx f;
+    const struct freeze_ctx *f;
+    struct pkg_env_cache *ec;
     redisReply *rep[2] = { NULL }, *envs, *avro = NULL;
     const char **argv = NULL, **hmget = NULL;
     json_t *meta = NULL, *excluded = NULL, *seen = NULL;
@@ -185,11 +284,9 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     struct pkg_batch ha, zb;     /* frozen specs (Avro), basket ZREM */
     char akey[96];
     size_t n = 0, included = 0, nspecs = 0;
-    int from_basket, bad;
-    xw_json_err e;
+    int from_basket, bad, rc;
     enum xw_handle_result r = XW_HANDLE_OK;
 
-    memset(&f, 0, sizeof f);
     if (c->seen)
         return emit_created_again(p, c, pkg, err);
     bad = pkg_batch_init(&ha, "HSET", NULL, "xw:pkg:%s:avro", pkg) < 0;
@@ -211,32 +308,34 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
         goto nomem;
     /* One round trip: the environment with its workspaces, and the listed
      * objects' specs (or the basket's ids: their specs take a second). */
-    if (xw_redis_append(p->redis, "EVAL %s 2 xw:env:%s xw:ws:%s %s", ENV_LUA,
-                        ws, ws, envname) < 0
+    if (xw_redis_append(p->redis, "%s %s 2 xw:env:%s xw:ws:%s %s",
+                        pkg_script_cmd(&env_script),
+                        pkg_script_arg(&env_script), ws, ws, envname) < 0
         || (from_basket
                 ? xw_redis_append(p->redis, "ZRANGE xw:basket:%s:%s 0 -1", ws,
                                   creator)
-                : xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL)) < 0
-        || pkg_exec(p, rep, 2) < 0)
+                : xw_redis_append_argv(p->redis, (int)n + 2, hmget, NULL)) < 0)
+        goto redis;
+    rc = pkg_exec(p, rep, 2);
+    pkg_script_answered(&env_script, rc, p->redis);
+    if (rc < 0)
         goto redis;
     envs = rep[0];
     if (envs->type != REDIS_REPLY_ARRAY || envs->elements != 3) {
         r = RETRY(err, "environment script: unexpected reply");
         goto out;
     }
-    f.env_json = pkg_json(envs->element[0]);
-    f.src_json = pkg_json(envs->element[1]);
-    f.dst_json = pkg_json(envs->element[2]);
-    if (!f.env_json || !f.src_json) {
+    if (!(ec = env_context(p, ws, envs)))
+        goto nomem;
+    f = &ec->f;
+    if (ec->state == ENV_MISSING) {
         if (pkg_reject(p, c, 422, "environment", "environment_missing",
                        "environment '%s' of workspace '%s' does not exist",
                        envname, ws) < 0)
             goto redis;
         goto out;
     }
-    if (!f.dst_json || xw_model_env_from_json(&f.env, f.env_json, ws, &e) < 0
-        || xw_model_ws_from_json(&f.src, f.src_json, &e) < 0
-        || xw_model_ws_from_json(&f.dst, f.dst_json, &e) < 0) {
+    if (ec->state == ENV_INVALID) {
         if (pkg_reject(p, c, 422, "environment", "environment_invalid",
                        "environment '%s' or one of its workspaces can no "
                        "longer be read", envname) < 0)
@@ -290,7 +389,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
             snprintf(reason, sizeof reason, "stored spec is invalid: %s",
                      err->reason);
         } else {
-            d = decide(&f, &el, creator, &code, reason, sizeof reason);
+            d = decide(f, &el, creator, &code, reason, sizeof reason);
         }
         if (d <= 0) {
             if (xw_avro_array_truncate(&p->specs.value, "objects", nspecs) < 0
@@ -332,7 +431,7 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
     meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:O}",
                      "package_id", pkg, "source_workspace", ws,
                      "destination_workspace",
-                     json_string_value(json_object_get(f.env_json,
+                     json_string_value(json_object_get(f->env_json,
                                                        "destination_workspace")),
                      "environment", envname, "creator", creator, "created_at",
                      (json_int_t)c->occurred_at, "request_id", c->event_id,
@@ -359,7 +458,6 @@ redis:
     pkg_discard(p);
     r = RETRY(err, "redis: %s", p->redis->errstr);
 out:
-    freeze_ctx_release(&f);
     pkg_batch_release(&ha);
     pkg_batch_release(&zb);
     xw_buf_release(&buf);

@@ -81,6 +81,7 @@ out:
     xw_buf_release(&p.enc);
     xw_buf_release(&p.spec);
     json_decref(p.seen);
+    pkg_env_cache_free(p.envc);
     xw_service_release(&svc);
     return rc;
 }

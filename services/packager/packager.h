@@ -74,6 +74,8 @@ struct packager {
     size_t unread;             /* replies of transactions sent by
                                   tx_commit_later, read by the next
                                   pkg_exec */
+    struct pkg_env_cache *envc; /* the last environment a freeze parsed
+                                  (freeze.c); NULL until the first */
     json_t *seen;              /* event id -> true (applied) / false: the
                                   markers of the consumer batch's commands,
                                   read at its start and kept up to date as
@@ -163,11 +165,13 @@ int tx_request_status(struct packager *p, const struct command *c,
  * items instead of one command per object (same effect: Redis applies the
  * items in order, a field given twice ends with its last value). Each item
  * is copied into the batch; when PKG_BATCH_ITEMS items (or
- * PKG_BATCH_BYTES bytes) are collected, or at pkg_batch_flush(), they are
- * queued as one command (counted in p->ntx)
- * and written out to Redis at once (xw_redis_pipeline_flush), so neither
- * the batch nor hiredis' output buffer ever holds more than one command's
- * worth of a big request. Nothing runs before the transaction's EXEC.
+ * PKG_BATCH_BYTES bytes) are collected they are queued as one command
+ * (counted in p->ntx) and written out to Redis at once
+ * (xw_redis_pipeline_flush), so neither the batch nor hiredis' output
+ * buffer ever holds more than one command's worth of a big request.
+ * pkg_batch_flush() queues the rest (less than one command) without
+ * writing it: it goes out with the transaction's end, in the same
+ * write(2). Nothing runs before the transaction's EXEC.
  *
  *   struct pkg_batch b;
  *   pkg_batch_init(&b, "HSET", NULL, "xw:ntdavro:%s", ws);
@@ -216,6 +220,9 @@ int pkg_reject(struct packager *p, const struct command *c, int http_status,
                const char *field, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Frees p->envc (NULL is fine). */
+void pkg_env_cache_free(struct pkg_env_cache *c);
+
 /* Handlers, one per command type (commands.c, freeze.c, deploy.c). */
 enum xw_handle_result apply_workspace(struct packager *p, struct command *c,
                                       struct xw_handle_error *err);
@@ -234,6 +241,39 @@ enum xw_handle_result apply_package(struct packager *p, struct command *c,
                                     struct xw_handle_error *err);
 enum xw_handle_result apply_deploy(struct packager *p, struct command *c,
                                    struct xw_handle_error *err);
+
+/*
+ * The packager's Lua scripts (the environment read of a freeze, the
+ * attempt of a deploy). Sent as EVALSHA once the server has them: EVAL
+ * makes Redis hash the whole body on every call and sends it along. The
+ * first call is an EVAL, which loads the script into Redis' cache; every
+ * answered call after that is an EVALSHA. A server that lost its cache
+ * (restarted, SCRIPT FLUSH) answers NOSCRIPT: that round trip fails like
+ * any other error reply (the command is retried with its batch; a
+ * NOSCRIPT call ran nothing) and the next call is an EVAL again.
+ *
+ *   static struct pkg_script s = PKG_SCRIPT_INIT(LUA);
+ *   xw_redis_append(r, "%s %s 1 key", pkg_script_cmd(&s), pkg_script_arg(&s))
+ *   after pkg_exec: pkg_script_answered(&s, rc, p->redis)
+ *
+ * Not thread-safe (the packager has one consumer thread).
+ */
+struct pkg_script {
+    const char *body;
+    char sha[41];              /* hex SHA-1 of body, "" until computed or
+                                  when the digest is unavailable */
+    int cached;                /* the server answered a call of it */
+};
+
+#define PKG_SCRIPT_INIT(body) { (body), "", 0 }
+
+/* "EVALSHA" when the server has the script, else "EVAL"; and its
+ * argument: the SHA-1 or the body. */
+const char *pkg_script_cmd(struct pkg_script *s);
+const char *pkg_script_arg(const struct pkg_script *s);
+/* After the round trip of a call: rc its pkg_exec's. 0 -> EVALSHA from
+ * now on; -1 with NOSCRIPT in r->errstr -> EVAL next time. */
+void pkg_script_answered(struct pkg_script *s, int rc, const xw_redis *r);
 
 /* Small shared helpers. */
 /* The JSON of a stored value (a string reply): NEW, or NULL when the
@@ -261,14 +301,8 @@ int pkg_specs_fetch(struct packager *p, const char *key, const char **ids,
 int pkg_spec_read(avro_value_t *el, const redisReply *avro, size_t i,
                   struct xw_handle_error *err);
 /* Fills p->specs with the frozen specs of package pkg for ids[0..n), in
- * that order, leaving out ids without a spec: pkg_fill_frozen from avro,
- * their HMGET of xw:pkg:{pkg}:avro already read (may be NULL when n is
- * 0), pkg_load_frozen reading it first. XW_HANDLE_OK, or RETRY with err
- * filled. */
-enum xw_handle_result pkg_fill_frozen(struct packager *p, const char *pkg,
-                                      const char **ids, size_t n,
-                                      const redisReply *avro,
-                                      struct xw_handle_error *err);
+ * that order, leaving out ids without a spec (reads their HMGET of
+ * xw:pkg:{pkg}:avro first). XW_HANDLE_OK, or RETRY with err filled. */
 enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
                                       const char **ids, size_t n,
                                       struct xw_handle_error *err);
@@ -279,6 +313,14 @@ int pkg_copy_specs(struct packager *p, avro_value_t *v, size_t from, size_t n);
 enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
                                enum xw_topic topic, const char *key,
                                struct xw_handle_error *err);
+/* pkg_emit of v with its last field, the array `field`, replaced by
+ * count items already encoded: items[0..len), Avro bodies back to back
+ * (xw_avro_encode_items). */
+enum xw_handle_result pkg_emit_items(struct packager *p, avro_value_t *v,
+                                     const char *field, size_t count,
+                                     const void *items, size_t len,
+                                     enum xw_topic topic, const char *key,
+                                     struct xw_handle_error *err);
 
 #define RETRY(err, ...) \
     xw_handle_fail(err, XW_HANDLE_RETRY, "state_store", __VA_ARGS__)

@@ -1,6 +1,7 @@
 /* The packager's Redis side: transactions with the applied-marker,
  * request status, and small shared helpers. */
 #include <malloc.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,42 @@
 
 #define REQ_TTL_S (7 * 86400)
 #define SEEN_PREFIX "xw:seen:packager:"    /* + event id: the marker */
+
+const char *pkg_script_cmd(struct pkg_script *s)
+{
+    if (!s->sha[0] && s->cached >= 0) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        static const char hex[] = "0123456789abcdef";
+
+        if (EVP_Digest(s->body, strlen(s->body), md, &mdlen, EVP_sha1(), NULL)
+                != 1 || mdlen != 20) {
+            s->cached = -1;     /* no digest (FIPS-only provider): EVAL */
+            return "EVAL";
+        }
+        for (unsigned int i = 0; i < 20; i++) {
+            s->sha[2 * i] = hex[md[i] >> 4];
+            s->sha[2 * i + 1] = hex[md[i] & 15];
+        }
+        s->sha[40] = '\0';
+    }
+    return s->cached > 0 ? "EVALSHA" : "EVAL";
+}
+
+const char *pkg_script_arg(const struct pkg_script *s)
+{
+    return s->cached > 0 ? s->sha : s->body;
+}
+
+void pkg_script_answered(struct pkg_script *s, int rc, const xw_redis *r)
+{
+    if (s->cached < 0 || !s->sha[0])
+        return;
+    if (rc == 0)
+        s->cached = 1;
+    else if (strstr(r->errstr, "NOSCRIPT"))
+        s->cached = 0;
+}
 
 int tx_begin(struct packager *p)
 {
@@ -341,12 +378,11 @@ void pkg_batch_release(struct pkg_batch *b)
     b->nargs = b->cap = b->items = 0;
 }
 
-int pkg_batch_flush(struct packager *p, struct pkg_batch *b)
+/* Queues the collected items as one command (counted in p->ntx). */
+static int batch_queue(struct packager *p, struct pkg_batch *b)
 {
     size_t h = 0, off = 0;
 
-    if (b->items == 0)
-        return 0;
     b->argv[h] = b->cmd;
     b->argvlen[h++] = strlen(b->cmd);
     b->argv[h] = b->key;
@@ -365,10 +401,18 @@ int pkg_batch_flush(struct packager *p, struct pkg_batch *b)
                              b->argvlen) < 0)
         return -1;
     /* The batch keeps its capacity (one command's worth) for the next
-     * items; hiredis' copy goes out now. */
+     * items. */
     xw_buf_reset(&b->data);
     b->nargs = b->items = 0;
-    return xw_redis_pipeline_flush(p->redis);
+    return 0;
+}
+
+int pkg_batch_flush(struct packager *p, struct pkg_batch *b)
+{
+    /* Not written out here: the rest is less than one full command, and
+     * goes out with the transaction's end (one write(2) instead of one
+     * per batch and one for the end). */
+    return b->items == 0 ? 0 : batch_queue(p, b);
 }
 
 int pkg_batch_add(struct packager *p, struct pkg_batch *b, size_t nargs,
@@ -397,8 +441,11 @@ int pkg_batch_add(struct packager *p, struct pkg_batch *b, size_t nargs,
             goto nomem;
         b->len[b->nargs++] = lens[i];
     }
+    /* A full command goes out now: hiredis' buffer never holds more than
+     * one full command and the batches' partial rests. */
     if (++b->items >= PKG_BATCH_ITEMS || b->data.len >= PKG_BATCH_BYTES)
-        return pkg_batch_flush(p, b);
+        return batch_queue(p, b) < 0 ? -1
+                                     : xw_redis_pipeline_flush(p->redis);
     return 0;
 nomem:
     return -1;                  /* the caller discards the transaction */
@@ -522,27 +569,11 @@ int pkg_spec_read(avro_value_t *el, const redisReply *avro, size_t i,
     return -1;
 }
 
-enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
-                                      const char **ids, size_t n,
-                                      struct xw_handle_error *err)
-{
-    char key[96];
-    redisReply *avro = NULL;
-    enum xw_handle_result r;
-
-    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
-    if (n && pkg_specs_fetch(p, key, ids, n, &avro) < 0)
-        return RETRY(err, "redis: %s", p->redis->errstr);
-    r = pkg_fill_frozen(p, pkg, ids, n, avro, err);
-    if (avro)
-        freeReplyObject(avro);
-    return r;
-}
-
-enum xw_handle_result pkg_fill_frozen(struct packager *p, const char *pkg,
-                                      const char **ids, size_t n,
-                                      const redisReply *avro,
-                                      struct xw_handle_error *err)
+/* pkg_load_frozen from avro, the HMGET already read (NULL when n is 0). */
+static enum xw_handle_result fill_frozen(struct packager *p, const char *pkg,
+                                         const char **ids, size_t n,
+                                         const redisReply *avro,
+                                         struct xw_handle_error *err)
 {
     avro_value_t *v = &p->specs.value, el;
     enum xw_handle_result r = XW_HANDLE_OK;
@@ -576,6 +607,23 @@ enum xw_handle_result pkg_fill_frozen(struct packager *p, const char *pkg,
     return r;
 }
 
+enum xw_handle_result pkg_load_frozen(struct packager *p, const char *pkg,
+                                      const char **ids, size_t n,
+                                      struct xw_handle_error *err)
+{
+    char key[96];
+    redisReply *avro = NULL;
+    enum xw_handle_result r;
+
+    snprintf(key, sizeof key, "xw:pkg:%s:avro", pkg);
+    if (n && pkg_specs_fetch(p, key, ids, n, &avro) < 0)
+        return RETRY(err, "redis: %s", p->redis->errstr);
+    r = fill_frozen(p, pkg, ids, n, avro, err);
+    if (avro)
+        freeReplyObject(avro);
+    return r;
+}
+
 int pkg_copy_specs(struct packager *p, avro_value_t *v, size_t from, size_t n)
 {
     avro_value_t src, dst;
@@ -590,6 +638,20 @@ int pkg_copy_specs(struct packager *p, avro_value_t *v, size_t from, size_t n)
     return 0;
 }
 
+/* Queues p->enc (an encoded event) to topic, keyed by key. */
+static enum xw_handle_result produce(struct packager *p, enum xw_topic topic,
+                                     const char *key,
+                                     struct xw_handle_error *err)
+{
+    if (xw_kafka_produce(p->svc->producer, topic, key, strlen(key),
+                         p->enc.data, p->enc.len, err->reason,
+                         sizeof err->reason) < 0) {
+        snprintf(err->code, sizeof err->code, "produce");
+        return XW_HANDLE_RETRY;
+    }
+    return XW_HANDLE_OK;
+}
+
 enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
                                enum xw_topic topic, const char *key,
                                struct xw_handle_error *err)
@@ -599,11 +661,18 @@ enum xw_handle_result pkg_emit(struct packager *p, avro_value_t *v,
     if (xw_avro_encode(v, &p->enc, &ae) < 0) {
         return xw_handle_fail(err, XW_HANDLE_RETRY, "encode", "%s", ae.msg);
     }
-    if (xw_kafka_produce(p->svc->producer, topic, key, strlen(key),
-                         p->enc.data, p->enc.len, err->reason,
-                         sizeof err->reason) < 0) {
-        snprintf(err->code, sizeof err->code, "produce");
-        return XW_HANDLE_RETRY;
-    }
-    return XW_HANDLE_OK;
+    return produce(p, topic, key, err);
+}
+
+enum xw_handle_result pkg_emit_items(struct packager *p, avro_value_t *v,
+                                     const char *field, size_t count,
+                                     const void *items, size_t len,
+                                     enum xw_topic topic, const char *key,
+                                     struct xw_handle_error *err)
+{
+    xw_avro_err ae;
+
+    if (xw_avro_encode_items(v, field, count, items, len, &p->enc, &ae) < 0)
+        return xw_handle_fail(err, XW_HANDLE_RETRY, "encode", "%s", ae.msg);
+    return produce(p, topic, key, err);
 }

@@ -23,6 +23,11 @@
 #    never ran (a crash between the two) gets its status and marker;
 #  - a redelivered DeployRequested only re-emits (same events, no new
 #    attempt).
+#
+# Scripts (state.c, pkg_script): called by EVALSHA once Redis has them; a
+# flushed script cache costs a retry, and the commands still apply. The
+# environment parsed by the last freeze is reused only for the same bytes:
+# an edit is seen by the next freeze.
 . "$(dirname "$0")/../lib/harness.sh"
 xw_harness_init
 
@@ -162,4 +167,26 @@ xw_expect_eq "its request" \
 xw_expect_eq "its marker" "$("${R[@]}" EXISTS "xw:seen:packager:$DC")" 1
 xw_expect_eq "no new attempt" "$("${R[@]}" HGET xw:pkg:pkg-a attempt)" 1
 xw_expect_eq "events emitted" $(( $(metric xw_kafka_produced_total) - produced0 )) 4
+
+# --- scripts by SHA -------------------------------------------------------
+# Once Redis has a script, the packager calls it by EVALSHA; a Redis that
+# lost its script cache (restarted, SCRIPT FLUSH) answers NOSCRIPT, which
+# costs that command one retry (EVAL again), never the command itself.
+evalsha() { "${R[@]}" INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'; }
+xw_check "the environment script called by EVALSHA after its first EVAL" \
+    test "$(evalsha)" -ge 2
+"${R[@]}" SCRIPT FLUSH >/dev/null
+# The environment edited since pkg-a: mc_sandbox is mapped now. The freeze
+# keeps the last environment it parsed, for as long as Redis answers the
+# same bytes: n-3 (on mc_sandbox, excluded from pkg-a) must be included.
+"${R[@]}" HSET xw:env:dev to-prod "$(jq -c '.compute_mappings[1] |= {source: "mc_sandbox", target: "mc_prod", ignore: false}' <<< "$ENV")" >/dev/null
+PD=$(id 17) DD=$(id 18)
+inject "$RUN/flushed.json" "$(package "$PD" pkg-d to-prod '["n-1", "n-3"]')" \
+    "$(deploy "$DD" pkg-d)"
+xw_wait_for "pkg-d frozen after the script cache was flushed" 30 status_is "$PD" done
+xw_wait_for "and deployed" 30 status_is "$DD" done
+xw_expect_eq "pkg-d frozen against the edited environment" \
+    "$("${R[@]}" HGET xw:pkg:pkg-d meta | jq -c '[.object_count, .excluded_objects]')" '[2,[]]'
+xw_expect_eq "pkg-d attempt 1 with its objects" \
+    "$("${R[@]}" HGET xw:pkg:pkg-d attempt) $("${R[@]}" LRANGE xw:pkg:pkg-d:att:1 0 -1 | sort | tr '\n' ' ')" "1 n-1 n-3 "
 xw_pass
