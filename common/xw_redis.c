@@ -693,6 +693,7 @@ void xw_redis_free(xw_redis *r)
     if (r->last)
         freeReplyObject(r->last);
     OPENSSL_cleanse(r->pass, sizeof r->pass);
+    free(r->fmt);
     free(r);
 }
 
@@ -788,6 +789,99 @@ static int read_replies(xw_redis *r, size_t n, redisReply **out)
     return 0;
 }
 
+/* The protocol buffer kept between round trips is given back when a
+ * batch needed more than this (a rare large one). */
+#define FMT_KEEP (4u << 20)
+
+static size_t dec_len(size_t v)
+{
+    size_t n = 1;
+
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Writes "<c><v>\r\n"; returns the end. */
+static char *put_head(char *p, char c, size_t v)
+{
+    size_t n = dec_len(v);
+    char *d = p + 1 + n;
+
+    *p = c;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    p += 1 + n;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+static size_t arg_len(const xw_redis_cmd *cmd, int i)
+{
+    return cmd->argvlen ? cmd->argvlen[i] : strlen(cmd->argv[i]);
+}
+
+/* Appends cmds[0..n) to the connection's output: REDIS_OK or REDIS_ERR
+ * (c->err), as redisAppendCommandArgv() for each. Formatted here into
+ * r->fmt, kept for the next call, and handed over in one piece: hiredis'
+ * own redisFormatSdsCommandArgv() builds a new sds string per command and
+ * formats each argument's length with sdscatfmt(), which showed at 8% of
+ * the deployer's CPU (docs/performance.md, session 6). Out of memory
+ * here, it leaves the work to hiredis. */
+static int append_cmds(xw_redis *r, const xw_redis_cmd *cmds, size_t n)
+{
+    size_t total = 0, i;
+    char *p;
+    int j, rc = REDIS_OK;
+
+    for (i = 0; i < n; i++) {
+        total += 3 + dec_len((size_t)cmds[i].argc);
+        for (j = 0; j < cmds[i].argc; j++) {
+            size_t len = arg_len(&cmds[i], j);
+
+            total += 3 + dec_len(len) + len + 2;
+        }
+    }
+    if (total > r->fmt_cap) {
+        char *f = realloc(r->fmt, total);
+
+        if (!f) {
+            for (i = 0; i < n && rc == REDIS_OK; i++)
+                rc = redisAppendCommandArgv(r->c, cmds[i].argc, cmds[i].argv,
+                                            cmds[i].argvlen);
+            return rc;
+        }
+        r->fmt = f;
+        r->fmt_cap = total;
+    }
+    p = r->fmt;
+    for (i = 0; i < n; i++) {
+        p = put_head(p, '*', (size_t)cmds[i].argc);
+        for (j = 0; j < cmds[i].argc; j++) {
+            size_t len = arg_len(&cmds[i], j);
+
+            p = put_head(p, '$', len);
+            if (len)
+                memcpy(p, cmds[i].argv[j], len);
+            p += len;
+            *p++ = '\r';
+            *p++ = '\n';
+        }
+    }
+    rc = redisAppendFormattedCommand(r->c, r->fmt, total);
+    if (r->fmt_cap > FMT_KEEP) {
+        free(r->fmt);
+        r->fmt = NULL;
+        r->fmt_cap = 0;
+    }
+    return rc;
+}
+
 /* Writes the commands (either cmds[0..n) or one preformatted command) and
  * reads their n replies: one round trip. If `idem` and the connection
  * failed, does it once more on a new connection. 0 = replies read (some may
@@ -796,7 +890,6 @@ static int roundtrip(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
                      const char *fcmd, size_t flen, redisReply **out,
                      int idem)
 {
-    size_t i;
     int attempt;
 
     for (attempt = 0; attempt < 2; attempt++) {
@@ -812,12 +905,7 @@ static int roundtrip(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
             appended = redisAppendFormattedCommand(r->c, fcmd, flen)
                        == REDIS_OK;
         } else {
-            appended = 1;
-            for (i = 0; i < n && appended; i++)
-                appended = redisAppendCommandArgv(r->c, cmds[i].argc,
-                                                  cmds[i].argv,
-                                                  cmds[i].argvlen)
-                           == REDIS_OK;
+            appended = append_cmds(r, cmds, n) == REDIS_OK;
         }
         if (!appended)
             io_failed(r);
@@ -1014,6 +1102,8 @@ int xw_redis_append(xw_redis *r, const char *fmt, ...)
 int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
                          const size_t *argvlen)
 {
+    xw_redis_cmd one;
+
     if (append_begin(r) < 0)
         return -1;
     if (argc <= 0 || !argv) {
@@ -1021,7 +1111,8 @@ int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
         xw_redis_pipeline_discard(r);
         return -1;
     }
-    return append_end(r, redisAppendCommandArgv(r->c, argc, argv, argvlen));
+    one = (xw_redis_cmd){ argc, argv, argvlen };
+    return append_end(r, append_cmds(r, &one, 1));
 }
 
 int xw_redis_pipeline_flush(xw_redis *r)

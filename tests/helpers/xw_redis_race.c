@@ -165,6 +165,34 @@ static void test_command_binary_and_replies(void)
         ASSERT(rep != NULL);
         ASSERT_EQ(rep->integer, (long long)sizeof bin);
     }
+
+    /* argv commands are put in the protocol by xw_redis itself: an empty
+     * argument, lengths of 1 to 7 digits (a value larger than the buffer
+     * it keeps between round trips), then a small command again */
+    {
+        enum { BIG = 5 << 20 };
+        char *big = malloc(BIG);
+        const char *argv[3] = { "SET", k("big"), big };
+        size_t lens[3] = { 3, strlen(argv[1]), BIG };
+
+        ASSERT(big != NULL);
+        for (size_t i = 0; i < BIG; i++)
+            big[i] = (char)(i * 7 + (i >> 12));
+        ASSERT(xw_redis_command_argv(R, 3, argv, lens, 1) != NULL);
+        argv[0] = "GET";
+        rep = xw_redis_command_argv(R, 2, argv, lens, 1);
+        ASSERT(rep != NULL && rep->type == REDIS_REPLY_STRING);
+        ASSERT_EQ(rep->len, (size_t)BIG);
+        ASSERT(memcmp(rep->str, big, BIG) == 0);
+        free(big);
+        argv[0] = "SET";
+        lens[2] = 0;
+        argv[2] = "";
+        ASSERT(xw_redis_command_argv(R, 3, argv, lens, 1) != NULL);
+        rep = xw_redis_command(R, "STRLEN %s", k("big"));
+        ASSERT(rep != NULL);
+        ASSERT_EQ(rep->integer, 0);
+    }
 }
 
 static void test_error_reply(void)
