@@ -63,15 +63,25 @@ static const char script_release[] =
     "return 0\n";
 
 /* KEYS[1] fence key, KEYS[2] once hash, KEYS[3] hash, KEYS[4] count hash
- * (optional); ARGV[1] fence, then 5 per write: once field, field, value,
- * push key ('' = none), push value. Returns a string of one '1'
- * (written) / '0' (already written) per write: one reply object instead
- * of one per write. See xw_redis.h for the order of the commands and why
- * nothing is left half done: everything that can fail (a key of the wrong
- * type, a count that is not a number) is read or tried before the first
- * write that cannot be taken back. Bulk commands take CHUNK values at a
- * time (even: HSET takes pairs): Lua's unpack() fails beyond ~8000 (its
- * C stack). */
+ * (optional); ARGV[1] fence, ARGV[2] one '1' (has a push) / '0' per write
+ * (so n = its length), then the n once fields, then the n field, value
+ * pairs, then a push key, push value pair per write that has one, in
+ * write order. Returns a string of one '1' (written) / '0' (already
+ * written) per write: one reply object instead of one per write. See
+ * xw_redis.h for the order of the commands and why nothing is left half
+ * done: everything that can fail (a key of the wrong type, a count that
+ * is not a number) is read or tried before the first write that cannot be
+ * taken back.
+ *
+ * Laid out by column so that the common case, every write new, hands
+ * slices of ARGV to HMGET and HSET as they are (unpack(ARGV, i, j))
+ * instead of copying them into tables first: the Lua side was about half
+ * of the script's time (docs/performance.md, session 6). A first count
+ * is the string '1', not the number 1: Redis turns a Lua number into an
+ * argument with snprintf("%.17g"), ~10% of the script's instructions
+ * (the same text, "1"). Bulk commands
+ * take CHUNK values at a time (even: HSET takes pairs): Lua's unpack()
+ * fails beyond ~8000 (its C stack); n <= XW_REDIS_FENCED_MAX_WRITES. */
 static const char script_fenced[] =
     "local fence = tonumber(ARGV[1])\n"
     "local raw = redis.call('GET', KEYS[1]) or '0'\n"
@@ -84,73 +94,80 @@ static const char script_fenced[] =
     "    ' is older than ' .. raw)\n"
     "end\n"
     "local CHUNK = 1000\n"
-    "local function hmget(key, list)\n"
-    "  local got = {}\n"
-    "  for i = 1, #list, CHUNK do\n"
-    "    local r = redis.call('HMGET', key,\n"
-    "      unpack(list, i, math.min(i + CHUNK - 1, #list)))\n"
-    "    for j = 1, #r do got[i + j - 1] = r[j] end\n"
-    "  end\n"
-    "  return got\n"
-    "end\n"
-    "local function hset(key, list)\n"
-    "  for i = 1, #list, CHUNK do\n"
+    "local function hset(key, t, i, j)\n"
+    "  for k = i, j, CHUNK do\n"
     "    local r = redis.pcall('HSET', key,\n"
-    "      unpack(list, i, math.min(i + CHUNK - 1, #list)))\n"
+    "      unpack(t, k, math.min(k + CHUNK - 1, j)))\n"
     "    if type(r) == 'table' and r.err then return r end\n"
     "  end\n"
     "end\n"
-    "local n = (#ARGV - 1) / 5\n"
-    "local fields, out, new, taken = {}, {}, {}, {}\n"
-    "for w = 1, n do fields[w] = ARGV[5 * w - 3] end\n"
-    "local seen = hmget(KEYS[2], fields)\n"
+    "local has = ARGV[2]\n"
+    "local n = #has\n"
+    "local F, KV = 2, n + 2\n"
+    "local seen = redis.call('HMGET', KEYS[2], unpack(ARGV, F + 1, F + n))\n"
+    "local taken, new, out, all = {}, {}, {}, true\n"
     "for w = 1, n do\n"
-    "  if seen[w] or taken[fields[w]] then\n"
-    "    out[w] = '0'\n"
+    "  local f = ARGV[F + w]\n"
+    "  if seen[w] or taken[f] then\n"
+    "    out[w], all = '0', false\n"
     "  else\n"
     "    out[w] = '1'\n"
-    "    taken[fields[w]] = true\n"
+    "    taken[f] = true\n"
     "    new[#new + 1] = w\n"
     "  end\n"
     "end\n"
-    "if #new > 0 then\n"
-    "  local once, kv, counts, pushed = {}, {}, {}, {}\n"
-    "  for i, w in ipairs(new) do\n"
-    "    local b = 5 * w - 3\n"
-    "    once[2 * i - 1], once[2 * i] = ARGV[b], ARGV[1]\n"
-    "    kv[2 * i - 1], kv[2 * i] = ARGV[b + 1], ARGV[b + 2]\n"
+    "local m = #new\n"
+    "if m > 0 then\n"
+    "  local fields, kv, once, counts, pushed = ARGV, ARGV, {}, {}, {}\n"
+    "  local f1, fm, kv1 = F + 1, F + n, KV + 1\n"
+    "  if not all then\n"
+    "    fields, kv, f1, fm, kv1 = {}, {}, 1, m, 1\n"
+    "    for i, w in ipairs(new) do\n"
+    "      fields[i] = ARGV[F + w]\n"
+    "      kv[2 * i - 1], kv[2 * i] = ARGV[KV + 2 * w - 1], ARGV[KV + 2 * w]\n"
+    "    end\n"
     "  end\n"
     "  if KEYS[4] then\n"
-    "    local f = {}\n"
-    "    for i, w in ipairs(new) do f[i] = fields[w] end\n"
-    "    local got = hmget(KEYS[4], f)\n"
-    "    for i = 1, #f do\n"
-    "      local c = tonumber(got[i] or '0')\n"
-    "      if not c then\n"
-    "        return redis.error_reply('ERR count of ' .. f[i] ..\n"
-    "          ' is not a number')\n"
+    "    local got = redis.call('HMGET', KEYS[4], unpack(fields, f1, fm))\n"
+    "    for i = 1, m do\n"
+    "      local c = '1'\n"
+    "      if got[i] then\n"
+    "        c = tonumber(got[i])\n"
+    "        if not c then\n"
+    "          return redis.error_reply('ERR count of ' .. fields[f1 + i - 1]\n"
+    "            .. ' is not a number')\n"
+    "        end\n"
+    "        c = c + 1\n"
     "      end\n"
-    "      counts[2 * i - 1], counts[2 * i] = f[i], c + 1\n"
+    "      counts[2 * i - 1], counts[2 * i] = fields[f1 + i - 1], c\n"
     "    end\n"
     "  end\n"
     "  local function undo(err)\n"
     "    for j = #pushed, 1, -1 do redis.call('LPOP', pushed[j]) end\n"
     "    return err\n"
     "  end\n"
-    "  for _, w in ipairs(new) do\n"
-    "    local b = 5 * w - 3\n"
-    "    if ARGV[b + 3] ~= '' then\n"
-    "      local r = redis.pcall('LPUSH', ARGV[b + 3], ARGV[b + 4])\n"
-    "      if type(r) == 'table' and r.err then return undo(r) end\n"
-    "      pushed[#pushed + 1] = ARGV[b + 3]\n"
+    "  local p = KV + 2 * n\n"
+    "  for w = 1, n do\n"
+    "    if string.byte(has, w) == 49 then\n"
+    "      if out[w] == '1' then\n"
+    "        local r = redis.pcall('LPUSH', ARGV[p + 1], ARGV[p + 2])\n"
+    "        if type(r) == 'table' and r.err then return undo(r) end\n"
+    "        pushed[#pushed + 1] = ARGV[p + 1]\n"
+    "      end\n"
+    "      p = p + 2\n"
     "    end\n"
     "  end\n"
-    "  local err = hset(KEYS[3], kv)\n"
+    "  local err = hset(KEYS[3], kv, kv1, kv1 + 2 * m - 1)\n"
     "  if err then return undo(err) end\n"
-    "  err = hset(KEYS[2], once) or (KEYS[4] and hset(KEYS[4], counts))\n"
+    "  for i = 1, m do\n"
+    "    once[2 * i - 1], once[2 * i] = fields[f1 + i - 1], ARGV[1]\n"
+    "  end\n"
+    "  err = hset(KEYS[2], once, 1, 2 * m)\n"
+    "    or (KEYS[4] and hset(KEYS[4], counts, 1, 2 * m))\n"
     "  if err then return err end\n"
     "end\n"
     "if fence > cur then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+    "if all then return string.rep('1', n) end\n"
     "return table.concat(out)\n";
 
 static const char *const script_src[SCRIPT_N] = {
@@ -683,6 +700,7 @@ void xw_redis_free(xw_redis *r)
     if (r->last)
         freeReplyObject(r->last);
     OPENSSL_cleanse(r->pass, sizeof r->pass);
+    free(r->fmt);
     free(r);
 }
 
@@ -778,6 +796,99 @@ static int read_replies(xw_redis *r, size_t n, redisReply **out)
     return 0;
 }
 
+/* The protocol buffer kept between round trips is given back when a
+ * batch needed more than this (a rare large one). */
+#define FMT_KEEP (4u << 20)
+
+static size_t dec_len(size_t v)
+{
+    size_t n = 1;
+
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Writes "<c><v>\r\n"; returns the end. */
+static char *put_head(char *p, char c, size_t v)
+{
+    size_t n = dec_len(v);
+    char *d = p + 1 + n;
+
+    *p = c;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    p += 1 + n;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+static size_t arg_len(const xw_redis_cmd *cmd, int i)
+{
+    return cmd->argvlen ? cmd->argvlen[i] : strlen(cmd->argv[i]);
+}
+
+/* Appends cmds[0..n) to the connection's output: REDIS_OK or REDIS_ERR
+ * (c->err), as redisAppendCommandArgv() for each. Formatted here into
+ * r->fmt, kept for the next call, and handed over in one piece: hiredis'
+ * own redisFormatSdsCommandArgv() builds a new sds string per command and
+ * formats each argument's length with sdscatfmt(), which showed at 8% of
+ * the deployer's CPU (docs/performance.md, session 6). Out of memory
+ * here, it leaves the work to hiredis. */
+static int append_cmds(xw_redis *r, const xw_redis_cmd *cmds, size_t n)
+{
+    size_t total = 0, i;
+    char *p;
+    int j, rc = REDIS_OK;
+
+    for (i = 0; i < n; i++) {
+        total += 3 + dec_len((size_t)cmds[i].argc);
+        for (j = 0; j < cmds[i].argc; j++) {
+            size_t len = arg_len(&cmds[i], j);
+
+            total += 3 + dec_len(len) + len + 2;
+        }
+    }
+    if (total > r->fmt_cap) {
+        char *f = realloc(r->fmt, total);
+
+        if (!f) {
+            for (i = 0; i < n && rc == REDIS_OK; i++)
+                rc = redisAppendCommandArgv(r->c, cmds[i].argc, cmds[i].argv,
+                                            cmds[i].argvlen);
+            return rc;
+        }
+        r->fmt = f;
+        r->fmt_cap = total;
+    }
+    p = r->fmt;
+    for (i = 0; i < n; i++) {
+        p = put_head(p, '*', (size_t)cmds[i].argc);
+        for (j = 0; j < cmds[i].argc; j++) {
+            size_t len = arg_len(&cmds[i], j);
+
+            p = put_head(p, '$', len);
+            if (len)
+                memcpy(p, cmds[i].argv[j], len);
+            p += len;
+            *p++ = '\r';
+            *p++ = '\n';
+        }
+    }
+    rc = redisAppendFormattedCommand(r->c, r->fmt, total);
+    if (r->fmt_cap > FMT_KEEP) {
+        free(r->fmt);
+        r->fmt = NULL;
+        r->fmt_cap = 0;
+    }
+    return rc;
+}
+
 /* Writes the commands (either cmds[0..n) or one preformatted command) and
  * reads their n replies: one round trip. If `idem` and the connection
  * failed, does it once more on a new connection. 0 = replies read (some may
@@ -786,7 +897,6 @@ static int roundtrip(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
                      const char *fcmd, size_t flen, redisReply **out,
                      int idem)
 {
-    size_t i;
     int attempt;
 
     for (attempt = 0; attempt < 2; attempt++) {
@@ -802,12 +912,7 @@ static int roundtrip(xw_redis *r, const xw_redis_cmd *cmds, size_t n,
             appended = redisAppendFormattedCommand(r->c, fcmd, flen)
                        == REDIS_OK;
         } else {
-            appended = 1;
-            for (i = 0; i < n && appended; i++)
-                appended = redisAppendCommandArgv(r->c, cmds[i].argc,
-                                                  cmds[i].argv,
-                                                  cmds[i].argvlen)
-                           == REDIS_OK;
+            appended = append_cmds(r, cmds, n) == REDIS_OK;
         }
         if (!appended)
             io_failed(r);
@@ -1004,6 +1109,8 @@ int xw_redis_append(xw_redis *r, const char *fmt, ...)
 int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
                          const size_t *argvlen)
 {
+    xw_redis_cmd one;
+
     if (append_begin(r) < 0)
         return -1;
     if (argc <= 0 || !argv) {
@@ -1011,7 +1118,8 @@ int xw_redis_append_argv(xw_redis *r, int argc, const char **argv,
         xw_redis_pipeline_discard(r);
         return -1;
     }
-    return append_end(r, redisAppendCommandArgv(r->c, argc, argv, argvlen));
+    one = (xw_redis_cmd){ argc, argv, argvlen };
+    return append_end(r, append_cmds(r, &one, 1));
 }
 
 int xw_redis_pipeline_flush(xw_redis *r)
@@ -1326,10 +1434,14 @@ int xw_redis_lock_release(xw_redis *r, const xw_redis_lock *lk)
 }
 
 /* The arguments of one call: EVALSHA sha numkeys, the 3 or 4 keys, the
- * fence, 5 per write (script_fenced). */
+ * fence, the push flags, 3 per write, 2 per push (script_fenced). */
 static size_t fenced_argc(const xw_redis_fenced_call *call)
 {
-    return 3 + (call->count_hash ? 4 : 3) + 1 + 5 * call->n;
+    size_t w, argc = 3 + (call->count_hash ? 4 : 3) + 2 + 3 * call->n;
+
+    for (w = 0; w < call->n; w++)
+        argc += call->writes[w].push_key ? 2 : 0;
+    return argc;
 }
 
 static int nonempty(const char *s)
@@ -1363,7 +1475,7 @@ static int fenced_check(xw_redis *r, const xw_redis_fenced_call *calls,
         for (w = 0; w < call->n; w++) {
             const xw_redis_once_write *wr = &call->writes[w];
 
-            /* '' is the script's "no push": refuse it as a key */
+            /* an empty push_key is refused: NULL says "no push" */
             if (!nonempty(wr->once_field) || !wr->field
                 || (!wr->value && wr->value_len)
                 || (wr->push_key && (!wr->push_key[0]
@@ -1415,7 +1527,8 @@ int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
     const char **argv = NULL;
     size_t *lens = NULL;
     char (*fence)[24] = NULL;
-    size_t nargs, nsend = 0, a = 0, i, j, w;
+    char *has = NULL;
+    size_t nargs, nsend = 0, nwrites = 0, a = 0, h = 0, i, j, w;
     int rc = -1;
 
     if (begin(r) < 0 || fenced_check(r, calls, ncalls, &nargs) < 0)
@@ -1425,6 +1538,7 @@ int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
         for (w = 0; w < calls[i].n; w++)
             calls[i].written[w] = 0;
         nsend += calls[i].n > 0;
+        nwrites += calls[i].n;
     }
     if (nsend == 0) {
         rc = 0;
@@ -1435,7 +1549,8 @@ int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
     argv = malloc(nargs * sizeof *argv);
     lens = malloc(nargs * sizeof *lens);
     fence = malloc(nsend * sizeof *fence);
-    if (!sc || !rep || !argv || !lens || !fence) {
+    has = malloc(nwrites);
+    if (!sc || !rep || !argv || !lens || !fence || !has) {
         set_err(r, XW_REDIS_ENOMEM, "out of memory");
         goto out;
     }
@@ -1459,15 +1574,25 @@ int xw_redis_fenced_write_batch(xw_redis *r, xw_redis_fenced_call *calls,
             PUSHSTR(call->count_hash);
         snprintf(fence[j], sizeof fence[j], "%lld", call->fence);
         PUSHSTR(fence[j]);
+        for (w = 0; w < call->n; w++)
+            has[h + w] = call->writes[w].push_key ? '1' : '0';
+        PUSH(&has[h], call->n);
+        h += call->n;
+        for (w = 0; w < call->n; w++)
+            PUSHSTR(call->writes[w].once_field);
         for (w = 0; w < call->n; w++) {
             const xw_redis_once_write *wr = &call->writes[w];
 
-            PUSHSTR(wr->once_field);
             PUSHSTR(wr->field);
             PUSH(wr->value ? wr->value : "", wr->value_len);
-            PUSHSTR(wr->push_key ? wr->push_key : "");
-            PUSH(wr->push_key && wr->push_value ? wr->push_value : "",
-                 wr->push_key ? wr->push_len : 0);
+        }
+        for (w = 0; w < call->n; w++) {
+            const xw_redis_once_write *wr = &call->writes[w];
+
+            if (!wr->push_key)
+                continue;
+            PUSHSTR(wr->push_key);
+            PUSH(wr->push_value ? wr->push_value : "", wr->push_len);
         }
         j++;
     }
@@ -1489,5 +1614,6 @@ out:
     free(argv);
     free(lens);
     free(fence);
+    free(has);
     return rc;
 }

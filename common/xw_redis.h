@@ -116,6 +116,9 @@ typedef struct xw_redis {
     char desc[400];           /* redacted URL for messages */
     char mark_prefix[17];     /* random per connection: marker values */
     unsigned long long mark_seq;
+    char *fmt;                /* argv commands in the Redis protocol, kept
+                                 for the next round trip (append_cmds) */
+    size_t fmt_cap;
 } xw_redis;
 
 /* Connects (with the bounded retry above) and returns a new handle, or NULL

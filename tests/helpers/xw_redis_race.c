@@ -165,6 +165,34 @@ static void test_command_binary_and_replies(void)
         ASSERT(rep != NULL);
         ASSERT_EQ(rep->integer, (long long)sizeof bin);
     }
+
+    /* argv commands are put in the protocol by xw_redis itself: an empty
+     * argument, lengths of 1 to 7 digits (a value larger than the buffer
+     * it keeps between round trips), then a small command again */
+    {
+        enum { BIG = 5 << 20 };
+        char *big = malloc(BIG);
+        const char *argv[3] = { "SET", k("big"), big };
+        size_t lens[3] = { 3, strlen(argv[1]), BIG };
+
+        ASSERT(big != NULL);
+        for (size_t i = 0; i < BIG; i++)
+            big[i] = (char)(i * 7 + (i >> 12));
+        ASSERT(xw_redis_command_argv(R, 3, argv, lens, 1) != NULL);
+        argv[0] = "GET";
+        rep = xw_redis_command_argv(R, 2, argv, lens, 1);
+        ASSERT(rep != NULL && rep->type == REDIS_REPLY_STRING);
+        ASSERT_EQ(rep->len, (size_t)BIG);
+        ASSERT(memcmp(rep->str, big, BIG) == 0);
+        free(big);
+        argv[0] = "SET";
+        lens[2] = 0;
+        argv[2] = "";
+        ASSERT(xw_redis_command_argv(R, 3, argv, lens, 1) != NULL);
+        rep = xw_redis_command(R, "STRLEN %s", k("big"));
+        ASSERT(rep != NULL);
+        ASSERT_EQ(rep->integer, 0);
+    }
 }
 
 static void test_error_reply(void)
@@ -610,6 +638,55 @@ static void test_fenced_batch_once_per_write(void)
     ASSERT_EQ(int_reply("HLEN %s", h.writes), 3);
 }
 
+/* A call mixing new writes, a record written before and a repeat inside
+ * the call, some with pushes: each push goes with its own write (value
+ * and list), and only the new writes push; a count already there (a
+ * record written but its count kept, e.g. by a migration) is counted on,
+ * not reset. The script lays a call out by column (flags, records,
+ * values, then the pushes of the writes that have one), so this checks
+ * the pairing. */
+static void test_fenced_batch_mixed_pushes(void)
+{
+    static const char *const objs[] = { "ma", "mb", "mc", "ma", "md" };
+    struct bw b[5];
+    xw_redis_once_write w[5];
+    int written[5];
+    struct fh h;
+    xw_redis_fenced_call call;
+    char l[5][64];
+
+    fh_init(&h, k("mix"));
+    for (int i = 0; i < 5; i++) {
+        snprintf(l[i], sizeof l[i], "%s:%d", k("mix:list"), i);
+        bw_init(&b[i], &w[i], objs[i], 10 + i, i == 2 ? NULL : l[i]);
+    }
+    ASSERT(xw_redis_command(R, "HSET %s mb 9", h.written) != NULL);
+    ASSERT(xw_redis_command(R, "HSET %s md 4", h.writes) != NULL);
+    call = fh_call(&h, k("mix:fence"), 2, w, 5, written);
+    ASSERT_EQ(xw_redis_fenced_write_batch(R, &call, 1), 0);
+    ASSERT(written[0] == 1 && written[1] == 0 && written[2] == 1
+           && written[3] == 0 && written[4] == 1);
+    ASSERT_EQ(int_reply("LLEN %s", l[0]), 1);
+    ASSERT_EQ(int_reply("LLEN %s", l[1]), 0);
+    ASSERT_EQ(int_reply("LLEN %s", l[3]), 0);
+    ASSERT_EQ(int_reply("LLEN %s", l[4]), 1);
+    {
+        redisReply *rep = xw_redis_command(R, "LINDEX %s 0", l[4]);
+
+        ASSERT(rep && rep->type == REDIS_REPLY_STRING);
+        ASSERT_STR_EQ(rep->str, "14");
+    }
+    ASSERT_EQ(hget_int(h.val, "ma"), 10);
+    ASSERT_EQ(hget_int(h.val, "mb"), -1);
+    ASSERT_EQ(hget_int(h.val, "mc"), 12);
+    ASSERT_EQ(hget_int(h.val, "md"), 14);
+    ASSERT_EQ(hget_int(h.written, "mb"), 9);
+    ASSERT_EQ(hget_int(h.written, "md"), 2);
+    ASSERT_EQ(hget_int(h.writes, "ma"), 1);
+    ASSERT_EQ(hget_int(h.writes, "mb"), -1);
+    ASSERT_EQ(hget_int(h.writes, "md"), 5);
+}
+
 /* Two calls in one round trip: the one with a stale fence is refused as a
  * whole (nothing of it written), the other one is written. */
 static void test_fenced_batch_stale_call(void)
@@ -923,6 +1000,7 @@ static int selftest(void)
     XW_RUN(test_fenced_write_high_water);
     XW_RUN(test_fenced_write_failing_call);
     XW_RUN(test_fenced_batch_once_per_write);
+    XW_RUN(test_fenced_batch_mixed_pushes);
     XW_RUN(test_fenced_batch_stale_call);
     XW_RUN(test_fenced_batch_noscript);
     XW_RUN(test_fenced_batch_commands);
