@@ -36,6 +36,25 @@ static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
  * main thread then returns free memory to the kernel (sl_http_trim). */
 static atomic_int trim_wanted;
 
+/* A thread keeps its request's body and answer buffers up to this size
+ * for the next request (struct sl_worker): a 100-object step 2 body is
+ * ~35 KB, a GET /v1/packages/{id} answer of 100 objects ~60 KB. Larger
+ * ones are freed as before, so what the threads keep stays small next to
+ * what 1,000-object requests free (a 350 KB body, a 660 KB answer). */
+#define KEEP_BUFFER_BYTES (256u << 10)
+/* ... and all threads together keep at most this much: what is kept
+ * must not grow with the number of connections (up to 512 KB a thread;
+ * the benchmark alone keeps 24-32 connections open). */
+#define KEEP_TOTAL_BYTES (4u << 20)
+static atomic_size_t kept_bytes;
+
+/* Releases a worker's kept buffer and takes it off the total. */
+static void kept_release(xw_buf *b)
+{
+    atomic_fetch_sub(&kept_bytes, b->alloc);
+    xw_buf_release(b);
+}
+
 static void worker_free(void *p)
 {
     struct sl_worker *w = p;
@@ -47,8 +66,8 @@ static void worker_free(void *p)
         xw_avro_value_release(&w->values[i]);
     xw_buf_release(&w->enc);
     xw_buf_release(&w->scratch);
-    xw_buf_release(&w->body);
-    xw_buf_release(&w->out);
+    kept_release(&w->body);
+    kept_release(&w->out);
     /* Its Avro values may hold a whole 10,000-object event. */
     if (w->served_large)
         atomic_store(&trim_wanted, 1);
@@ -285,13 +304,6 @@ static void request_free(struct sl_request *r)
  * memory is worth here). */
 #define TRIM_AFTER_BYTES (2u << 20)
 
-/* A thread keeps its request's body and answer buffers up to this size
- * for the next request (struct sl_worker): a 100-object step 2 body is
- * ~35 KB, a GET /v1/packages/{id} answer of 100 objects ~60 KB. Larger
- * ones are freed as before, so what the threads keep stays small next to
- * what 1,000-object requests free (a 350 KB body, a 660 KB answer). */
-#define KEEP_BUFFER_BYTES (256u << 10)
-
 /* Lends the thread worker's buffers to r (own buffers if there is no
  * worker: out of memory). */
 static void buffers_lend(struct sl_request *r)
@@ -303,6 +315,7 @@ static void buffers_lend(struct sl_request *r)
         xw_buf_init(&r->out, 0);
         return;
     }
+    atomic_fetch_sub(&kept_bytes, w->body.alloc + w->out.alloc);
     r->body = w->body;
     r->out = w->out;
     xw_buf_init(&w->body, 0);
@@ -314,13 +327,19 @@ static void buffers_lend(struct sl_request *r)
     r->lent = 1;
 }
 
-/* Gives a lent buffer back to the worker, or frees it when large. */
+/* Gives a lent buffer back to the worker, or frees it when large or
+ * when the threads keep enough already. */
 static void buffer_return(xw_buf *mine, xw_buf *lent)
 {
-    if (lent->alloc && lent->alloc <= KEEP_BUFFER_BYTES) {
-        xw_buf_release(mine);
+    size_t n = lent->alloc;
+
+    if (n && n <= KEEP_BUFFER_BYTES
+        && atomic_fetch_add(&kept_bytes, n) + n <= KEEP_TOTAL_BYTES) {
+        kept_release(mine);
         *mine = *lent;
         xw_buf_init(lent, 0);
+    } else if (n && n <= KEEP_BUFFER_BYTES) {
+        atomic_fetch_sub(&kept_bytes, n);
     }
     xw_buf_release(lent);
 }
