@@ -78,11 +78,6 @@ int main(void)
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
-    /* Every write of the listener waits for its acknowledgement
-     * (xw_kafka_produce_wait), so lingering batches nothing and adds
-     * linger.ms to each (xw-kafkabench --acked, 8 threads: ack p50 6.1 ms
-     * at 5 ms, 0.6 ms at 0). The operator's XW_RDKAFKA_LINGER_MS wins. */
-    setenv("XW_RDKAFKA_LINGER_MS", "0", 0);
     if (xw_service_init(&svc, "submit-listener", settings,
                         sizeof settings / sizeof settings[0]) < 0)
         return 1;
