@@ -88,25 +88,7 @@ xw_expect_eq "one EXISTS: the id that could not be read ahead" "$(calls exists)"
 xw_check "markers read ahead with MGET" test "$(calls mget)" -ge 1
 
 # --- freezing and starting ------------------------------------------------
-"${R[@]}" SET xw:ws:dev '{"id":"dev","account":"1001","region":"cn-shanghai",
- "timezone":"Asia/Shanghai","mode":"basic","datastudio":"new",
- "members":[{"user":"alice","roles":["admin","development"]}],
- "compute_resources":[{"name":"mc_dev","type":"maxcompute"},{"name":"mc_sandbox","type":"maxcompute"}],
- "resource_groups":[{"name":"rg_sched","type":"scheduling","is_default":true,"is_shared":false}],
- "data_sources":[],"projects":[]}' >/dev/null
-"${R[@]}" SET xw:ws:prod '{"id":"prod","account":"1001","region":"cn-shanghai",
- "timezone":"Asia/Shanghai","mode":"standard","datastudio":"new",
- "members":[{"user":"alice","roles":["admin"]}],
- "compute_resources":[{"name":"mc_prod","type":"maxcompute"}],
- "resource_groups":[{"name":"rg_prod","type":"scheduling","is_default":true,"is_shared":false}],
- "data_sources":[],"projects":[]}' >/dev/null
-ENV='{"name":"to-prod","type":"cross_workspace","destination_workspace":"prod",
- "owner_policy":"default","version":1,
- "compute_mappings":[{"source":"mc_dev","target":"mc_prod","ignore":false},
-                     {"source":"mc_sandbox","target":null,"ignore":true}],
- "resource_group_mappings":[{"source":"rg_sched","target":"rg_prod","ignore":false}],
- "dependency_mappings":[],"data_source_mappings":[],"parameter_mappings":[]}'
-"${R[@]}" HSET xw:env:dev to-prod "$ENV" >/dev/null
+xw_seed_dev_prod
 "${R[@]}" HSET xw:env:dev nowhere "$(jq -c 'del(.destination_workspace) | .name = "nowhere"' <<< "$ENV")" >/dev/null
 obj() { # ID COMPUTE
     printf '{"id":"%s","name":"%s_task","kind":"node","version":1,"compute_resource":"%s",

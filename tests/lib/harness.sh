@@ -238,3 +238,30 @@ xw_start_services() {
     done
     export XW_API_URL="http://127.0.0.1:$XW_API_PORT"
 }
+
+# xw_seed_dev_prod : the state the packager keeps for a basic workspace dev
+# (alice admin; compute mc_dev, mc_sandbox), a standard workspace prod
+# and dev's environment to-prod (mc_sandbox ignored), written straight to
+# Redis for tests that drive one service alone. Sets ENV to the
+# environment's JSON.
+xw_seed_dev_prod() {
+    redis-cli -p "$REDIS_PORT" SET xw:ws:dev '{"id":"dev","account":"1001","region":"cn-shanghai",
+     "timezone":"Asia/Shanghai","mode":"basic","datastudio":"new",
+     "members":[{"user":"alice","roles":["admin","development"]}],
+     "compute_resources":[{"name":"mc_dev","type":"maxcompute"},{"name":"mc_sandbox","type":"maxcompute"}],
+     "resource_groups":[{"name":"rg_sched","type":"scheduling","is_default":true,"is_shared":false}],
+     "data_sources":[],"projects":[]}' >/dev/null
+    redis-cli -p "$REDIS_PORT" SET xw:ws:prod '{"id":"prod","account":"1001","region":"cn-shanghai",
+     "timezone":"Asia/Shanghai","mode":"standard","datastudio":"new",
+     "members":[{"user":"alice","roles":["admin"]}],
+     "compute_resources":[{"name":"mc_prod","type":"maxcompute"}],
+     "resource_groups":[{"name":"rg_prod","type":"scheduling","is_default":true,"is_shared":false}],
+     "data_sources":[],"projects":[]}' >/dev/null
+    ENV='{"name":"to-prod","type":"cross_workspace","destination_workspace":"prod",
+     "owner_policy":"default","version":1,
+     "compute_mappings":[{"source":"mc_dev","target":"mc_prod","ignore":false},
+                         {"source":"mc_sandbox","target":null,"ignore":true}],
+     "resource_group_mappings":[{"source":"rg_sched","target":"rg_prod","ignore":false}],
+     "dependency_mappings":[],"data_source_mappings":[],"parameter_mappings":[]}'
+    redis-cli -p "$REDIS_PORT" HSET xw:env:dev to-prod "$ENV" >/dev/null
+}
