@@ -220,7 +220,7 @@ static int scan_number(struct pstate *st, size_t *i, size_t end, long long *out)
 static int scan_product(struct pstate *st, size_t *i, size_t end,
                         long long *out)
 {
-    long long a, b;
+    long long a = 0, b = 0; /* set before use; -O3 cannot tell */
     if (scan_number(st, i, end, &a) < 0)
         return -1;
     if (*i < end && st->v[*i] == '*') {
@@ -320,7 +320,7 @@ static int parse_add_months(struct pstate *st, size_t b, size_t e)
 {
     size_t i = b + strlen("add_months("), fstart = i, fend;
     enum unit finest;
-    long long n;
+    long long n = 0;
     int sign = 1;
 
     if (scan_format(st, i, e, CYC, ',', &fend, &finest) < 0)
@@ -416,7 +416,7 @@ static int parse_bracket(struct pstate *st, size_t pos, size_t *next)
         if (k == CYC)
             unit = U_DAY;
         if (i < e && st->v[i] == '/') {
-            long long d;
+            long long d = 0;
             size_t dat = i;
             if (k == BIZ)
                 return fail(st, XW_PARAM_BAD_OFFSET, i,

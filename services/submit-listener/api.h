@@ -2,8 +2,9 @@
  * The submit-listener's shared types: the service context, one request,
  * and the per-thread worker (Redis connection, reusable Avro values).
  *
- * Threading: libmicrohttpd runs one thread per connection (a long-poll
- * holds its thread while it waits, see http.c). Everything a
+ * Threading: libmicrohttpd serves the connections on a fixed pool of
+ * threads (XW_API_THREADS); a long-poll holds no thread while it waits
+ * (its connection is suspended and parked, see http.c). Everything a
  * handler needs that is not thread-safe (a Redis connection, Avro values
  * being built, scratch buffers) lives in the calling thread's worker,
  * created on first use and freed when the thread ends. The Kafka producer
@@ -24,6 +25,8 @@
 #include "xw_redis.h"
 #include "xw_rules.h"
 
+#include "notify.h"
+
 #define SL_ID_MAX 64
 #define SL_MAX_PARAMS 3
 
@@ -37,6 +40,7 @@ struct sl_service {
     struct sl_auth *auth;
     const char *redis_url;
     size_t max_body;
+    unsigned threads;              /* the HTTP thread pool */
     int allow_fixed_deploy_time;   /* tests only: honour "deploy_at" */
 };
 
@@ -89,6 +93,13 @@ struct sl_request {
                                       answers are written row by row) */
     size_t answer_len;             /* bytes sent, for the trim decision */
     int lent;                      /* body and out are the thread worker's */
+
+    /* a long-poll (sl_wait_for): the request is handled again from the
+     * start each time its parked connection is woken */
+    int64_t wait_deadline_ms;      /* set by the first run, then kept */
+    int wait_backoff_ms;           /* the backoff reached, 0 at first */
+    int parked;                    /* this run suspended the connection */
+    struct sl_notify_parked park;
 };
 
 /* Answers: each sets r->status and r->reply (stealing `body`). */

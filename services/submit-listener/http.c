@@ -12,12 +12,16 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
+#include "notify.h"
 #include "routes.h"
 #include "xw_id.h"
 #include "xw_log.h"
@@ -43,10 +47,14 @@ static atomic_int trim_wanted;
  * what 1,000-object requests free (a 350 KB body, a 660 KB answer). */
 #define KEEP_BUFFER_BYTES (256u << 10)
 /* ... and all threads together keep at most this much: what is kept
- * must not grow with the number of connections (up to 512 KB a thread;
- * the benchmark alone keeps 24-32 connections open). */
+ * must not grow with the size of the pool (up to 512 KB a thread,
+ * XW_API_THREADS threads). */
 #define KEEP_TOTAL_BYTES (4u << 20)
 static atomic_size_t kept_bytes;
+
+/* Requests begun and not completed, for the drain at a stop. */
+static atomic_int in_flight;
+#define DRAIN_MS 5000
 
 /* Releases a worker's kept buffer and takes it off the total. */
 static void kept_release(xw_buf *b)
@@ -252,8 +260,9 @@ static enum MHD_Result send_reply(struct sl_request *r)
     if (xw_buf_addch(&r->out, '\n') < 0)
         return MHD_NO;
     /* A lent buffer stays the request's until on_completed, which comes
-     * after MHD has sent the answer (or given up on the connection), and
-     * the thread's next request is read only after that. */
+     * after MHD has sent the answer (or given up on the connection); the
+     * worker holds none meanwhile, so the thread's other connections'
+     * requests get buffers of their own. */
     if (r->lent) {
         len = r->out.len;
         resp = MHD_create_response_from_buffer(len, r->out.data,
@@ -383,8 +392,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
                     || r->answer_len >= TRIM_AFTER_BYTES);
 
     (void)cls; (void)conn; (void)code;
-    /* After the answer, in the connection's thread (whose worker served
-     * the request): the replies of its deferred writes. */
+    /* After the answer, in the thread that served the request (MHD keeps
+     * a connection on one pool thread): the replies of its worker's
+     * deferred writes. */
     pthread_once(&worker_once, worker_key_init);
     if ((w = pthread_getspecific(worker_key)) && w->deferred)
         settle_deferred(w);
@@ -392,6 +402,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         buffer_return(&w->body, &r->body);
         buffer_return(&w->out, &r->out);
     }
+    if (r)
+        atomic_fetch_sub(&in_flight, 1);
     request_free(r);
     *con_cls = NULL;
     if (big) {
@@ -407,6 +419,61 @@ void sl_http_trim(void)
      * main()'s fixed thresholds too); a few ms, once per large request. */
     if (atomic_exchange(&trim_wanted, 0))
         malloc_trim(0);
+}
+
+/* ---- long-polls -----------------------------------------------------------
+ *
+ * A wait holds no thread: the handler's connection is suspended and
+ * parked (notify.c), the thread serves its other connections, and when
+ * the watched key may have changed (or the wait's re-read time comes)
+ * the connection is resumed and MHD calls on_request again: the request
+ * is handled again from the start (its caller checked again, which the
+ * role cache makes cheap), with the deadline and backoff of the first
+ * run. MHD requires a connection to be suspended before anything may
+ * resume it: hence the order below (ready? suspend, then park).
+ */
+
+static void on_wake(struct sl_notify_parked *p)
+{
+    struct sl_request *r = (struct sl_request *)
+        ((char *)p - offsetof(struct sl_request, park));
+
+    MHD_resume_connection(r->conn);
+}
+
+int64_t sl_wait_deadline(struct sl_request *r, long wait_ms)
+{
+    if (!r->wait_deadline_ms)
+        r->wait_deadline_ms = xw_mono_ms() + wait_ms;
+    return r->wait_deadline_ms;
+}
+
+int sl_wait_for(struct sl_request *r, struct sl_notify_wait *w,
+                int64_t deadline_ms,
+                int (*check)(struct sl_request *r, void *arg), void *arg)
+{
+    int rc;
+
+    if (r->wait_backoff_ms)
+        w->backoff_ms = r->wait_backoff_ms;
+    while (xw_mono_ms() < deadline_ms) {
+        if ((rc = sl_notify_park_ready(w)) < 0)
+            return 0;              /* shutting down: answer what was read */
+        if (rc > 0) {
+            MHD_suspend_connection(r->conn);
+            r->park.wake = on_wake;
+            rc = sl_notify_park(w, &r->park, deadline_ms);
+            r->wait_backoff_ms = w->backoff_ms;
+            if (rc <= 0)           /* changed or closed meanwhile: rare */
+                MHD_resume_connection(r->conn);
+            r->parked = 1;
+            return -1;
+        }
+        sl_notify_arm(w);
+        if ((rc = check(r, arg)) != 0)
+            return rc;
+    }
+    return 0;
 }
 
 static void handle(struct sl_request *r)
@@ -478,6 +545,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r->method = method;
         r->path = url;
         buffers_lend(r);
+        atomic_fetch_add(&in_flight, 1);
         *con_cls = r;
         return MHD_YES;
     }
@@ -495,6 +563,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     handle(r);
+    if (r->parked) {
+        r->parked = 0;
+        return MHD_YES;            /* handled again when woken */
+    }
     return send_reply(r);
 }
 
@@ -515,23 +587,42 @@ struct MHD_Daemon *sl_http_start(struct sl_service *svc, const char *addr,
         snprintf(err, errlen, "XW_API_ADDR: '%s' is not an IPv4 address", addr);
         return NULL;
     }
-    /* Thread per connection, not MHD's thread pool: handlers block (Redis
-     * and Kafka round trips, and the long-polls of ?wait_ms= hold their
-     * thread up to 30 s), and a pool thread blocked in one handler stalls
-     * every connection it owns. What a thread costs in memory is its
-     * touched stack (tens of KB) and, before issue 7, a malloc arena of
-     * its own: main() caps the arenas (M_ARENA_MAX) and large requests
-     * are trimmed (sl_http_trim). */
-    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION
-                             | MHD_USE_INTERNAL_POLLING_THREAD
-                             | MHD_USE_ERROR_LOG,
+    /* A fixed pool of threads, not one per connection: memory stays
+     * bounded by the pool whatever the number of clients (a thread with
+     * its worker - Redis connection, Avro values, kept buffers - took
+     * ~180 KB per connection, 29.7 MB for the benchmark's 64). Handlers
+     * still block a pool thread on Redis and on the broker's
+     * acknowledgement (the thread's other connections wait meanwhile),
+     * but never through a long-poll: those are parked (above). */
+    d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD
+                             | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
                          (uint16_t)port, NULL, NULL, on_request, svc,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                         MHD_OPTION_THREAD_POOL_SIZE, svc->threads,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16u << 10),
                          MHD_OPTION_CONNECTION_LIMIT, 512u,
                          MHD_OPTION_CONNECTION_TIMEOUT, 60u,
                          MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %s:%d", addr, port);
     return d;
+}
+
+void sl_http_stop(struct MHD_Daemon *d)
+{
+    MHD_socket listen_fd = MHD_INVALID_SOCKET;
+    int64_t until = xw_mono_ms() + DRAIN_MS;
+
+    if (d)
+        listen_fd = MHD_quiesce_daemon(d);     /* no new connections */
+    sl_notify_park_close();
+    /* MHD_stop_daemon drops the requests it still has: let them finish
+     * (the woken long-polls answer, writes get their acknowledgement). */
+    while (d && atomic_load(&in_flight) > 0 && xw_mono_ms() < until)
+        nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+    if (d)
+        MHD_stop_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
 }

@@ -24,6 +24,9 @@ static const struct xw_config_def settings[] = {
     { "XW_API_PORT", XW_CFG_INT, "8080", 1, 65535, 0, "API port" },
     { "XW_API_MAX_BODY", XW_CFG_INT, "8388608", 1024, 268435456, 0,
       "largest request body in bytes" },
+    { "XW_API_THREADS", XW_CFG_INT, "16", 1, 256, 0,
+      "HTTP threads (long-polls hold none; writes hold one until the "
+      "broker acknowledges)" },
     { "XW_TOKENS", XW_CFG_STR, NULL, 0, 1048576, XW_CFG_SECRET,
       "API tokens: user:token[,user:token...]" },
     { "XW_TOKENS_FILE", XW_CFG_STR, NULL, 0, 4096, 0,
@@ -46,7 +49,7 @@ int main(void)
 
     /* Before any thread starts: glibc gives every thread that allocates
      * under contention an arena of its own (up to 8 per core), and a
-     * thread-per-connection server ends up with many arenas each keeping
+     * multi-threaded server ends up with many arenas each keeping
      * the freed memory of the largest request it served. One is enough
      * (the work per request is Redis and Kafka round trips, not
      * allocation; see below). Measured with big_package.sh (a
@@ -90,6 +93,7 @@ int main(void)
     }
     sl.redis_url = xw_config_str(&svc.cfg, "XW_REDIS_URL");
     sl.max_body = (size_t)xw_config_int(&svc.cfg, "XW_API_MAX_BODY");
+    sl.threads = (unsigned)xw_config_int(&svc.cfg, "XW_API_THREADS");
     sl.allow_fixed_deploy_time = xw_config_bool(&svc.cfg,
                                                 "XW_ALLOW_FIXED_DEPLOY_TIME");
     if (sl.allow_fixed_deploy_time)
@@ -131,8 +135,7 @@ int main(void)
     xw_info("INIT", "stopping");
     rc = 0;
 out:
-    if (d)
-        MHD_stop_daemon(d);
+    sl_http_stop(d);
     sl_notify_stop();
     sl_auth_free(sl.auth);
     xw_avro_registry_free(sl.state);

@@ -29,7 +29,6 @@
 #include "xw_id.h"
 #include "xw_log.h"
 #include "xw_redis.h"
-#include "routes.h"
 
 #define PREFIX_REQ "xw:req:"
 #define PREFIX_SUM "xw:pkgsum:"
@@ -39,8 +38,15 @@
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t cond[SL_NOTIFY_SLOTS];
     uint64_t seq[SL_NOTIFY_SLOTS];
+    /* Parked waits, by the slot of their key (unordered lists), and the
+     * timer thread that wakes those whose re-read time comes first. */
+    struct sl_notify_parked *parked[SL_NOTIFY_SLOTS];
+    pthread_cond_t timer_cond;     /* monotonic clock */
+    int64_t timer_next_ms;         /* when the timer looks next */
+    pthread_t timer;
+    int timer_started;
+    int park_closed;
     pthread_t thread;
     int started;
     atomic_int stop;
@@ -58,15 +64,14 @@ static struct {
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 
-/* The conditions use the monotonic clock, like the deadlines. */
+/* The timer's condition uses the monotonic clock, like the deadlines. */
 static void cond_init(void)
 {
     pthread_condattr_t a;
 
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    for (int i = 0; i < SL_NOTIFY_SLOTS; i++)
-        pthread_cond_init(&nt.cond[i], &a);
+    pthread_cond_init(&nt.timer_cond, &a);
     pthread_condattr_destroy(&a);
 }
 
@@ -75,17 +80,60 @@ static unsigned slot_of(const char *key, size_t len)
     return (unsigned)(xw_fnv1a(key, len, XW_FNV1A_INIT) % SL_NOTIFY_SLOTS);
 }
 
+static void park_unlink(struct sl_notify_parked *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        nt.parked[p->slot] = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+/* Moves slot i's parked waits onto *woken (a list linked by next), all
+ * of them or those due by now_ms. Under nt.lock. */
+static void park_take(unsigned i, int64_t now_ms,
+                      struct sl_notify_parked **woken)
+{
+    struct sl_notify_parked *p = nt.parked[i], *next;
+
+    for (; p; p = next) {
+        next = p->next;
+        if (now_ms >= 0 && p->wake_ms > now_ms)
+            continue;
+        park_unlink(p);
+        p->next = *woken;
+        *woken = p;
+    }
+}
+
+/* Outside nt.lock: a woken wait's request may run (and park again) as
+ * soon as its wake() returns, so nothing of p is touched after it. */
+static void park_wake(struct sl_notify_parked *woken)
+{
+    struct sl_notify_parked *next;
+
+    for (; woken; woken = next) {
+        next = woken->next;
+        woken->wake(woken);
+    }
+}
+
 /* slot < 0: every slot (a flush, or (re)subscribed: anything may have
- * changed meanwhile). */
+ * changed meanwhile). Wakes the slot's parked waits. */
 static void bump(int slot)
 {
+    struct sl_notify_parked *woken = NULL;
+
     pthread_mutex_lock(&nt.lock);
     for (int i = slot < 0 ? 0 : slot;
          i < (slot < 0 ? SL_NOTIFY_SLOTS : slot + 1); i++) {
         nt.seq[i]++;
-        pthread_cond_broadcast(&nt.cond[i]);
+        park_take((unsigned)i, -1, &woken);
     }
     pthread_mutex_unlock(&nt.lock);
+    park_wake(woken);
 }
 
 int sl_notify_active(void)
@@ -143,10 +191,13 @@ void sl_notify_arm(struct sl_notify_wait *w)
     pthread_mutex_unlock(&nt.lock);
 }
 
-void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms)
+/* The next re-read of a wait that no change wakes: a safety re-read while
+ * the notifier runs (a message could be lost), the backoff while it does
+ * not; never after the deadline. */
+static int64_t reread_ms(struct sl_notify_wait *w, int64_t now,
+                         int64_t deadline_ms)
 {
-    int64_t now = xw_mono_ms(), until;
-    struct timespec ts;
+    int64_t until;
 
     if (atomic_load(&nt.active)) {
         until = now + SL_NOTIFY_SAFETY_MS;
@@ -156,24 +207,106 @@ void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms)
             w->backoff_ms = w->backoff_ms * 2 > SL_NOTIFY_BACKOFF_MAX_MS
                 ? SL_NOTIFY_BACKOFF_MAX_MS : w->backoff_ms * 2;
     }
-    if (until > deadline_ms)
-        until = deadline_ms;
-    if (until <= now)
-        return;
-    /* xw_mono_ms() is CLOCK_MONOTONIC in milliseconds: rebuild the
-     * absolute time from the clock itself to keep sub-ms precision. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (until - now) / 1000;
-    ts.tv_nsec += (long)((until - now) % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    return until > deadline_ms ? deadline_ms : until;
+}
+
+/* Until closed: wakes the parked waits whose re-read time has come, then
+ * sleeps until the next one (or until a park brings an earlier one). */
+static void *timer_run(void *arg)
+{
+    struct sl_notify_parked *woken;
+    struct timespec ts;
+    int64_t now, next;
+
+    (void)arg;
     pthread_mutex_lock(&nt.lock);
-    while (nt.seq[w->slot] == w->seq
-           && pthread_cond_timedwait(&nt.cond[w->slot], &nt.lock, &ts) == 0)
-        ;
+    while (!nt.park_closed) {
+        woken = NULL;
+        now = xw_mono_ms();
+        next = now + 60000;
+        for (unsigned i = 0; i < SL_NOTIFY_SLOTS; i++) {
+            park_take(i, now, &woken);
+            for (struct sl_notify_parked *p = nt.parked[i]; p; p = p->next)
+                if (p->wake_ms < next)
+                    next = p->wake_ms;
+        }
+        nt.timer_next_ms = next;
+        if (woken) {
+            pthread_mutex_unlock(&nt.lock);
+            park_wake(woken);
+            pthread_mutex_lock(&nt.lock);
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (next - now) / 1000;
+        ts.tv_nsec += (long)((next - now) % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&nt.timer_cond, &nt.lock, &ts);
+    }
     pthread_mutex_unlock(&nt.lock);
+    return NULL;
+}
+
+int sl_notify_park_ready(const struct sl_notify_wait *w)
+{
+    int rc;
+
+    pthread_mutex_lock(&nt.lock);
+    rc = nt.park_closed ? -1 : nt.seq[w->slot] == w->seq;
+    pthread_mutex_unlock(&nt.lock);
+    return rc;
+}
+
+int sl_notify_park(struct sl_notify_wait *w, struct sl_notify_parked *p,
+                   int64_t deadline_ms)
+{
+    int64_t now = xw_mono_ms();
+    int rc = 1;
+
+    pthread_once(&cond_once, cond_init);
+    p->slot = w->slot;
+    p->wake_ms = reread_ms(w, now, deadline_ms);
+    pthread_mutex_lock(&nt.lock);
+    if (nt.park_closed) {
+        rc = -1;
+    } else if (nt.seq[w->slot] != w->seq) {
+        rc = 0;
+    } else if (!nt.timer_started
+               && pthread_create(&nt.timer, NULL, timer_run, NULL) != 0) {
+        rc = -1;                 /* nothing would wake it: answer now */
+    } else {
+        nt.timer_started = 1;
+        p->prev = NULL;
+        p->next = nt.parked[p->slot];
+        if (p->next)
+            p->next->prev = p;
+        nt.parked[p->slot] = p;
+        if (p->wake_ms < nt.timer_next_ms || !nt.timer_next_ms)
+            pthread_cond_signal(&nt.timer_cond);
+    }
+    pthread_mutex_unlock(&nt.lock);
+    return rc;
+}
+
+void sl_notify_park_close(void)
+{
+    struct sl_notify_parked *woken = NULL;
+    int join;
+
+    pthread_mutex_lock(&nt.lock);
+    nt.park_closed = 1;
+    for (unsigned i = 0; i < SL_NOTIFY_SLOTS; i++)
+        park_take(i, -1, &woken);
+    join = nt.timer_started;
+    nt.timer_started = 0;
+    pthread_cond_signal(&nt.timer_cond);
+    pthread_mutex_unlock(&nt.lock);
+    park_wake(woken);
+    if (join)
+        pthread_join(nt.timer, NULL);
 }
 
 /* A tracking client (trk) and the connection Redis sends its
@@ -400,19 +533,4 @@ void sl_notify_stop(void)
     nt.started = 0;
     free(nt.url);
     nt.url = NULL;
-}
-
-int sl_wait_for(struct sl_request *r, struct sl_notify_wait *w,
-                int64_t deadline_ms,
-                int (*check)(struct sl_request *r, void *arg), void *arg)
-{
-    int rc;
-
-    while (xw_mono_ms() < deadline_ms) {
-        sl_notify_sleep(w, deadline_ms);
-        sl_notify_arm(w);
-        if ((rc = check(r, arg)) != 0)
-            return rc;
-    }
-    return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * Change notification for the long-polls (GET /v1/requests/{id}?wait_ms=,
- * GET /v1/packages/{id}?wait_ms=): a waiter sleeps until the Redis key it
- * watches is written, instead of re-reading it on a timer.
+ * GET /v1/packages/{id}?wait_ms=): a waiter is parked until the Redis key
+ * it watches is written, instead of re-reading it on a timer.
  *
  * How: one thread per process holds two Redis connections. The first
  * SUBSCRIBEs to __redis__:invalidate; the second turns on server-assisted
@@ -54,7 +54,7 @@ int sl_notify_start(const char *redis_url, char *err, size_t errlen);
 void sl_notify_stop(void);
 
 /* A wait in progress: init once, then per round take the sequence before
- * reading, read, and sleep if the key is not yet what the caller wants. */
+ * reading, read, and park if the key is not yet what the caller wants. */
 struct sl_notify_wait {
     const char *key;          /* BORROWED, must outlive the wait */
     unsigned slot;
@@ -65,9 +65,36 @@ struct sl_notify_wait {
 void sl_notify_wait_init(struct sl_notify_wait *w, const char *key);
 /* Records the slot's current sequence: call just before reading the key. */
 void sl_notify_arm(struct sl_notify_wait *w);
-/* Sleeps until the key may have changed since sl_notify_arm() or until
- * deadline_ms (xw_mono_ms() clock), whichever is first. */
-void sl_notify_sleep(struct sl_notify_wait *w, int64_t deadline_ms);
+
+/*
+ * Parking: a wait holds no thread. Its owner (http.c: a suspended HTTP
+ * connection) is parked here, and wake(p) is called once, from another
+ * thread (the notifier or the park timer), when the key may have changed
+ * since sl_notify_arm() or at the wait's next re-read time: every
+ * SL_NOTIFY_SAFETY_MS while the notifier runs (a message could be lost),
+ * the backoff while it does not, the deadline at the latest. The owner
+ * then reads again and parks again or answers.
+ */
+struct sl_notify_parked {
+    void (*wake)(struct sl_notify_parked *p);   /* set by the owner */
+    /* private */
+    struct sl_notify_parked *prev, *next;
+    unsigned slot;
+    int64_t wake_ms;
+};
+
+/* Whether w may park now: 1 yes, 0 no (the key changed since
+ * sl_notify_arm(): read it again now), -1 no (parking is closed: answer
+ * with what was read). For the owner to decide before it suspends. */
+int sl_notify_park_ready(const struct sl_notify_wait *w);
+/* Parks p for w until deadline_ms (xw_mono_ms() clock) at the latest.
+ * 1: parked; p must stay valid until wake(p) has been called. 0 or -1
+ * as sl_notify_park_ready (nothing parked, wake will not be called). */
+int sl_notify_park(struct sl_notify_wait *w, struct sl_notify_parked *p,
+                   int64_t deadline_ms);
+/* Wakes every parked wait and refuses parking from now on (shutdown:
+ * the owners answer with what they read). Joins the park timer. */
+void sl_notify_park_close(void);
 
 /* 1 while subscribed (for tests and the log), else 0. */
 int sl_notify_active(void);

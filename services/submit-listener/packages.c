@@ -599,7 +599,7 @@ void h_pkg_get(struct sl_request *r)
 
     if (parse_view(r, &v) < 0 || !sl_worker_get(r))
         goto out;
-    deadline = xw_mono_ms() + v.wait_ms;
+    deadline = sl_wait_deadline(r, v.wait_ms);
     snprintf(key[0], sizeof key[0], "xw:pkgsum:%s", v.pkg);
     snprintf(key[1], sizeof key[1], "xw:pkg:%s", v.pkg);
     snprintf(key[2], sizeof key[2], "xw:pkg:%s:avro", v.pkg);

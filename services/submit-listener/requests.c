@@ -58,7 +58,7 @@ void h_req_get(struct sl_request *r)
     if (sl_query_long(r, "wait_ms", 0, 0, SL_WAIT_MAX_MS, &wait_ms) < 0
         || !sl_worker_get(r))
         return;
-    deadline = xw_mono_ms() + wait_ms;
+    deadline = sl_wait_deadline(r, wait_ms);
     snprintf(key, sizeof key, "xw:req:%s", r->params[0]);
     sl_notify_wait_init(&w, key);
     sl_notify_arm(&w);

@@ -95,15 +95,20 @@ int sl_query_bool(struct sl_request *r, const char *name, int def, int *out);
 /* Long-polls (?wait_ms=): the most a caller may ask for. */
 #define SL_WAIT_MAX_MS 30000
 
+/* A long-poll's deadline (xw_mono_ms() clock): now + wait_ms on the
+ * request's first run, the same on the runs after a wake-up. */
+int64_t sl_wait_deadline(struct sl_request *r, long wait_ms);
+
 /* The rest of a long-poll whose first read the caller made, with w
  * initialised on the watched key and armed (sl_notify_arm) just before
- * that read, which was not yet what it waits for: sleeps until the key
- * may have changed, then calls check(r, arg), until it returns 1 (what
- * the caller waits for), -1 (failed, answered), or deadline_ms
- * (xw_mono_ms() clock) has passed (returns 0: the last read is the
- * answer). check must leave what it read in arg, replacing the previous
- * read. No read is made twice for one change: a wait costs the caller's
- * read and one per change. */
+ * that read, which was not yet what it waits for. Returns 1 (check said
+ * it is what the caller waits for), -1 (check failed and answered, or
+ * the request is parked: the caller returns without answering, and the
+ * whole request is handled again when the key may have changed), or 0
+ * when deadline_ms has passed (the last read is the answer). check(r,
+ * arg) reads again, leaving what it read in arg (replacing the previous
+ * read); it runs when a change arrived between the read and the park.
+ * A wait costs the caller's read and one per change, and no thread. */
 int sl_wait_for(struct sl_request *r, struct sl_notify_wait *w,
                 int64_t deadline_ms,
                 int (*check)(struct sl_request *r, void *arg), void *arg);
