@@ -261,10 +261,15 @@ static int produce_rkt(xw_kafka_producer *p, rd_kafka_topic_t *rkt,
                        const void *key, size_t keylen, const void *value,
                        size_t len, void *opaque, char *err, size_t errlen)
 {
+    /* A waited message (opaque: its delivery) is not copied: the caller's
+     * value outlives it, as xw_kafka_produce_wait returns only after the
+     * delivery report. A 10,000-object event is 3.5 MB. */
+    int flags = opaque ? 0 : RD_KAFKA_MSG_F_COPY;
+
     for (;;) {
         rd_kafka_resp_err_t e;
 
-        if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+        if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, flags,
                              (void *)value, len, key, keylen, opaque) == 0) {
             atomic_fetch_add(&p->produced, 1);
             xw_metrics_add(&m_produced, 1);

@@ -81,7 +81,9 @@ int xw_kafka_produce_to(xw_kafka_producer *p, const char *topic,
  * failure) of that message only; other threads may produce and wait on
  * the same producer at the same time. The wait is bounded by the
  * producer's message.timeout.ms (XW_PRODUCE_TIMEOUT_MS for producers made
- * with xw_kafka_producer_new). 0 when acknowledged, -1 with err set. */
+ * with xw_kafka_producer_new). value is BORROWED until the call returns
+ * (librdkafka reads it in place, no copy). 0 when acknowledged, -1 with
+ * err set. */
 int xw_kafka_produce_wait(xw_kafka_producer *p, enum xw_topic topic,
                           const void *key, size_t keylen, const void *value,
                           size_t len, char *err, size_t errlen);

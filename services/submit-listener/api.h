@@ -93,6 +93,8 @@ struct sl_request {
                                       answers are written row by row) */
     size_t answer_len;             /* bytes sent, for the trim decision */
     int lent;                      /* body and out are the thread worker's */
+    struct MHD_Response *stream;   /* owned: an answer sent as it is made
+                                      (sl_reply_stream) */
 
     /* a long-poll (sl_wait_for): the request is handled again from the
      * start each time its parked connection is woken */
@@ -118,6 +120,12 @@ void sl_reply_unavailable(struct sl_request *r, const char *what);
  * A later sl_reply*() still wins: an error found after part of the text
  * was written replaces it. */
 void sl_reply_rendered(struct sl_request *r, unsigned status);
+
+/* The answer is made while it is sent: resp is a callback response
+ * (MHD_create_response_from_callback; STOLEN) whose reader may use r and
+ * r->out until the request completes. A later sl_reply*() still wins. */
+void sl_reply_stream(struct sl_request *r, unsigned status,
+                     struct MHD_Response *resp);
 
 /* Records the answered write r in the audit trail (no-op for reads and
  * unauthenticated requests). Never fails the request. */

@@ -50,6 +50,10 @@ static atomic_int trim_wanted;
  * must not grow with the size of the pool (up to 512 KB a thread,
  * XW_API_THREADS threads). */
 #define KEEP_TOTAL_BYTES (4u << 20)
+/* A worker keeps its Avro values after a request body up to this size:
+ * a 100-object step 2 (~35 KB), not a 1,000-object one (~350 KB) nor 10,000
+ * ids (~170 KB). */
+#define KEEP_VALUES_BODY_BYTES (64u << 10)
 static atomic_size_t kept_bytes;
 
 /* Requests begun and not completed, for the drain at a stop. */
@@ -163,9 +167,25 @@ void sl_redis_defer(struct sl_request *r, int argc, const char **argv,
 
 void sl_reply(struct sl_request *r, unsigned status, json_t *body)
 {
+    if (r->stream) {
+        MHD_destroy_response(r->stream);
+        r->stream = NULL;
+    }
     json_decref(r->reply);
     r->status = status;
     r->reply = body;
+}
+
+void sl_reply_stream(struct sl_request *r, unsigned status,
+                     struct MHD_Response *resp)
+{
+    json_decref(r->reply);
+    r->reply = NULL;
+    if (r->stream)
+        MHD_destroy_response(r->stream);
+    r->stream = resp;
+    r->status = status;
+    r->out_is_answer = 0;
 }
 
 void sl_reply_rendered(struct sl_request *r, unsigned status)
@@ -243,10 +263,11 @@ const char *sl_query(struct sl_request *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static enum MHD_Result send_reply(struct sl_request *r)
+/* The answer in r->reply or r->out as a response (NULL when out of
+ * memory). */
+static struct MHD_Response *buffer_response(struct sl_request *r)
 {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
     size_t len;
     char *data;
 
@@ -255,10 +276,10 @@ static enum MHD_Result send_reply(struct sl_request *r)
     if (r->reply) {
         xw_buf_reset(&r->out);
         if (xw_json_dump(r->reply, &r->out) < 0)
-            return MHD_NO;
+            return NULL;
     }
     if (xw_buf_addch(&r->out, '\n') < 0)
-        return MHD_NO;
+        return NULL;
     /* A lent buffer stays the request's until on_completed, which comes
      * after MHD has sent the answer (or given up on the connection); the
      * worker holds none meanwhile, so the thread's other connections'
@@ -275,8 +296,20 @@ static enum MHD_Result send_reply(struct sl_request *r)
             free(data);
     }
     r->answer_len = len;
-    if (!resp)
+    return resp;
+}
+
+static enum MHD_Result send_reply(struct sl_request *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (r->stream) {
+        resp = r->stream;          /* its reader counts answer_len */
+        r->stream = NULL;
+    } else if (!(resp = buffer_response(r))) {
         return MHD_NO;
+    }
     MHD_add_response_header(resp, "Content-Type", "application/json");
     if (r->request_id[0])
         MHD_add_response_header(resp, "X-Request-Id", r->request_id);
@@ -303,6 +336,8 @@ static void request_free(struct sl_request *r)
     xw_buf_release(&r->body);
     xw_buf_release(&r->out);
     json_decref(r->reply);
+    if (r->stream)
+        MHD_destroy_response(r->stream);
     free(r);
 }
 
@@ -355,23 +390,28 @@ static void buffer_return(xw_buf *mine, xw_buf *lent)
 
 /* The calling thread's worker keeps its buffers and Avro values between
  * requests (a keep-alive connection reuses them, and a reset value keeps
- * every array slot it ever had); not those of a large request, which can
- * hold a whole 10,000-object event. Values are created again on use. */
-static void worker_shrink(void)
+ * every array slot it ever had); not after a request larger than it
+ * keeps them for, whose values would stay sized for it while the pool's
+ * thread lives, i.e. as long as the process: a step 3 of 10,000 ids is a
+ * 170 KB body and left its thread holding ~3 MB. Values are created again
+ * on use. `large`: the request could fill a whole 10,000-object event
+ * (see on_completed). */
+static void worker_shrink(int large)
 {
     struct sl_worker *w;
 
     pthread_once(&worker_once, worker_key_init);
     if (!(w = pthread_getspecific(worker_key)))
         return;
-    w->served_large = 1;
+    if (large)
+        w->served_large = 1;
     for (int i = 0; i < SL_EVENT_TYPES; i++)
         xw_avro_value_release(&w->values[i]);
-    if (w->enc.alloc >= TRIM_AFTER_BYTES) {
+    if (w->enc.alloc > KEEP_BUFFER_BYTES) {
         xw_buf_release(&w->enc);
         xw_buf_init(&w->enc, 0);
     }
-    if (w->scratch.alloc >= TRIM_AFTER_BYTES) {
+    if (w->scratch.alloc > KEEP_BUFFER_BYTES) {
         xw_buf_release(&w->scratch);
         xw_buf_init(&w->scratch, 0);
     }
@@ -388,8 +428,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 {
     struct sl_request *r = *con_cls;
     struct sl_worker *w;
-    int big = r && (r->body.len >= TRIM_AFTER_BYTES || r->body_too_large
-                    || r->answer_len >= TRIM_AFTER_BYTES);
+    size_t size = r ? (r->body.len > r->answer_len ? r->body.len
+                                                   : r->answer_len) : 0;
+    int big = r && (size >= TRIM_AFTER_BYTES || r->body_too_large);
+    int shrink = big || size > KEEP_BUFFER_BYTES
+                 || (r && r->body.len > KEEP_VALUES_BODY_BYTES);
 
     (void)cls; (void)conn; (void)code;
     /* After the answer, in the thread that served the request (MHD keeps
@@ -406,10 +449,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         atomic_fetch_sub(&in_flight, 1);
     request_free(r);
     *con_cls = NULL;
-    if (big) {
-        worker_shrink();
+    if (shrink)
+        worker_shrink(big);
+    if (big)
         atomic_store(&trim_wanted, 1);
-    }
 }
 
 void sl_http_trim(void)
@@ -524,6 +567,13 @@ static void reserve_body(struct sl_request *r)
     n = strtoull(cl, &end, 10);
     if (errno || *end || n > r->svc->max_body)
         return;
+    /* A large body comes with a large event (its Avro value, its
+     * encoding): give the heap's free pages back first, or the request's
+     * mapped buffers come on top of them (sat-10k after sat-1k peaked at
+     * ~30 MB with ~8 MB free in the heap). Milliseconds, once per
+     * 10,000-object request. */
+    if (n >= TRIM_AFTER_BYTES)
+        malloc_trim(0);
     xw_buf_grow(&r->body, (size_t)n);
 }
 

@@ -9,6 +9,7 @@
 #include "routes.h"
 #include "stored.h"
 #include "xw_id.h"
+#include "xw_log.h"
 
 #define MAX_IDS 10000
 
@@ -454,14 +455,15 @@ static struct pkg_row *list_rows(struct sl_request *r, const char *pkg,
     return rows;
 }
 
-/* Appends rows[0..n) to r->out, comma-separated, reading their specs and
+/* Appends rows[0..n) to r->out, comma-separated (and after a comma when
+ * `more`: rows were written before them), reading their specs and
  * results ROWS_CHUNK at a time (two HMGETs in one round trip), so that
  * only one chunk of replies is alive at once: a 10,000-object answer
  * costs its text plus one chunk. Each row is written from the stored
  * spec and result as JSON text (stored.h, rows.c). 0, or -1 with 503
  * answered. */
 static int render_rows(struct sl_request *r, const char *pkg,
-                       const struct pkg_row *rows, size_t n)
+                       const struct pkg_row *rows, size_t n, int more)
 {
     const char *argv[2][ROWS_CHUNK + 2];
     char key[2][96];
@@ -509,7 +511,7 @@ static int render_rows(struct sl_request *r, const char *pkg,
                     goto out;
             }
             k += !row->excluded;
-            if ((at + i && xw_buf_addch(&r->out, ',') < 0)
+            if (((more || at + i) && xw_buf_addch(&r->out, ',') < 0)
                 || sl_row_write(&r->out, row->id, row->excluded, spec,
                                 spec_len, res, res_len) < 0) {
                 sl_reply_unavailable(r, "memory");
@@ -523,6 +525,105 @@ out:
     xw_redis_replies_free(reps, 2);
     sl_stored_release(&st);
     return rc;
+}
+
+/* A view of more than one chunk of rows is sent as it is read: its text
+ * is never whole in memory (a 10,000-object answer is 6.6 MB, and each
+ * concurrent reader of a large package held one). The head is rendered
+ * by the handler; then each time MHD wants more, the next ROWS_CHUNK rows
+ * are read and rendered into r->out, which stays the request's until
+ * on_completed, and MHD always calls this before then. What the stream
+ * reads it owns (the HKEYS reply, the meta, the rows). A failure once the
+ * status is sent can only end the answer short (the connection is
+ * closed, the text is not valid JSON). */
+struct pkg_stream {
+    struct sl_request *r;       /* BORROWED, see above */
+    char pkg[SL_ID_MAX + 1];
+    redisReply *keys;
+    json_t *meta;
+    struct pkg_row *rows;
+    size_t at, to, from;        /* rows[at..to) not rendered yet */
+    size_t sent;                /* bytes of r->out given to MHD */
+    int ended;                  /* "]}" rendered */
+};
+
+static void stream_free(void *cls)
+{
+    struct pkg_stream *st = cls;
+
+    freeReplyObject(st->keys);
+    json_decref(st->meta);
+    free(st->rows);
+    free(st);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct pkg_stream *st = cls;
+    struct sl_request *r = st->r;
+    size_t n;
+
+    (void)pos;
+    while (st->sent == r->out.len) {
+        if (st->ended)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        xw_buf_reset(&r->out);
+        st->sent = 0;
+        if (st->at < st->to) {
+            n = st->to - st->at < ROWS_CHUNK ? st->to - st->at : ROWS_CHUNK;
+            if (!sl_worker_get(r)
+                || render_rows(r, st->pkg, st->rows + st->at, n,
+                               st->at > st->from) < 0) {
+                xw_warn("HTTP", "GET package %s: answer ended short after "
+                        "%zu rows", st->pkg, st->at - st->from);
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+            st->at += n;
+        } else {
+            if (xw_buf_adds(&r->out, "]}\n") < 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            st->ended = 1;
+        }
+    }
+    n = r->out.len - st->sent < max ? r->out.len - st->sent : max;
+    memcpy(buf, r->out.data + st->sent, n);
+    st->sent += n;
+    r->answer_len += n;
+    return (ssize_t)n;
+}
+
+/* Hands rows[from..to) to a stream (taking rows, *keys and a reference to
+ * meta), r->out holding the head. 0, or -1 with 503 answered (nothing
+ * taken). */
+static int stream_rows(struct sl_request *r, struct pkg_view *v,
+                       json_t *meta, redisReply **keys,
+                       struct pkg_row **rows, size_t from, size_t to)
+{
+    struct pkg_stream *st = calloc(1, sizeof *st);
+    struct MHD_Response *resp;
+
+    if (!st) {
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 << 10,
+                                             stream_read, st, stream_free);
+    if (!resp) {
+        free(st);
+        sl_reply_unavailable(r, "memory");
+        return -1;
+    }
+    st->r = r;
+    snprintf(st->pkg, sizeof st->pkg, "%s", v->pkg);
+    st->keys = *keys;
+    st->meta = json_incref(meta);
+    st->rows = *rows;
+    st->from = st->at = from;
+    st->to = to;
+    *keys = NULL;
+    *rows = NULL;
+    sl_reply_stream(r, 200, resp);
+    return 0;
 }
 
 /* The full (or paged) view: the package's meta and summary, then
@@ -559,7 +660,11 @@ static int render_full(struct sl_request *r, struct pkg_view *v,
     xw_buf_setlen(&r->out, r->out.len - 1);
     if (xw_buf_adds(&r->out, ",\"objects\":[") < 0)
         goto nomem;
-    if (render_rows(r, v->pkg, rows + from, to - from) < 0)
+    if (to - from > ROWS_CHUNK) {
+        rc = stream_rows(r, v, meta, keys, &rows, from, to);
+        goto out;
+    }
+    if (render_rows(r, v->pkg, rows + from, to - from, 0) < 0)
         goto out;
     if (xw_buf_adds(&r->out, "]}") < 0)
         goto nomem;

@@ -33,6 +33,18 @@ p = api.wait_package("vic", pkg, timeout_s=240)
 t3 = time.time()
 assert p["status"] == "succeeded" and p["deployed"] == N, {
     k: p.get(k) for k in ("status", "deployed", "failed", "pending")}
+# The full view of more than 500 rows is sent as it is read (a stream,
+# packages.c): the same rows, in the same order and bytes once decoded,
+# as the pages of 500 that are rendered whole.
+ids = [o["id"] for o in p["objects"]]
+assert len(ids) == N and ids == sorted(ids), (len(ids), ids[:3])
+pages = []
+for off in range(0, N, 500):
+    st, page = api.call("vic", "GET", "/v1/packages/%s?offset=%d&limit=500"
+                        % (pkg, off))
+    assert st == 200, (st, page)
+    pages += page["objects"]
+assert pages == p["objects"], "the streamed answer differs from its pages"
 st, dep = api.call("olga", "GET", "/v1/workspaces/prod/deployed-objects?limit=1")
 assert dep["total"] == N, dep["total"]
 print("objects %d: submit %.2f s, package %.2f s, deploy to final %.2f s "
