@@ -428,11 +428,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 {
     struct sl_request *r = *con_cls;
     struct sl_worker *w;
-    size_t size = r ? (r->body.len > r->answer_len ? r->body.len
-                                                   : r->answer_len) : 0;
+    size_t body = r ? (r->body.len > r->body_read ? r->body.len
+                                                  : r->body_read) : 0;
+    size_t size = r && r->answer_len > body ? r->answer_len : body;
     int big = r && (size >= TRIM_AFTER_BYTES || r->body_too_large);
     int shrink = big || size > KEEP_BUFFER_BYTES
-                 || (r && r->body.len > KEEP_VALUES_BODY_BYTES);
+                 || body > KEEP_VALUES_BODY_BYTES;
 
     (void)cls; (void)conn; (void)code;
     /* After the answer, in the thread that served the request (MHD keeps
@@ -546,6 +547,16 @@ static void handle(struct sl_request *r)
         }
     }
     sl_route(r);
+}
+
+void sl_body_drop(struct sl_request *r)
+{
+    if (r->body.len > r->body_read)
+        r->body_read = r->body.len;
+    if (r->body.alloc <= KEEP_BUFFER_BYTES)
+        return;                    /* small: kept for the next request */
+    xw_buf_release(&r->body);
+    xw_buf_init(&r->body, 0);
 }
 
 /* Room for the whole body at once when the client announced its length:

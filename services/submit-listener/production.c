@@ -214,6 +214,8 @@ void h_prod_deploy(struct sl_request *r)
     }
     if (failed != GOOD)
         goto out;
+    xw_json_items_release(&it);
+    sl_body_drop(r);               /* read to its end: the objects are items */
     if (xw_avro_encode_items(ev, "objects", n, items->data, items->len,
                              &r->w->enc, &ae) < 0) {
         sl_encode_failed(r, &ae);
