@@ -276,7 +276,13 @@ int sl_notify_park(struct sl_notify_wait *w, struct sl_notify_parked *p,
         rc = 0;
     } else if (!nt.timer_started
                && pthread_create(&nt.timer, NULL, timer_run, NULL) != 0) {
-        rc = -1;                 /* nothing would wake it: answer now */
+        /* Nothing would wake it. Refuse parking from now on, as after a
+         * close (waits answer what they read), rather than have each
+         * wait try again in a loop until its deadline. */
+        xw_error("WAIT", "park timer thread: cannot start; long-polls "
+                 "answer at once");
+        nt.park_closed = 1;
+        rc = -1;
     } else {
         nt.timer_started = 1;
         p->prev = NULL;

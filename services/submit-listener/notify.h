@@ -84,8 +84,10 @@ struct sl_notify_parked {
 };
 
 /* Whether w may park now: 1 yes, 0 no (the key changed since
- * sl_notify_arm(): read it again now), -1 no (parking is closed: answer
- * with what was read). For the owner to decide before it suspends. */
+ * sl_notify_arm(): read it again now), -1 no (parking is closed, by
+ * sl_notify_park_close() or because its timer thread could not start:
+ * answer with what was read). For the owner to decide before it
+ * suspends. */
 int sl_notify_park_ready(const struct sl_notify_wait *w);
 /* Parks p for w until deadline_ms (xw_mono_ms() clock) at the latest.
  * 1: parked; p must stay valid until wake(p) has been called. 0 or -1
